@@ -1,0 +1,42 @@
+/* farcall — error codes shared by every layer.
+ *
+ * One enum for the whole library.  FAR_OK is 0; the list is append-only: a value
+ * is never renumbered or reused, so codes can be logged and compared across
+ * versions.  far_strerror() names every value.
+ */
+#ifndef FARCALL_ERR_H
+#define FARCALL_ERR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum far_err {
+    FAR_OK = 0,         /* success */
+    FAR_EMISUSE = 1,    /* API misuse: NULL where not allowed, bad option, closed handle */
+    FAR_ENOMEM = 2,     /* the system allocator failed */
+    FAR_ELIMIT = 3,     /* a configured limit was exceeded (length, count, bytes) */
+    FAR_ETRUNC = 4,     /* the input ended before the value did */
+    FAR_EPADDING = 5,   /* XDR padding bytes were not zero (RFC 4506 §3) */
+    FAR_EBADVALUE = 6,  /* a value outside its type: bool, enum, union arm, char */
+    FAR_EDEPTH = 7,     /* nesting deeper than the configured maximum */
+    FAR_ENOSPACE = 8,   /* the encode buffer is full (fixed size, or at its maximum) */
+    FAR_EOVERFLOW = 9,  /* a size computation (count x size) would overflow */
+    FAR_ETRAILING = 10, /* bytes were left over after a complete value */
+    FAR_EIO = 11,       /* an operating-system call failed; errno tells more */
+} far_err;
+
+/* The last valid code; tests iterate 0..FAR_ERR_LAST to check far_strerror. */
+#define FAR_ERR_LAST FAR_EIO
+
+/* A short English description of `err`, never NULL.  Unknown values get
+ * "unknown farcall error".  The string is static; any thread may call this. */
+const char *far_strerror(far_err err);
+
+/* The symbolic name of `err` ("FAR_ETRUNC"), or "FAR_E?" for an unknown value. */
+const char *far_errname(far_err err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,22 @@
+/* The one internal header every private file of libfarcall includes. */
+#ifndef FARCALL_INTERNAL_H
+#define FARCALL_INTERNAL_H
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "farcall/arena.h"
+#include "farcall/err.h"
+#include "farcall/xdr.h"
+
+#define FAR__UNUSED(x)    ((void)(x))
+#define FAR__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Visibility: only symbols marked FAR__API are exported from the shared library. */
+#define FAR__API __attribute__((visibility("default")))
+
+#endif

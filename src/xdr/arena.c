@@ -1,0 +1,97 @@
+/* Per-message arena: bump allocation from a caller block, then heap blocks. */
+#include "internal.h"
+
+struct far__arena_chunk {
+    struct far__arena_chunk *next;
+    size_t size; /* usable bytes after the header */
+    _Alignas(16) uint8_t data[];
+};
+
+enum { CHUNK_MIN = 4096 - sizeof(struct far__arena_chunk) };
+
+FAR__API void far_arena_init(far_arena *a, void *initial, size_t initial_len, size_t max)
+{
+    memset(a, 0, sizeof *a);
+    a->max = max ? max : FAR_ARENA_DEFAULT_MAX;
+    /* keep the caller's block 8-aligned */
+    if (initial && initial_len >= 8) {
+        uintptr_t p = ((uintptr_t)initial + 7) & ~(uintptr_t)7;
+        size_t skip = p - (uintptr_t)initial;
+        a->initial = (uint8_t *)p;
+        a->initial_len = (initial_len - skip) & ~(size_t)7;
+    }
+    a->cur = a->initial;
+    a->end = a->initial ? a->initial + a->initial_len : NULL;
+}
+
+FAR__API void far_arena_fini(far_arena *a)
+{
+    if (!a)
+        return;
+    struct far__arena_chunk *c = a->chunks, *next;
+    for (; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    a->chunks = NULL;
+    a->cur = a->end = NULL;
+    a->used = 0;
+}
+
+FAR__API void far_arena_reset(far_arena *a)
+{
+    if (a->used > a->peak)
+        a->peak = a->used;
+    a->used = 0;
+    /* Keep the newest (largest) heap block for the next message; free the rest. */
+    struct far__arena_chunk *keep = a->chunks;
+    if (keep) {
+        struct far__arena_chunk *c = keep->next, *next;
+        for (; c; c = next) {
+            next = c->next;
+            free(c);
+        }
+        keep->next = NULL;
+    }
+    if (a->initial) {
+        a->cur = a->initial;
+        a->end = a->initial + a->initial_len;
+        /* the kept block is used once the initial block is full */
+    } else if (keep) {
+        a->cur = keep->data;
+        a->end = keep->data + keep->size;
+    } else {
+        a->cur = a->end = NULL;
+    }
+}
+
+FAR__API void *far__arena_alloc_slow(far_arena *a, size_t n)
+{
+    size_t r = (n + 7) & ~(size_t)7;
+    if (r < n || a->max - a->used < r)
+        return NULL; /* over the arena's limit: never ask the system */
+    /* A kept block that is not current yet (after reset with an initial block). */
+    struct far__arena_chunk *c = a->chunks;
+    if (c && !(a->cur >= c->data && a->cur <= c->data + c->size) && c->size >= r) {
+        a->cur = c->data;
+        a->end = c->data + c->size;
+    } else {
+        size_t want = r > CHUNK_MIN ? r : CHUNK_MIN;
+        if (c && c->size * 2 > want)
+            want = c->size * 2; /* grow geometrically with the arena's use */
+        if (want > a->max - a->used)
+            want = a->max - a->used; /* never reserve past the limit (>= r here) */
+        c = malloc(sizeof *c + want);
+        if (!c)
+            return NULL;
+        c->size = want;
+        c->next = a->chunks;
+        a->chunks = c;
+        a->cur = c->data;
+        a->end = c->data + want;
+    }
+    void *p = a->cur;
+    a->cur += r;
+    a->used += r;
+    return p;
+}
