@@ -24,10 +24,29 @@ typedef enum far_err {
     FAR_EOVERFLOW = 9,  /* a size computation (count x size) would overflow */
     FAR_ETRAILING = 10, /* bytes were left over after a complete value */
     FAR_EIO = 11,       /* an operating-system call failed; errno tells more */
+
+    /* transport and call outcomes (RFC 5531 reply states are further below) */
+    FAR_EADDR = 12,        /* an address string could not be parsed or resolved */
+    FAR_ECONNREFUSED = 13, /* nothing listens at the address (is the server running?) */
+    FAR_ECONNLOST = 14,    /* the connection closed or failed with calls in flight */
+    FAR_ETIMEDOUT = 15,    /* no reply before the call's deadline */
+    FAR_ECANCELED = 16,    /* the call was cancelled (client destroyed or call cancelled) */
+    FAR_ECLOSED = 17,      /* the handle is shutting down or stopped */
+    FAR_EPROTO = 18,       /* the peer sent a malformed message (bad reply, bad record) */
+    FAR_ETOOMANY = 19,     /* a limit on connections or calls in flight was reached */
+
+    /* RFC 5531 §9 reply outcomes, as seen by a client */
+    FAR_EPROG_UNAVAIL = 20,  /* accepted, PROG_UNAVAIL: the server does not serve the program */
+    FAR_EPROG_MISMATCH = 21, /* accepted, PROG_MISMATCH: version not served (see low/high) */
+    FAR_EPROC_UNAVAIL = 22,  /* accepted, PROC_UNAVAIL: no such procedure */
+    FAR_EGARBAGE_ARGS = 23,  /* accepted, GARBAGE_ARGS: the server could not decode the args */
+    FAR_ESYSTEM_ERR = 24,    /* accepted, SYSTEM_ERR: the server failed (e.g. out of memory) */
+    FAR_ERPC_MISMATCH = 25,  /* denied, RPC_MISMATCH: the server does not speak RPC v2 */
+    FAR_EAUTH = 26,          /* denied, AUTH_ERROR: credentials rejected (see auth_stat) */
 } far_err;
 
 /* The last valid code; tests iterate 0..FAR_ERR_LAST to check far_strerror. */
-#define FAR_ERR_LAST FAR_EIO
+#define FAR_ERR_LAST FAR_EAUTH
 
 /* A short English description of `err`, never NULL.  Unknown values get
  * "unknown farcall error".  The string is static; any thread may call this. */

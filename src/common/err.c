@@ -17,6 +17,21 @@ static const struct {
     [FAR_EOVERFLOW] = {"FAR_EOVERFLOW", "size computation overflow"},
     [FAR_ETRAILING] = {"FAR_ETRAILING", "bytes left over after a complete value"},
     [FAR_EIO] = {"FAR_EIO", "operating-system call failed"},
+    [FAR_EADDR] = {"FAR_EADDR", "bad or unresolvable address"},
+    [FAR_ECONNREFUSED] = {"FAR_ECONNREFUSED", "connection refused (is the server running?)"},
+    [FAR_ECONNLOST] = {"FAR_ECONNLOST", "connection lost"},
+    [FAR_ETIMEDOUT] = {"FAR_ETIMEDOUT", "call timed out"},
+    [FAR_ECANCELED] = {"FAR_ECANCELED", "call cancelled"},
+    [FAR_ECLOSED] = {"FAR_ECLOSED", "handle is closed or shutting down"},
+    [FAR_EPROTO] = {"FAR_EPROTO", "malformed message from the peer"},
+    [FAR_ETOOMANY] = {"FAR_ETOOMANY", "too many connections or calls in flight"},
+    [FAR_EPROG_UNAVAIL] = {"FAR_EPROG_UNAVAIL", "program not available on the server"},
+    [FAR_EPROG_MISMATCH] = {"FAR_EPROG_MISMATCH", "program version not served"},
+    [FAR_EPROC_UNAVAIL] = {"FAR_EPROC_UNAVAIL", "procedure not available"},
+    [FAR_EGARBAGE_ARGS] = {"FAR_EGARBAGE_ARGS", "server could not decode the arguments"},
+    [FAR_ESYSTEM_ERR] = {"FAR_ESYSTEM_ERR", "system error on the server"},
+    [FAR_ERPC_MISMATCH] = {"FAR_ERPC_MISMATCH", "server does not speak RPC version 2"},
+    [FAR_EAUTH] = {"FAR_EAUTH", "authentication error"},
 };
 
 _Static_assert(FAR__ARRAY_LEN(errtab) == FAR_ERR_LAST + 1, "every far_err needs a table entry");
