@@ -32,16 +32,17 @@ static bool err_set(far_xdr_error *err, far_err code, size_t off, const char *fm
     return false;
 }
 
-/* Prepends `seg` to the path; once full, marks the cut with "..." and stops. */
+/* Prepends `seg` to the path; once full, marks the cut with "..." and stops.
+ * Three bytes stay free for the mark, so a cut path always shows it. */
 static bool err_prepend(far_xdr_error *err, const char *seg)
 {
-    if (err->code == FAR_OK)
+    if (err->code == FAR_OK || strncmp(err->path + err->path_at, "...", 3) == 0)
         return false;
     size_t n = strlen(seg);
-    if (err->path_at >= n) {
+    if (err->path_at >= n + 3) {
         err->path_at -= n;
         memcpy(err->path + err->path_at, seg, n);
-    } else if (err->path_at >= 3 && memcmp(err->path + err->path_at, "...", 3) != 0) {
+    } else {
         err->path_at -= 3;
         memcpy(err->path + err->path_at, "...", 3);
     }
@@ -71,11 +72,16 @@ static const char *err_format(const far_xdr_error *err, char *buf, size_t n)
         return buf;
     }
     const char *path = err->path + err->path_at;
+    const char *cut = "";
+    if (strncmp(path, "...", 3) == 0) {
+        cut = "...";
+        path += 3;
+    }
     if (*path == '.')
         path++;
     if (*path)
-        snprintf(buf, n, "%s at byte %zu in %s: %s", far_errname(err->code), err->offset, path,
-                 err->msg);
+        snprintf(buf, n, "%s at byte %zu in %s%s: %s", far_errname(err->code), err->offset, cut,
+                 path, err->msg);
     else
         snprintf(buf, n, "%s at byte %zu: %s", far_errname(err->code), err->offset, err->msg);
     return buf;
