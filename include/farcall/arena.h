@@ -51,11 +51,12 @@ void far_arena_reset(far_arena *a);
 void *far__arena_alloc_slow(far_arena *a, size_t n);
 
 /* Returns `n` bytes aligned to 8, or NULL when the arena's maximum would be
- * exceeded or the system allocator fails.  n == 0 returns a valid pointer. */
+ * exceeded or the system allocator fails.  n == 0 returns a valid pointer
+ * (before the first block exists, cur is NULL: the slow path makes one). */
 static inline void *far_arena_alloc(far_arena *a, size_t n)
 {
     size_t r = (n + 7) & ~(size_t)7;
-    if (r >= n && (size_t)(a->end - a->cur) >= r && a->max - a->used >= r) {
+    if (r >= n && a->cur && (size_t)(a->end - a->cur) >= r && a->max - a->used >= r) {
         void *p = a->cur;
         a->cur += r;
         a->used += r;

@@ -12,7 +12,10 @@ enum { CHUNK_MIN = 4096 - sizeof(struct far__arena_chunk) };
 FAR__API void far_arena_init(far_arena *a, void *initial, size_t initial_len, size_t max)
 {
     memset(a, 0, sizeof *a);
-    a->max = max ? max : FAR_ARENA_DEFAULT_MAX;
+    /* Every allocation is a multiple of 8, so a maximum rounded down to 8
+     * bounds the same allocations, and "n > max - used" then tells exactly
+     * when the limit is what refused n bytes (far_xdr_alloc's FAR_ELIMIT). */
+    a->max = (max ? max : FAR_ARENA_DEFAULT_MAX) & ~(size_t)7;
     /* keep the caller's block 8-aligned */
     if (initial && initial_len >= 8) {
         uintptr_t p = ((uintptr_t)initial + 7) & ~(uintptr_t)7;
