@@ -304,6 +304,8 @@ static void opaque_by_reference_matches_copy(void **state)
         assert_int_equal(k, 5);
         assert_int_equal(n, 10); /* 5 references, each preceded by inline bytes */
 
+        free(iov);
+
         /* a short iovec array: the count needed, only `max` entries filled */
         struct iovec few[3];
         memset(few, 0, sizeof few);
