@@ -350,8 +350,30 @@ static void opaque_by_reference_matches_copy(void **state)
     }
     far_xdr_enc_fini(&c);
 
-    /* references count against a growable encoder's maximum */
+    /* inline bytes after the last reference: its padding and a trailer */
+    uint8_t copy[32], inl[32];
+    far_xdr_enc_init(&c, copy, sizeof copy);
+    assert_true(far_xdr_put_u32(&c, 1) && far_xdr_put_opaque(&c, m->big3, 3, 10) &&
+                far_xdr_put_u32(&c, 2));
     far_xdr_enc e;
+    far_xdr_enc_init(&e, inl, sizeof inl);
+    assert_true(far_xdr_put_u32(&e, 1) && far_xdr_put_opaque_ref(&e, m->big3, 3, 10) &&
+                far_xdr_put_u32(&e, 2));
+    assert_int_equal(far_xdr_enc_len(&e), far_xdr_enc_len(&c));
+    struct iovec *iov;
+    size_t n;
+    uint8_t *joined = gather(&e, &iov, &n);
+    assert_int_equal(n, 3);
+    assert_ptr_equal(iov[1].iov_base, m->big3);
+    assert_int_equal(iov[2].iov_len, 1 + 4);
+    assert_memory_equal(joined, copy, far_xdr_enc_len(&c));
+    uint8_t flat[32];
+    assert_int_equal(far_xdr_enc_flatten(&e, flat, sizeof flat), FAR_OK);
+    assert_memory_equal(flat, copy, far_xdr_enc_len(&c));
+    free(joined);
+    free(iov);
+
+    /* references count against a growable encoder's maximum */
     assert_int_equal(far_xdr_enc_init_grow(&e, 16, 100), FAR_OK);
     assert_false(far_xdr_put_opaque_ref(&e, m->big1, 200, 5000));
     assert_int_equal(e.err.code, FAR_ENOSPACE);
