@@ -32,6 +32,18 @@ static bool err_set(far_xdr_error *err, far_err code, size_t off, const char *fm
     return false;
 }
 
+/* Forgets a recorded failure.  Only `code` tells whether there is one (err_setv
+ * fills in the rest), so the ~250 bytes of text are not cleared: a decoder is
+ * initialised and an encoder reset once per message. */
+static void err_clear(far_xdr_error *err)
+{
+    err->code = FAR_OK;
+    err->offset = 0;
+    err->msg[0] = '\0';
+    err->path_at = 0;
+    err->path[0] = '\0';
+}
+
 /* Prepends `seg` to the path; once full, marks the cut with "..." and stops.
  * Three bytes stay free for the mark, so a cut path always shows it. */
 static bool err_prepend(far_xdr_error *err, const char *seg)
@@ -93,14 +105,10 @@ static const char *err_format(const far_xdr_error *err, char *buf, size_t n)
  * few bytes after the source modulo 4 KiB (see shared/bench/anchors README,
  * "The 4K-aliasing trap"): such copies run at ~3 GB/s instead of ~50 GB/s.
  * Opaque data lands 4 bytes after a page-aligned buffer start in the common
- * case, so this matters for every large opaque. */
-static void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+ * case, so this matters for every large opaque.  (Not on every CPU: on the host
+ * of bench/README.md the trap costs 25% and these 2 KiB pieces cost 45%.) */
+static __attribute__((noinline)) void copy_skewed(uint8_t *dst, const uint8_t *src, size_t n)
 {
-    size_t skew = ((uintptr_t)dst - (uintptr_t)src) & 4095;
-    if (n < 4096 || skew == 0 || skew >= 64) {
-        memcpy(dst, src, n);
-        return;
-    }
     while (n) {
         size_t k = n < 2048 ? n : 2048;
         memcpy(dst, src, k);
@@ -108,6 +116,16 @@ static void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n)
         src += k;
         n -= k;
     }
+}
+
+/* Small copies (every field of an ordinary message) take the inline path. */
+static inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    size_t skew = ((uintptr_t)dst - (uintptr_t)src) & 4095;
+    if (n >= 4096 && skew != 0 && skew < 64)
+        copy_skewed(dst, src, n);
+    else
+        memcpy(dst, src, n);
 }
 
 /* ----------------------------------------------------------------- encoder */
@@ -154,7 +172,7 @@ FAR__API void far_xdr_enc_reset(far_xdr_enc *e)
     e->ref_bytes = 0;
     e->nsegs = 0;
     e->seg_from = 0;
-    memset(&e->err, 0, sizeof e->err);
+    err_clear(&e->err);
 }
 
 FAR__API void far_xdr_enc_set_ref_min(far_xdr_enc *e, size_t min)
@@ -204,9 +222,10 @@ FAR__API bool far_xdr_put_opaque_fixed(far_xdr_enc *e, const void *p, size_t n)
     uint8_t *dst = far_xdr_reserve(e, n + pad);
     if (!dst)
         return false;
+    if (pad)
+        memset(dst + n + pad - 4, 0, 4); /* the last word; the data then covers its head */
     if (n)
         copy_bytes(dst, p, n);
-    memset(dst + n, 0, pad);
     return true;
 }
 
@@ -252,7 +271,8 @@ FAR__API bool far_xdr_put_opaque_ref(far_xdr_enc *e, const void *p, uint32_t n, 
     return true;
 }
 
-FAR__API bool far_xdr_put_opaque(far_xdr_enc *e, const void *p, uint32_t n, uint32_t max)
+/* far_xdr_put_opaque's body, inlined into the string encoders too. */
+static inline bool put_opaque(far_xdr_enc *e, const void *p, uint32_t n, uint32_t max)
 {
     if (n > max)
         return err_set(&e->err, FAR_ELIMIT, far_xdr_enc_len(e),
@@ -263,11 +283,17 @@ FAR__API bool far_xdr_put_opaque(far_xdr_enc *e, const void *p, uint32_t n, uint
     uint8_t *dst = far_xdr_reserve(e, 4 + (size_t)n + pad);
     if (!dst)
         return false;
+    if (pad)
+        memset(dst + n + pad, 0, 4); /* the last word; the data then covers its head */
     far_xdr_store_u32(dst, n);
     if (n)
         copy_bytes(dst + 4, p, n);
-    memset(dst + 4 + n, 0, pad);
     return true;
+}
+
+FAR__API bool far_xdr_put_opaque(far_xdr_enc *e, const void *p, uint32_t n, uint32_t max)
+{
+    return put_opaque(e, p, n, max);
 }
 
 FAR__API bool far_xdr_put_string_n(far_xdr_enc *e, const char *s, uint32_t n, uint32_t max)
@@ -279,7 +305,7 @@ FAR__API bool far_xdr_put_string_n(far_xdr_enc *e, const char *s, uint32_t n, ui
                        "string length %" PRIu32 " exceeds its maximum %" PRIu32, n, max);
     if (n && memchr(s, 0, n))
         return err_set(&e->err, FAR_EBADVALUE, far_xdr_enc_len(e), "string contains a NUL byte");
-    return far_xdr_put_opaque(e, s, n, max);
+    return put_opaque(e, s, n, max);
 }
 
 FAR__API bool far_xdr_put_string(far_xdr_enc *e, const char *s, uint32_t max)
@@ -291,7 +317,7 @@ FAR__API bool far_xdr_put_string(far_xdr_enc *e, const char *s, uint32_t max)
     if (n > max)
         return err_set(&e->err, FAR_ELIMIT, far_xdr_enc_len(e),
                        "string longer than its maximum %" PRIu32, max);
-    return far_xdr_put_opaque(e, s, (uint32_t)n, max);
+    return put_opaque(e, s, (uint32_t)n, max);
 }
 
 FAR__API bool far_xdr_put_count(far_xdr_enc *e, size_t n, uint32_t max)
@@ -391,7 +417,11 @@ FAR__API const char *far_xdr_enc_strerror(const far_xdr_enc *e, char *buf, size_
 FAR__API void far_xdr_dec_init(far_xdr_dec *d, const void *buf, size_t len, far_arena *arena,
                                unsigned flags)
 {
-    memset(d, 0, sizeof *d);
+    _Static_assert(offsetof(far_xdr_dec, err) + sizeof(far_xdr_error) == sizeof(far_xdr_dec),
+                   "err must stay the decoder's last member");
+    /* everything but err is zeroed; err only needs err_clear */
+    memset(d, 0, offsetof(far_xdr_dec, err));
+    err_clear(&d->err);
     d->start = d->p = buf;
     d->end = d->start + (buf ? len : 0);
     d->arena = arena;
