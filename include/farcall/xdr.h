@@ -96,7 +96,9 @@ typedef struct far_xdr_enc {
     far_xdr_error err;
 } far_xdr_enc;
 
-/* Encodes into the caller's `buf` of `cap` bytes; never reallocates. */
+/* Encodes into the caller's `buf` of `cap` bytes; never reallocates.  Call
+ * far_xdr_enc_fini when done if anything was encoded by reference (it frees the
+ * scatter list; the caller's buffer is left alone). */
 void far_xdr_enc_init(far_xdr_enc *e, void *buf, size_t cap);
 
 /* Encodes into a buffer the encoder owns, starting at `initial` bytes and
@@ -452,7 +454,8 @@ typedef bool (*far_xdr_decode_fn)(far_xdr_dec *d, void *v);
 far_err far_xdr_decode(far_xdr_decode_fn fn, void *v, const void *buf, size_t len, far_arena *arena,
                        unsigned flags, char *why, size_t why_len);
 
-/* Encodes *v into buf[0..cap); *len gets the encoded length. */
+/* Encodes *v into buf[0..cap) as one contiguous run (data the encode function
+ * put by reference is copied in); *len gets the encoded length. */
 far_err far_xdr_encode(far_xdr_encode_fn fn, const void *v, void *buf, size_t cap, size_t *len,
                        char *why, size_t why_len);
 

@@ -782,6 +782,34 @@ FAR__API far_err far_xdr_decode(far_xdr_decode_fn fn, void *v, const void *buf, 
     return d.err.code;
 }
 
+/* Lays a scatter-list encoding out contiguously in its own buffer: the inline
+ * pieces move towards the end (never towards the start, since references only
+ * add bytes before them), so walking from the last piece back is safe. */
+static far_err flatten_in_place(far_xdr_enc *e)
+{
+    size_t total = far_xdr_enc_len(e);
+    if (total > e->cap) {
+        err_set(&e->err, FAR_ENOSPACE, total,
+                "needs %zu bytes with its referenced data, the buffer has %zu", total, e->cap);
+        return FAR_ENOSPACE;
+    }
+    size_t out = total;
+    if (e->pos > e->seg_from) { /* inline tail after the last reference */
+        size_t n = e->pos - e->seg_from;
+        out -= n;
+        memmove(e->buf + out, e->buf + e->seg_from, n);
+    }
+    for (unsigned i = e->nsegs; i-- > 0;) {
+        const far__xdr_seg *s = &e->segs[i];
+        out -= s->len;
+        if (s->ref)
+            memcpy(e->buf + out, s->ref, s->len);
+        else
+            memmove(e->buf + out, e->buf + s->off, s->len);
+    }
+    return FAR_OK;
+}
+
 FAR__API far_err far_xdr_encode(far_xdr_encode_fn fn, const void *v, void *buf, size_t cap,
                                 size_t *len, char *why, size_t why_len)
 {
@@ -789,14 +817,19 @@ FAR__API far_err far_xdr_encode(far_xdr_encode_fn fn, const void *v, void *buf, 
         return FAR_EMISUSE;
     far_xdr_enc e;
     far_xdr_enc_init(&e, buf, cap);
+    far_err rc = FAR_OK;
     if (!fn(&e, v)) {
         if (e.err.code == FAR_OK)
             err_set(&e.err, FAR_EBADVALUE, far_xdr_enc_len(&e),
                     "the encode function gave no reason");
-        if (why)
-            far_xdr_enc_strerror(&e, why, why_len);
-        return e.err.code;
+        rc = e.err.code;
+    } else if (e.nsegs > 0) {
+        rc = flatten_in_place(&e); /* the caller asked for one contiguous buffer */
     }
-    *len = far_xdr_enc_len(&e);
-    return FAR_OK;
+    if (rc == FAR_OK)
+        *len = far_xdr_enc_len(&e);
+    else if (why)
+        far_xdr_enc_strerror(&e, why, why_len);
+    free(e.segs);
+    return rc;
 }

@@ -6,6 +6,8 @@
 #ifndef TESTS_NESTED_XDR_H
 #define TESTS_NESTED_XDR_H
 
+#include <inttypes.h>
+
 #include <farcall/xdr.h>
 
 typedef enum shape_kind { SK_EMPTY = 0, SK_NAME = 1, SK_NUMBERS = 2, SK_CHILD = 3 } shape_kind;

@@ -250,6 +250,48 @@ static void put_ref_msg(far_xdr_enc *e, const ref_msg *m, bool by_ref)
     assert_true(put(e, m->big2, sizeof m->big2, 5000)); /* ends with referenced bytes */
 }
 
+/* An encode function that puts data by reference: far_xdr_encode must still
+ * hand back one contiguous buffer equal to a copying encode. */
+static const uint8_t ref_payload[37] = "by-reference payload, odd length....";
+
+static bool refs_encode(far_xdr_enc *e, const void *v)
+{
+    (void)v;
+    return far_xdr_put_u32(e, 0x11223344) &&
+           far_xdr_put_opaque_ref(e, ref_payload, sizeof ref_payload, 100) &&
+           far_xdr_put_string(e, "tail", 8) && far_xdr_put_opaque_ref(e, ref_payload, 5, 100) &&
+           far_xdr_put_u32(e, 7);
+}
+
+static bool copies_encode(far_xdr_enc *e, const void *v)
+{
+    (void)v;
+    return far_xdr_put_u32(e, 0x11223344) &&
+           far_xdr_put_opaque(e, ref_payload, sizeof ref_payload, 100) &&
+           far_xdr_put_string(e, "tail", 8) && far_xdr_put_opaque(e, ref_payload, 5, 100) &&
+           far_xdr_put_u32(e, 7);
+}
+
+static void whole_value_encode_flattens_references(void **state)
+{
+    (void)state;
+    uint8_t want[128], got[128];
+    size_t wlen = 0, glen = 0;
+    int dummy = 0;
+    assert_int_equal(far_xdr_encode(copies_encode, &dummy, want, sizeof want, &wlen, NULL, 0),
+                     FAR_OK);
+    memset(got, 0xee, sizeof got);
+    assert_int_equal(far_xdr_encode(refs_encode, &dummy, got, sizeof got, &glen, NULL, 0), FAR_OK);
+    assert_int_equal(glen, wlen);
+    assert_memory_equal(got, want, wlen);
+    /* too small for the referenced bytes: refused, with a reason */
+    char why[200];
+    size_t inline_only = wlen - sizeof ref_payload - 5 + 4;
+    assert_int_equal(far_xdr_encode(refs_encode, &dummy, got, inline_only, &glen, why, sizeof why),
+                     FAR_ENOSPACE);
+    assert_non_null(strstr(why, "referenced data"));
+}
+
 static void opaque_by_reference_matches_copy(void **state)
 {
     (void)state;
@@ -946,6 +988,7 @@ int main(void)
         cmocka_unit_test(growable_buffer_stops_at_max),
         cmocka_unit_test(limits_and_misuse),
         cmocka_unit_test(opaque_by_reference_matches_copy),
+        cmocka_unit_test(whole_value_encode_flattens_references),
         cmocka_unit_test(zero_copy_points_into_input),
         cmocka_unit_test(heap_mode_bounded_by_max_alloc),
         cmocka_unit_test(arena_limit_is_elimit),
