@@ -1,0 +1,130 @@
+/* RPC message layer (RFC 5531): call and reply headers, authentication
+ * flavors, record marking for stream transports (§11). */
+#ifndef FARCALL_MSG_H
+#define FARCALL_MSG_H
+
+#include "internal.h"
+#include "farcall/rpc.h"
+
+#include <sys/uio.h>
+
+#define FAR__RPC_VERS       2
+#define FAR__MAX_AUTH_BYTES 400 /* RFC 5531 §8.2: opaque body<400> */
+
+enum { FAR__MSG_CALL = 0, FAR__MSG_REPLY = 1 };
+enum { FAR__MSG_ACCEPTED = 0, FAR__MSG_DENIED = 1 };
+enum {
+    FAR__ACC_SUCCESS = 0,
+    FAR__ACC_PROG_UNAVAIL = 1,
+    FAR__ACC_PROG_MISMATCH = 2,
+    FAR__ACC_PROC_UNAVAIL = 3,
+    FAR__ACC_GARBAGE_ARGS = 4,
+    FAR__ACC_SYSTEM_ERR = 5,
+};
+enum { FAR__REJ_RPC_MISMATCH = 0, FAR__REJ_AUTH_ERROR = 1 };
+enum {
+    FAR__AUTH_OK = 0,
+    FAR__AUTH_BADCRED = 1,
+    FAR__AUTH_REJECTEDCRED = 2,
+    FAR__AUTH_BADVERF = 3,
+    FAR__AUTH_REJECTEDVERF = 4,
+    FAR__AUTH_TOOWEAK = 5,
+};
+
+/* A decoded call header.  The credential and verifier bodies point into the
+ * decoded input. */
+typedef struct far__call_hdr {
+    uint32_t xid, rpcvers, prog, vers, proc;
+    uint32_t cred_flavor, cred_len;
+    const uint8_t *cred_body;
+    uint32_t verf_flavor, verf_len;
+    const uint8_t *verf_body;
+} far__call_hdr;
+
+/* A decoded reply header; on SUCCESS the decoder is left at the results. */
+typedef struct far__reply_hdr {
+    uint32_t xid;
+    uint32_t reply_stat; /* FAR__MSG_ACCEPTED / FAR__MSG_DENIED */
+    uint32_t stat;       /* accept_stat or reject_stat */
+    uint32_t low, high;  /* PROG_MISMATCH / RPC_MISMATCH */
+    uint32_t auth_stat;  /* AUTH_ERROR */
+} far__reply_hdr;
+
+/* Call header (RFC 5531 §9 call_body).  cred_body is the already-encoded
+ * credential body (NULL/0 for AUTH_NONE). */
+bool far__call_hdr_encode(far_xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
+                          uint32_t cred_flavor, const uint8_t *cred_body, uint32_t cred_len);
+/* FAR_OK, or FAR_EPROTO/FAR_ETRUNC for a malformed header.  A message that is
+ * not a CALL gives FAR_EBADVALUE. */
+far_err far__call_hdr_decode(far_xdr_dec *d, far__call_hdr *h);
+
+/* AUTH_SYS body (RFC 5531 Appendix A). */
+bool far__auth_sys_encode(far_xdr_enc *e, const far_auth_sys *a);
+/* Validates against the RFC limits before using any field: body <= 400 bytes,
+ * machine name <= 255 bytes, <= 16 gids, nothing left over. */
+far_err far__auth_sys_decode(const uint8_t *body, uint32_t len, far_auth_sys *out);
+/* The process's own credentials (uid, gid, groups, host name). */
+void far__auth_sys_self(far_auth_sys *a);
+
+bool far__reply_accepted_encode(far_xdr_enc *e, uint32_t xid, uint32_t accept_stat, uint32_t low,
+                                uint32_t high);
+bool far__reply_denied_encode(far_xdr_enc *e, uint32_t xid, uint32_t reject_stat, uint32_t a,
+                              uint32_t b);
+far_err far__reply_hdr_decode(far_xdr_dec *d, far__reply_hdr *h);
+/* The far_err for a decoded reply header (FAR_OK for SUCCESS). */
+far_err far__reply_err(const far__reply_hdr *h);
+
+/* ------------------------------------------------------------ record marking */
+
+#define FAR__REC_LAST 0x80000000u
+
+/* Incremental record-marking reader (RFC 5531 §11).  Raw bytes are read into
+ * buf; fragment headers are squeezed out in place so a record's body is
+ * contiguous.  Nothing beyond max_record (+ one read's worth of slack) is ever
+ * allocated: a fragment header announcing more than the maximum fails before
+ * any room is made for it. */
+typedef struct far__recrd {
+    uint8_t *buf;
+    size_t cap, len; /* raw bytes in [0, len) */
+    size_t pos;      /* next raw byte to parse */
+    size_t rec;      /* body of the current record: [rec, wr) */
+    size_t wr;
+    uint32_t frag_left;
+    bool in_frag, last;
+    size_t max_record;
+    size_t min_cap;
+} far__recrd;
+
+void far__recrd_init(far__recrd *r, size_t max_record, size_t min_cap);
+void far__recrd_fini(far__recrd *r);
+/* 1: a record is at p (n bytes, valid until the next far__recrd_room);
+ * 0: more bytes needed; -1: error (*err: FAR_ELIMIT oversize, FAR_EPROTO bad). */
+int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err);
+/* Makes room for reading: discards consumed records and grows the buffer as the
+ * current fragment requires (bounded).  p and space describe the free tail. */
+far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space);
+static inline void far__recrd_commit(far__recrd *r, size_t n)
+{
+    r->len += n;
+}
+/* True when bytes are buffered that are not yet part of a returned record. */
+static inline bool far__recrd_pending(const far__recrd *r)
+{
+    return r->len > r->pos || r->in_frag || r->wr > r->rec;
+}
+/* Hands the buffer holding the record just returned by far__recrd_next to the
+ * caller (who frees it) and gives the reader a fresh one with the unparsed
+ * bytes.  Avoids copying large records. */
+uint8_t *far__recrd_steal(far__recrd *r);
+
+/* Frames the message in iov[0..n) (whose first 4 bytes are reserved for the
+ * record mark) as one fragment, or, when frag > 0 and the body is longer, as a
+ * flat copy in several fragments (*flat owns it; free it after sending). */
+far_err far__rec_frame(struct iovec *iov, size_t *n, size_t total, size_t frag, uint8_t **flat);
+
+/* Test and tuning knobs (not public API): send records in fragments of at
+ * most `frag` bytes (0: one fragment per record). */
+void far__server_set_max_fragment(far_server *s, size_t frag);
+void far__client_set_max_fragment(far_client *c, size_t frag);
+
+#endif

@@ -1,0 +1,163 @@
+/* Record marking (RFC 5531 §11): a record is one or more fragments, each
+ * preceded by a 4-byte header whose top bit marks the last fragment and whose
+ * low 31 bits give the fragment's length. */
+#include "msg/msg.h"
+
+void far__recrd_init(far__recrd *r, size_t max_record, size_t min_cap)
+{
+    memset(r, 0, sizeof *r);
+    r->max_record = max_record;
+    r->min_cap = min_cap ? min_cap : 4096;
+}
+
+void far__recrd_fini(far__recrd *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+    r->cap = r->len = 0;
+}
+
+int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err)
+{
+    for (;;) {
+        if (!r->in_frag) {
+            if (r->len - r->pos < 4)
+                return 0;
+            uint32_t h = far_xdr_load_u32(r->buf + r->pos);
+            uint32_t flen = h & ~FAR__REC_LAST;
+            size_t have = r->wr - r->rec;
+            if (flen > r->max_record || have + flen > r->max_record) {
+                *err = FAR_ELIMIT;
+                return -1;
+            }
+            if (flen == 0 && !(h & FAR__REC_LAST)) {
+                *err = FAR_EPROTO; /* an empty non-final fragment (libtirpc rejects it too) */
+                return -1;
+            }
+            if (have == 0)
+                r->rec = r->wr = r->pos + 4;
+            r->pos += 4;
+            r->in_frag = true;
+            r->last = (h & FAR__REC_LAST) != 0;
+            r->frag_left = flen;
+        }
+        size_t n_in = r->len - r->pos;
+        if (n_in > r->frag_left)
+            n_in = r->frag_left;
+        if (r->wr != r->pos && n_in)
+            memmove(r->buf + r->wr, r->buf + r->pos, n_in);
+        r->wr += n_in;
+        r->pos += n_in;
+        r->frag_left -= (uint32_t)n_in;
+        if (r->frag_left)
+            return 0;
+        r->in_frag = false;
+        if (r->last) {
+            *p = r->buf + r->rec;
+            *n = r->wr - r->rec;
+            r->rec = r->wr = r->pos;
+            if (*n == 0) {
+                *err = FAR_EPROTO;
+                return -1;
+            }
+            return 1;
+        }
+    }
+}
+
+far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
+{
+    /* Close the gap left by squeezed-out headers, then drop consumed bytes. */
+    if (r->wr < r->pos) {
+        memmove(r->buf + r->wr, r->buf + r->pos, r->len - r->pos);
+        r->len -= r->pos - r->wr;
+        r->pos = r->wr;
+    }
+    if (r->rec > 0) {
+        memmove(r->buf, r->buf + r->rec, r->len - r->rec);
+        r->len -= r->rec;
+        r->pos -= r->rec;
+        r->wr -= r->rec;
+        r->rec = 0;
+    }
+    /* Room for the rest of the current fragment and the next header, at most
+     * max_record plus a header; at least min_cap. */
+    size_t want = r->min_cap;
+    if (r->in_frag) {
+        size_t need = r->pos + r->frag_left + 4;
+        if (need > want)
+            want = need;
+    }
+    if (r->cap - r->len < 512 && r->cap >= want)
+        want = r->cap * 2; /* the buffer keeps filling up: read bigger chunks */
+    size_t hard = r->max_record + 8;
+    if (hard < r->min_cap)
+        hard = r->min_cap;
+    if (want > hard)
+        want = hard;
+    if (want > r->cap) {
+        uint8_t *nb = realloc(r->buf, want);
+        if (!nb)
+            return FAR_ENOMEM;
+        r->buf = nb;
+        r->cap = want;
+    }
+    *p = r->buf + r->len;
+    *space = r->cap - r->len;
+    return FAR_OK;
+}
+
+uint8_t *far__recrd_steal(far__recrd *r)
+{
+    size_t left = r->len - r->pos;
+    size_t cap = left > r->min_cap ? left : r->min_cap;
+    uint8_t *nb = malloc(cap);
+    if (!nb)
+        return NULL;
+    memcpy(nb, r->buf + r->pos, left);
+    uint8_t *old = r->buf;
+    r->buf = nb;
+    r->cap = cap;
+    r->len = left;
+    r->pos = r->rec = r->wr = 0;
+    return old;
+}
+
+far_err far__rec_frame(struct iovec *iov, size_t *n, size_t total, size_t frag, uint8_t **flat)
+{
+    size_t body = total - 4;
+    *flat = NULL;
+    if (body > 0x7fffffffu && frag == 0)
+        frag = 0x7fffffffu;
+    if (frag == 0 || body <= frag) {
+        far_xdr_store_u32(iov[0].iov_base, FAR__REC_LAST | (uint32_t)body);
+        return FAR_OK;
+    }
+    size_t nfrag = (body + frag - 1) / frag;
+    uint8_t *out = malloc(body + 4 * nfrag);
+    if (!out)
+        return FAR_ENOMEM;
+    size_t o = 0, done = 0, vi = 0, voff = 4; /* skip the reserved mark */
+    while (done < body) {
+        size_t fl = body - done < frag ? body - done : frag;
+        far_xdr_store_u32(out + o, (done + fl == body ? FAR__REC_LAST : 0) | (uint32_t)fl);
+        o += 4;
+        size_t need = fl;
+        while (need) {
+            size_t avail = iov[vi].iov_len - voff;
+            if (avail == 0) {
+                vi++, voff = 0;
+                continue;
+            }
+            size_t c = avail < need ? avail : need;
+            memcpy(out + o, (uint8_t *)iov[vi].iov_base + voff, c);
+            o += c, voff += c, need -= c;
+        }
+        done += fl;
+    }
+    iov[0].iov_base = out;
+    iov[0].iov_len = o;
+    *n = 1;
+    *flat = out;
+    return FAR_OK;
+}

@@ -1,0 +1,247 @@
+/* Message layer without sockets: record marking, AUTH_SYS limits, headers,
+ * address strings. */
+#include "rt_common.h"
+
+#include "msg/msg.h"
+#include "net/net.h"
+
+/* Feeds `in` to a record reader `step` bytes at a time; collects records. */
+static int feed(far__recrd *r, const uint8_t *in, size_t len, size_t step, uint8_t *out,
+                size_t *outlen, far_err *err)
+{
+    size_t off = 0;
+    int nrec = 0;
+    *outlen = 0;
+    for (;;) {
+        uint8_t *p;
+        size_t n;
+        int rc;
+        while ((rc = far__recrd_next(r, &p, &n, err)) == 1) {
+            memcpy(out + *outlen, p, n);
+            *outlen += n;
+            nrec++;
+        }
+        if (rc < 0)
+            return -1;
+        if (off == len)
+            return nrec;
+        uint8_t *room;
+        size_t space;
+        assert_int_equal(far__recrd_room(r, &room, &space), FAR_OK);
+        assert_true(space > 0);
+        size_t k = len - off < step ? len - off : step;
+        if (k > space)
+            k = space;
+        memcpy(room, in + off, k);
+        far__recrd_commit(r, k);
+        off += k;
+    }
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    far_xdr_store_u32(p, v);
+}
+
+static void test_record_multifragment(void **state)
+{
+    (void)state;
+    /* Two records: the first in three fragments (5, 0x?,...), the second in one. */
+    uint8_t in[256], out[256];
+    size_t o = 0;
+    const char *a = "hello", *b = "fragmented", *c = "world!!", *d = "second";
+    put32(in + o, 5), o += 4, memcpy(in + o, a, 5), o += 5;
+    put32(in + o, 10), o += 4, memcpy(in + o, b, 10), o += 10;
+    put32(in + o, FAR__REC_LAST | 7), o += 4, memcpy(in + o, c, 7), o += 7;
+    put32(in + o, FAR__REC_LAST | 6), o += 4, memcpy(in + o, d, 6), o += 6;
+    for (size_t step = 1; step <= o; step++) {
+        far__recrd r;
+        far__recrd_init(&r, 1024, 16);
+        size_t outlen;
+        far_err err;
+        assert_int_equal(feed(&r, in, o, step, out, &outlen, &err), 2);
+        assert_int_equal(outlen, 28);
+        assert_memory_equal(out, "hellofragmentedworld!!second", 28);
+        far__recrd_fini(&r);
+    }
+}
+
+static void test_record_limits(void **state)
+{
+    (void)state;
+    uint8_t in[64], out[64];
+    size_t outlen;
+    far_err err = FAR_OK;
+    far__recrd r;
+
+    /* A fragment header announcing more than the maximum fails at once,
+     * before any room is made for it. */
+    far__recrd_init(&r, 1000, 16);
+    put32(in, FAR__REC_LAST | 0x7fffffff);
+    assert_int_equal(feed(&r, in, 4, 4, out, &outlen, &err), -1);
+    assert_int_equal(err, FAR_ELIMIT);
+    assert_true(r.cap <= 1000 + 8);
+    far__recrd_fini(&r);
+
+    /* Fragments that add up to more than the maximum. */
+    far__recrd_init(&r, 10, 16);
+    put32(in, 8), memset(in + 4, 'x', 8), put32(in + 12, FAR__REC_LAST | 8);
+    assert_int_equal(feed(&r, in, 16, 16, out, &outlen, &err), -1);
+    assert_int_equal(err, FAR_ELIMIT);
+    far__recrd_fini(&r);
+
+    /* An empty non-final fragment is refused. */
+    far__recrd_init(&r, 10, 16);
+    put32(in, 0);
+    assert_int_equal(feed(&r, in, 4, 4, out, &outlen, &err), -1);
+    assert_int_equal(err, FAR_EPROTO);
+    far__recrd_fini(&r);
+
+    /* The buffer never grows past the maximum for records that fit. */
+    far__recrd_init(&r, 100000, 16);
+    static uint8_t big[100004];
+    put32(big, FAR__REC_LAST | 100000);
+    static uint8_t bigout[100004];
+    assert_int_equal(feed(&r, big, sizeof big, 7000, bigout, &outlen, &err), 1);
+    assert_int_equal(outlen, 100000);
+    assert_true(r.cap <= 100000 + 8);
+    far__recrd_fini(&r);
+}
+
+static void test_rec_frame(void **state)
+{
+    (void)state;
+    uint8_t msg[4 + 10] = {0, 0, 0, 0, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'};
+    struct iovec iov[1] = {{msg, sizeof msg}};
+    size_t n = 1;
+    uint8_t *flat;
+    assert_int_equal(far__rec_frame(iov, &n, sizeof msg, 4, &flat), FAR_OK);
+    assert_non_null(flat);
+    assert_int_equal(iov[0].iov_len, 10 + 3 * 4);
+    far__recrd r;
+    far__recrd_init(&r, 100, 16);
+    uint8_t out[32];
+    size_t outlen;
+    far_err err;
+    assert_int_equal(feed(&r, flat, iov[0].iov_len, 3, out, &outlen, &err), 1);
+    assert_memory_equal(out, "abcdefghij", 10);
+    far__recrd_fini(&r);
+    free(flat);
+}
+
+static size_t auth_body(uint8_t *buf, uint32_t namelen, uint32_t ngids)
+{
+    far_xdr_enc e;
+    far_xdr_enc_init(&e, buf, 2048);
+    char name[512];
+    memset(name, 'm', sizeof name);
+    far_xdr_put_u32(&e, 1);
+    far_xdr_put_string_n(&e, name, namelen, FAR_XDR_UNBOUNDED);
+    far_xdr_put_u32(&e, 10);
+    far_xdr_put_u32(&e, 20);
+    far_xdr_put_u32(&e, ngids);
+    for (uint32_t i = 0; i < ngids; i++)
+        far_xdr_put_u32(&e, i);
+    return e.pos;
+}
+
+static void test_auth_sys_limits(void **state)
+{
+    (void)state;
+    uint8_t buf[2048];
+    far_auth_sys a;
+    size_t n = auth_body(buf, 255, 16);
+    assert_true(n <= 400);
+    assert_int_equal(far__auth_sys_decode(buf, (uint32_t)n, &a), FAR_OK);
+    assert_int_equal(a.uid, 10);
+    assert_int_equal(a.ngids, 16);
+    assert_int_equal(strlen(a.machinename), 255);
+    /* Machine name of 256 bytes. */
+    n = auth_body(buf, 256, 0);
+    assert_int_not_equal(far__auth_sys_decode(buf, (uint32_t)n, &a), FAR_OK);
+    /* 17 gids. */
+    n = auth_body(buf, 8, 17);
+    assert_int_not_equal(far__auth_sys_decode(buf, (uint32_t)n, &a), FAR_OK);
+    /* Body over 400 bytes. */
+    assert_int_equal(far__auth_sys_decode(buf, 401, &a), FAR_ELIMIT);
+    /* Every truncation of a valid body fails. */
+    n = auth_body(buf, 13, 3);
+    for (size_t i = 0; i < n; i++)
+        assert_int_not_equal(far__auth_sys_decode(buf, (uint32_t)i, &a), FAR_OK);
+    /* Trailing bytes. */
+    assert_int_equal(far__auth_sys_decode(buf, (uint32_t)n + 4, &a), FAR_ETRAILING);
+
+    /* The encoder refuses what the RFC forbids. */
+    far_auth_sys big = {0};
+    big.ngids = 17;
+    far_xdr_enc e;
+    far_xdr_enc_init(&e, buf, sizeof buf);
+    assert_false(far__auth_sys_encode(&e, &big));
+}
+
+static void test_headers(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    far_xdr_enc e;
+    far_xdr_enc_init(&e, buf, sizeof buf);
+    assert_true(far__call_hdr_encode(&e, 77, 100003, 3, 4, FAR_AUTH_NONE, NULL, 0));
+    far_xdr_dec d;
+    far__call_hdr h;
+    far_xdr_dec_init(&d, buf, e.pos, NULL, 0);
+    assert_int_equal(far__call_hdr_decode(&d, &h), FAR_OK);
+    assert_int_equal(h.xid, 77);
+    assert_int_equal(h.prog, 100003);
+    assert_int_equal(h.rpcvers, 2);
+    for (size_t i = 0; i < e.pos; i++) {
+        far_xdr_dec_init(&d, buf, i, NULL, 0);
+        assert_int_not_equal(far__call_hdr_decode(&d, &h), FAR_OK);
+    }
+    far_xdr_enc_init(&e, buf, sizeof buf);
+    assert_true(far__reply_accepted_encode(&e, 9, FAR__ACC_PROG_MISMATCH, 2, 4));
+    far__reply_hdr rh;
+    far_xdr_dec_init(&d, buf, e.pos, NULL, 0);
+    assert_int_equal(far__reply_hdr_decode(&d, &rh), FAR_OK);
+    assert_int_equal(far__reply_err(&rh), FAR_EPROG_MISMATCH);
+    assert_int_equal(rh.low, 2);
+    assert_int_equal(rh.high, 4);
+    far_xdr_enc_init(&e, buf, sizeof buf);
+    assert_true(far__reply_denied_encode(&e, 9, FAR__REJ_AUTH_ERROR, FAR__AUTH_BADCRED, 0));
+    far_xdr_dec_init(&d, buf, e.pos, NULL, 0);
+    assert_int_equal(far__reply_hdr_decode(&d, &rh), FAR_OK);
+    assert_int_equal(far__reply_err(&rh), FAR_EAUTH);
+    assert_int_equal(rh.auth_stat, FAR__AUTH_BADCRED);
+}
+
+static void test_addr_parse(void **state)
+{
+    (void)state;
+    far__addr a;
+    char why[256];
+    assert_int_equal(far__addr_parse("tcp://127.0.0.1:111", &a, why, sizeof why), FAR_OK);
+    assert_int_equal(a.t, FAR__TCP);
+    assert_int_equal(far__addr_parse("udp://[::1]:2049", &a, why, sizeof why), FAR_OK);
+    assert_int_equal(a.t, FAR__UDP);
+    assert_int_equal(a.ss.ss_family, AF_INET6);
+    assert_int_equal(far__addr_parse("unix:/tmp/x.sock", &a, why, sizeof why), FAR_OK);
+    assert_int_equal(a.t, FAR__UNIX);
+    assert_int_equal(far__addr_parse("tcp://localhost:7", &a, why, sizeof why), FAR_OK);
+    const char *bad[] = {
+        "",      "http://x:1", "tcp://127.0.0.1", "tcp://127.0.0.1:99999", "tcp://[::1:5",
+        "unix:", "tcp://:5",   "udp://1.2.3.4:x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(far__addr_parse(bad[i], &a, why, sizeof why), FAR_EADDR);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_multifragment),
+        cmocka_unit_test(test_record_limits),
+        cmocka_unit_test(test_rec_frame),
+        cmocka_unit_test(test_auth_sys_limits),
+        cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_addr_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
