@@ -1,0 +1,215 @@
+/* fargen — foo.h: constants, types, codec prototypes, client stubs and the
+ * server's implementation structs.  Compiles as C11 and as C++. */
+#include <ctype.h>
+#include <string.h>
+
+#include "fargen.h"
+
+/* libtirpc's netobj, used by lock-manager .x files without a definition.
+ * Layout and member names as in <rpc/xdr.h>, so code written for rpcgen
+ * output works; if that header came first, its definition is used. */
+static const char netobj_text[] =
+    "#ifndef FARGEN_NETOBJ\n"
+    "#define FARGEN_NETOBJ\n"
+    "/* netobj: libtirpc's counted opaque data, opaque<1024> on the wire. */\n"
+    "#ifndef _TIRPC_XDR_H\n"
+    "typedef struct netobj {\n"
+    "    uint32_t n_len;\n"
+    "    char *n_bytes;\n"
+    "} netobj;\n"
+    "#endif\n"
+    "static inline bool netobj_encode(far_xdr_enc *e, const netobj *v)\n"
+    "{\n"
+    "    return far_xdr_put_opaque(e, v->n_bytes, v->n_len, 1024);\n"
+    "}\n"
+    "static inline bool netobj_decode(far_xdr_dec *d, netobj *v)\n"
+    "{\n"
+    "    uint8_t *p = NULL;\n"
+    "    uint32_t n = 0;\n"
+    "    bool ok = far_xdr_get_opaque(d, &p, &n, 1024);\n"
+    "    v->n_bytes = (char *)p;\n"
+    "    v->n_len = n;\n"
+    "    return ok;\n"
+    "}\n"
+    "static inline void netobj_free(netobj *v)\n"
+    "{\n"
+    "    free(v->n_bytes);\n"
+    "}\n"
+    "#endif\n\n";
+
+static void protos(fg_emit *e, const char *n)
+{
+    fg_printf(e->out,
+              "bool %s_encode(far_xdr_enc *e, const %s *v);\n"
+              "bool %s_decode(far_xdr_dec *d, %s *v);\n"
+              "void %s_free(%s *v);\n\n",
+              n, n, n, n, n, n);
+}
+
+static void struct_def(fg_emit *e, const fg_def *d)
+{
+    fg_printf(e->out, "struct %s {\n", d->name);
+    for (int i = 0; i < d->nmembers; i++)
+        fg_declare(e, &d->members[i], d->members[i].name, 1);
+    fg_buf_puts(e->out, "};\n");
+}
+
+static void union_def(fg_emit *e, const fg_def *d)
+{
+    fg_printf(e->out, "struct %s {\n", d->name);
+    fg_declare(e, &d->disc, d->disc.name, 1);
+    bool any = false;
+    for (int i = 0; i < d->narms; i++)
+        any = any || d->arms[i].decl.type.base != FG_VOID;
+    if (any) {
+        fg_buf_puts(e->out, "    union {\n");
+        for (int i = 0; i < d->narms; i++)
+            if (d->arms[i].decl.type.base != FG_VOID)
+                fg_declare(e, &d->arms[i].decl, d->arms[i].decl.name, 2);
+        fg_printf(e->out, "    } %s_u;\n", d->name);
+    }
+    fg_buf_puts(e->out, "};\n");
+}
+
+static void enum_def(fg_emit *e, const fg_def *d)
+{
+    fg_printf(e->out, "typedef enum %s {\n", d->name);
+    for (int i = 0; i < d->nvals; i++) {
+        const fg_enumval *v = &d->vals[i];
+        if (v->value)
+            fg_printf(e->out, "    %s = %s,\n", v->name, v->value->text);
+        else /* C counts on from the previous value, as XDR does */
+            fg_printf(e->out, "    %s,\n", v->name);
+    }
+    fg_printf(e->out, "} %s;\n", d->name);
+}
+
+static bool defined_before(const fg_version *vers, int v, int p)
+{
+    for (int w = 0; w <= v; w++)
+        for (int q = 0; q < (w == v ? p : vers[w].nprocs); q++)
+            if (strcmp(vers[w].procs[q].name, vers[v].procs[p].name) == 0)
+                return true;
+    return false;
+}
+
+static void program(fg_emit *e, const fg_def *d)
+{
+    fg_buf *o = e->out;
+    fg_where(e, d->loc);
+    fg_printf(o, "#define %s %s\n\n", d->name, d->num.text);
+    for (int v = 0; v < d->nvers; v++) {
+        const fg_version *ver = &d->vers[v];
+        fg_where(e, ver->loc);
+        fg_printf(o, "#define %s %s\n", ver->name, ver->num.text);
+        for (int p = 0; p < ver->nprocs; p++)
+            if (!defined_before(d->vers, v, p))
+                fg_printf(o, "#define %s %s\n", ver->procs[p].name, ver->procs[p].num.text);
+        fg_buf_puts(o, "\n");
+        for (int p = 0; p < ver->nprocs; p++) {
+            const fg_proc *pr = &ver->procs[p];
+            if (pr->nargs > 1) {
+                fg_def *a = fg_arg_struct(e, pr, ver);
+                fg_where(e, pr->loc);
+                fg_printf(o, "typedef struct %s %s;\n", a->name, a->name);
+                struct_def(e, a);
+                protos(e, a->name);
+            }
+        }
+        fg_printf(o,
+                  "/* Client stubs of %s version %u (%s_clnt.c).  Each returns FAR_OK or "
+                  "the reason\n * the call failed (see far_client_call); the _async form "
+                  "calls cb exactly once\n * when it returned FAR_OK. */\n",
+                  d->name, ver->number, e->base);
+        for (int p = 0; p < ver->nprocs; p++) {
+            const fg_proc *pr = &ver->procs[p];
+            const char *stub = fg_proc_stub(e, pr, ver);
+            fg_printf(o, "FAR_NODISCARD far_err %s(%s);\n", stub, fg_client_params(e, pr, false));
+            fg_printf(o, "FAR_NODISCARD far_err %s_async(%s);\n", stub,
+                      fg_client_params(e, pr, true));
+        }
+        const char *pn = fg_prog_name(e, d, ver);
+        fg_printf(o,
+                  "\n/* Server side of %s version %u (%s_svc.c): fill in the functions "
+                  "you serve\n * (NULL: the call gets PROC_UNAVAIL, except a void procedure "
+                  "0, which\n * answers as the null procedure) and register them with\n"
+                  " *   far_server_add_program(server, %s_program(), &impl);\n * A function "
+                  "returns FAR_OK to send *resp, allocating what it points to\n * from "
+                  "far_svc_req_arena(req). */\n",
+                  d->name, ver->number, e->base, pn);
+        fg_printf(o, "typedef struct %s_impl {\n", pn);
+        for (int p = 0; p < ver->nprocs; p++) {
+            const fg_proc *pr = &ver->procs[p];
+            fg_printf(o, "    far_err (*%s)(%s);\n", fg_lower(e->u, pr->name),
+                      fg_server_params(e, pr));
+        }
+        fg_printf(o, "} %s_impl;\n", pn);
+        fg_printf(o, "const far_program_desc *%s_program(void);\n\n", pn);
+    }
+}
+
+void fg_emit_h(fg_emit *e)
+{
+    fg_buf *o = e->out;
+    fg_banner(e, NULL);
+    char *guard = fg_strdup(e->u, e->base, strlen(e->base));
+    for (char *p = guard; *p; p++)
+        *p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+    fg_printf(o, "#ifndef FARGEN_%s_H\n#define FARGEN_%s_H\n\n", guard, guard);
+    fg_buf_puts(
+        o, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n\n"
+           "#include <farcall/rpc.h>\n#include <farcall/xdr.h>\n\n"
+           "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    bool any = false;
+    for (int i = 0; i < e->u->ndefs; i++) {
+        const fg_def *d = e->u->defs[i];
+        if (d->kind == FG_STRUCT || d->kind == FG_UNION) {
+            if (!any)
+                fg_buf_puts(o, "/* Optional data may point at a type defined further down. */\n");
+            any = true;
+            fg_printf(o, "typedef struct %s %s;\n", d->name, d->name);
+        }
+    }
+    if (any)
+        fg_buf_puts(o, "\n");
+    for (int i = 0; i < e->u->ndefs; i++) {
+        const fg_def *d = e->u->defs[i];
+        if (d == e->u->netobj_user)
+            fg_buf_puts(o, netobj_text);
+        switch (d->kind) {
+        case FG_PASS:
+            if (d->text)
+                fg_printf(o, "%s\n", d->text);
+            break;
+        case FG_CONST:
+            fg_where(e, d->loc);
+            fg_printf(o, "#define %s %s\n\n", d->name, d->value.text);
+            break;
+        case FG_TYPEDEF:
+            fg_where(e, d->loc);
+            fg_buf_puts(o, "typedef ");
+            fg_declare(e, &d->decl, d->name, 0);
+            protos(e, d->name);
+            break;
+        case FG_ENUM:
+            fg_where(e, d->loc);
+            enum_def(e, d);
+            protos(e, d->name);
+            break;
+        case FG_STRUCT:
+            fg_where(e, d->loc);
+            struct_def(e, d);
+            protos(e, d->name);
+            break;
+        case FG_UNION:
+            fg_where(e, d->loc);
+            union_def(e, d);
+            protos(e, d->name);
+            break;
+        case FG_PROGRAM:
+            program(e, d);
+            break;
+        }
+    }
+    fg_printf(o, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* FARGEN_%s_H */\n", guard);
+}

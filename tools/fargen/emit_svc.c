@@ -1,0 +1,110 @@
+/* fargen — foo_svc.c: per program version, a table of far_proc_desc whose
+ * invoke trampolines call the functions of the user's PROG_V_impl struct.
+ * Nothing global the user must define, nothing that changes, no exit(). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fargen.h"
+
+static void invoke(fg_emit *e, const fg_def *prog, const fg_version *ver, const fg_proc *p)
+{
+    fg_buf *o = e->out;
+    const char *pn = fg_prog_name(e, prog, ver);
+    const char *fn = fg_lower(e->u, p->name);
+    fg_where(e, p->loc);
+    fg_printf(o,
+              "static far_err %s_invoke(const void *far_impl, far_svc_req *far_req,\n"
+              "                         const void *far_args, void *far_res)\n{\n",
+              fg_proc_stub(e, p, ver));
+    fg_printf(o, "    const %s_impl *far_fns = (const %s_impl *)far_impl;\n", pn, pn);
+    bool null_proc = p->number == 0 && p->args[0].base == FG_VOID && p->res.base == FG_VOID;
+    fg_printf(o, "    if (!far_fns->%s)\n        return %s;\n", fn,
+              null_proc ? "FAR_OK; /* the null procedure answers anyway */" : "FAR_EPROC_UNAVAIL");
+    const char *call_args = "far_req";
+    if (p->nargs > 1) {
+        const char *at = fg_arg_type_name(e, p, ver);
+        fg_printf(o, "    const %s *far_a = (const %s *)far_args;\n", at, at);
+        for (int i = 0; i < p->nargs; i++)
+            call_args = fg_fmt(e->u, "%s, far_a->arg%d", call_args, i + 1);
+    } else if (p->args[0].base != FG_VOID) {
+        const char *t = fg_ctype(e, &p->args[0]);
+        call_args =
+            fg_fmt(e->u, "far_req, (%s%sconst *)far_args", t, t[strlen(t) - 1] == ' ' ? "" : " ");
+    } else {
+        fg_buf_puts(o, "    (void)far_args;\n");
+    }
+    if (p->res.base != FG_VOID) {
+        const char *t = fg_ctype(e, &p->res);
+        call_args =
+            fg_fmt(e->u, "%s, (%s%s*)far_res", call_args, t, t[strlen(t) - 1] == ' ' ? "" : " ");
+    } else {
+        fg_buf_puts(o, "    (void)far_res;\n");
+    }
+    fg_printf(o, "    return far_fns->%s(%s);\n}\n\n", fn, call_args);
+}
+
+static int by_number(const void *a, const void *b)
+{
+    const fg_proc *x = *(const fg_proc *const *)a, *y = *(const fg_proc *const *)b;
+    return x->number < y->number ? -1 : x->number > y->number;
+}
+
+static void table(fg_emit *e, const fg_def *prog, const fg_version *ver)
+{
+    fg_buf *o = e->out;
+    const char *pn = fg_prog_name(e, prog, ver);
+    const fg_proc **sorted = fg_alloc(e->u, (size_t)ver->nprocs * sizeof *sorted);
+    for (int p = 0; p < ver->nprocs; p++)
+        sorted[p] = &ver->procs[p];
+    qsort(sorted, (size_t)ver->nprocs, sizeof *sorted, by_number);
+    fg_where(e, ver->loc);
+    fg_printf(o, "const far_program_desc *%s_program(void)\n{\n", pn);
+    fg_buf_puts(o, "    /* sorted by procedure number */\n");
+    fg_buf_puts(o, "    static const far_proc_desc procs[] = {\n");
+    for (int i = 0; i < ver->nprocs; i++) {
+        const fg_proc *p = sorted[i];
+        const char *dec = "NULL", *asz = "0", *enc = "NULL", *rsz = "0";
+        if (p->nargs > 1) {
+            const char *at = fg_arg_type_name(e, p, ver);
+            fg_type t;
+            memset(&t, 0, sizeof t);
+            t.base = FG_NAMED;
+            t.name = at;
+            dec = fg_adapter_name(e, &t, false);
+            asz = fg_fmt(e->u, "sizeof(%s)", at);
+        } else if (p->args[0].base != FG_VOID) {
+            dec = fg_adapter_name(e, &p->args[0], false);
+            asz = fg_fmt(e->u, "sizeof(%s)", fg_ctype(e, &p->args[0]));
+        }
+        if (p->res.base != FG_VOID) {
+            enc = fg_adapter_name(e, &p->res, true);
+            rsz = fg_fmt(e->u, "sizeof(%s)", fg_ctype(e, &p->res));
+        }
+        fg_printf(o, "        {%s, \"%s\", %s, %s, %s, %s, %s_invoke},\n", p->name, p->name, dec,
+                  enc, asz, rsz, fg_proc_stub(e, p, ver));
+    }
+    fg_buf_puts(o, "    };\n");
+    fg_printf(o,
+              "    static const far_program_desc desc = {%s, %s, \"%s\", procs,\n"
+              "                                          sizeof procs / sizeof procs[0]};\n",
+              prog->name, ver->name, prog->name);
+    fg_buf_puts(o, "    return &desc;\n}\n\n");
+}
+
+void fg_emit_svc(fg_emit *e)
+{
+    fg_banner(e, "Server dispatch tables: see far_server_add_program in <farcall/rpc.h>.");
+    fg_printf(e->out, "#include <stddef.h>\n\n#include \"%s.h\"\n\n", e->base);
+    fg_emit_pass_lines(e);
+    fg_emit_adapters(e, false);
+    for (int i = 0; i < e->u->ndefs; i++) {
+        const fg_def *d = e->u->defs[i];
+        if (d->kind != FG_PROGRAM)
+            continue;
+        for (int v = 0; v < d->nvers; v++) {
+            for (int p = 0; p < d->vers[v].nprocs; p++)
+                invoke(e, d, &d->vers[v], &d->vers[v].procs[p]);
+            table(e, d, &d->vers[v]);
+        }
+    }
+}

@@ -1,0 +1,5 @@
+#include "fargen.h"
+void fg_emit_test(fg_emit *e)
+{
+    (void)e;
+}

@@ -1,0 +1,431 @@
+/* fargen — command line: options, cpp, and writing the outputs.
+ *
+ * Each output is produced from its own run of cpp (with RPC_HDR, RPC_XDR,
+ * RPC_CLNT or RPC_SVC defined, as rpcgen does) and its own compilation.  All
+ * outputs are built in memory first and then written to temporary files that
+ * are renamed into place only when every one of them succeeded: an error
+ * leaves no output file behind, old or half-written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fargen.h"
+
+#define FARGEN_VERSION "0.1.0"
+
+typedef struct fg_options {
+    const char *input;
+    const char *outdir; /* NULL: the input's directory */
+    unsigned outputs;   /* FG_OUT_* mask */
+    const char *cpp;    /* the preprocessor program */
+    bool no_cpp;
+    bool to_stdout;
+    const char **cpp_args; /* -D and -I, in order */
+    int ncpp_args;
+} fg_options;
+
+static const struct {
+    unsigned out;
+    const char *suffix;
+    const char *define;
+    void (*emit)(fg_emit *);
+} outputs[] = {
+    {FG_OUT_H, ".h", "RPC_HDR", fg_emit_h},
+    {FG_OUT_XDR, "_xdr.c", "RPC_XDR", fg_emit_xdr},
+    {FG_OUT_CLNT, "_clnt.c", "RPC_CLNT", fg_emit_clnt},
+    {FG_OUT_SVC, "_svc.c", "RPC_SVC", fg_emit_svc},
+    {FG_OUT_SAMPLE_CLNT, "_client.c", "RPC_CLNT", fg_emit_sample_clnt},
+    {FG_OUT_SAMPLE_SVC, "_server.c", "RPC_SVC", fg_emit_sample_svc},
+    {FG_OUT_TEST, "_fgtest.c", "RPC_XDR", fg_emit_test},
+};
+#define NOUTPUTS (sizeof outputs / sizeof outputs[0])
+
+static void usage(FILE *f)
+{
+    fputs("usage: fargen [options] FILE.x\n"
+          "Generates C for the ONC RPC interface in FILE.x (the RPC language of RFC 5531).\n"
+          "\n"
+          "outputs (default: -h -c -l -m):\n"
+          "  -h         FILE.h        types, constants, prototypes\n"
+          "  -c         FILE_xdr.c    encode/decode/free functions\n"
+          "  -l         FILE_clnt.c   client stubs\n"
+          "  -m         FILE_svc.c    server dispatch tables\n"
+          "  -Sc        FILE_client.c sample client (edit freely)\n"
+          "  -Ss        FILE_server.c sample server (edit freely)\n"
+          "  -a         all of the above\n"
+          "options:\n"
+          "  -o DIR     write the outputs into DIR (default: FILE.x's directory)\n"
+          "  -D NAME[=VALUE], -I DIR   passed to the C preprocessor\n"
+          "  -Y PROGRAM the C preprocessor to run (default: cpp)\n"
+          "  --no-cpp   do not preprocess FILE.x\n"
+          "  --stdout   write the one selected output to standard output\n"
+          "  --version, --help\n",
+          f);
+}
+
+static char *read_file(const char *path, size_t *len);
+
+/* A `%` line ending in a backslash continues on the next line (nis.x does
+ * this).  cpp would splice the two and leave the second half as stray text,
+ * which is why rpcgen rejects such files; we mark the backslash with \x01 so
+ * cpp leaves it alone and the lexer joins the lines.  Returns the path of a
+ * temporary copy to preprocess instead of the input, or NULL if the input
+ * needs no such care (or on error, *failed set). */
+static char *protect_continuations(const char *input, bool *failed)
+{
+    size_t len;
+    char *src = read_file(input, &len);
+    *failed = !src;
+    if (!src)
+        return NULL;
+    bool need = false;
+    for (size_t i = 0, ls = 0; i < len; i++)
+        if (src[i] == '\n') {
+            if (src[ls] == '%' && i > ls && src[i - 1] == '\\')
+                need = true;
+            ls = i + 1;
+        }
+    if (!need) {
+        free(src);
+        return NULL;
+    }
+    const char *t = getenv("TMPDIR");
+    char *path = malloc(strlen(t && *t ? t : "/tmp") + 32);
+    if (!path) {
+        free(src);
+        *failed = true;
+        return NULL;
+    }
+    sprintf(path, "%s/fargen.XXXXXX", t && *t ? t : "/tmp");
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "fargen: temporary file: %s\n", strerror(errno));
+        if (fd >= 0)
+            close(fd), unlink(path);
+        free(path), free(src);
+        *failed = true;
+        return NULL;
+    }
+    fprintf(f, "#line 1 \"%s\"\n", input);
+    bool pct = len > 0 && src[0] == '%'; /* in a % line or its continuation */
+    for (size_t i = 0; i < len; i++) {
+        if (pct && src[i] == '\\' && i + 1 < len && src[i + 1] == '\n') {
+            fputs("\\\x01\n", f);
+            i++; /* the continuation line stays a % line */
+            continue;
+        }
+        fputc(src[i], f);
+        if (src[i] == '\n')
+            pct = i + 1 < len && src[i + 1] == '%';
+    }
+    if (fclose(f) != 0) {
+        unlink(path), free(path), free(src);
+        *failed = true;
+        return NULL;
+    }
+    free(src);
+    return path;
+}
+
+/* Runs the preprocessor on the input; returns its output (malloc'd). */
+static char *preprocess(const fg_options *o, const char *define, size_t *len)
+{
+    bool failed;
+    char *tmp = protect_continuations(o->input, &failed);
+    if (failed)
+        return NULL;
+    int fds[2];
+    if (pipe(fds) < 0) {
+        fprintf(stderr, "fargen: pipe: %s\n", strerror(errno));
+        return NULL;
+    }
+    const char *slash = strrchr(o->input, '/');
+    char *dir =
+        slash ? strndup(o->input, (size_t)(slash - o->input) + (slash == o->input)) : strdup(".");
+    int n = 0;
+    const char **argv = calloc((size_t)o->ncpp_args + 8, sizeof *argv);
+    char *defopt = malloc(strlen(define) + 3);
+    char *incopt = dir ? malloc(strlen(dir) + 3) : NULL;
+    if (!argv || !defopt || !incopt) {
+        fprintf(stderr, "fargen: out of memory\n");
+        free(argv), free(defopt), free(incopt), free(dir);
+        close(fds[0]), close(fds[1]);
+        return NULL;
+    }
+    sprintf(defopt, "-D%s", define);
+    sprintf(incopt, "-I%s", dir);
+    argv[n++] = o->cpp;
+    argv[n++] = defopt;
+    argv[n++] = incopt;
+    for (int i = 0; i < o->ncpp_args; i++)
+        argv[n++] = o->cpp_args[i];
+    argv[n++] = tmp ? tmp : o->input;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execvp(argv[0], (char *const *)argv);
+        fprintf(stderr, "fargen: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    free(argv), free(defopt), free(incopt), free(dir);
+    if (pid < 0) {
+        fprintf(stderr, "fargen: fork: %s\n", strerror(errno));
+        close(fds[0]);
+        if (tmp)
+            unlink(tmp);
+        free(tmp);
+        return NULL;
+    }
+    fg_buf b = {0};
+    char chunk[65536];
+    ssize_t r;
+    while ((r = read(fds[0], chunk, sizeof chunk)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        fg_buf_put(&b, chunk, (size_t)r);
+    }
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (tmp)
+        unlink(tmp);
+    free(tmp);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || b.failed) {
+        fprintf(stderr, "fargen: %s: the preprocessor (%s) failed\n", o->input, o->cpp);
+        fg_buf_free(&b);
+        return NULL;
+    }
+    if (!b.data)
+        fg_buf_put(&b, "", 0);
+    *len = b.len;
+    return b.data;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "fargen: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    fg_buf b = {0};
+    char chunk[65536];
+    size_t r;
+    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fg_buf_put(&b, chunk, r);
+    bool bad = ferror(f) || b.failed;
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "fargen: %s: read error\n", path);
+        fg_buf_free(&b);
+        return NULL;
+    }
+    if (!b.data)
+        fg_buf_put(&b, "", 0);
+    *len = b.len;
+    return b.data;
+}
+
+/* Builds one output in memory.  Returns false (message printed) on error. */
+static bool build(const fg_options *o, size_t k, const char *base, const char *xname, fg_buf *out)
+{
+    size_t len;
+    char *src = o->no_cpp ? read_file(o->input, &len) : preprocess(o, outputs[k].define, &len);
+    if (!src)
+        return false;
+    fg_unit u;
+    memset(&u, 0, sizeof u);
+    bool ok = fg_compile(&u, src, len, o->input);
+    if (!ok) {
+        fprintf(stderr, "%s\n", u.err);
+    } else if (setjmp(u.fail)) {
+        fprintf(stderr, "%s\n", u.err);
+        ok = false;
+    } else {
+        fg_emit e = {&u, out, base, xname, 0};
+        outputs[k].emit(&e);
+        if (out->failed) {
+            fprintf(stderr, "fargen: out of memory\n");
+            ok = false;
+        }
+    }
+    fg_unit_free(&u);
+    free(src);
+    return ok;
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    fg_options o = {0};
+    o.cpp = "cpp";
+    o.cpp_args = calloc((size_t)argc, sizeof *o.cpp_args);
+    if (!o.cpp_args)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0)
+            o.outputs |= FG_OUT_H;
+        else if (strcmp(a, "-c") == 0)
+            o.outputs |= FG_OUT_XDR;
+        else if (strcmp(a, "-l") == 0)
+            o.outputs |= FG_OUT_CLNT;
+        else if (strcmp(a, "-m") == 0)
+            o.outputs |= FG_OUT_SVC;
+        else if (strcmp(a, "-Sc") == 0)
+            o.outputs |= FG_OUT_SAMPLE_CLNT;
+        else if (strcmp(a, "-Ss") == 0)
+            o.outputs |= FG_OUT_SAMPLE_SVC;
+        else if (strcmp(a, "-a") == 0)
+            o.outputs |= FG_OUT_H | FG_OUT_XDR | FG_OUT_CLNT | FG_OUT_SVC | FG_OUT_SAMPLE_CLNT |
+                         FG_OUT_SAMPLE_SVC;
+        else if (strcmp(a, "--test-support") == 0)
+            o.outputs |= FG_OUT_TEST;
+        else if (strcmp(a, "--no-cpp") == 0)
+            o.no_cpp = true;
+        else if (strcmp(a, "--stdout") == 0)
+            o.to_stdout = true;
+        else if (strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            puts("fargen " FARGEN_VERSION);
+            return 0;
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "-Y") == 0) && i + 1 < argc) {
+            if (a[1] == 'o')
+                o.outdir = argv[++i];
+            else
+                o.cpp = argv[++i];
+        } else if ((strncmp(a, "-D", 2) == 0 || strncmp(a, "-I", 2) == 0) && a[2]) {
+            o.cpp_args[o.ncpp_args++] = a;
+        } else if ((strcmp(a, "-D") == 0 || strcmp(a, "-I") == 0) && i + 1 < argc) {
+            char *j = malloc(strlen(argv[i + 1]) + 3);
+            if (!j)
+                return 1;
+            sprintf(j, "%s%s", a, argv[++i]);
+            o.cpp_args[o.ncpp_args++] = j; /* lives until exit */
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "fargen: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        } else if (o.input) {
+            fprintf(stderr, "fargen: one input file only ('%s' and '%s')\n", o.input, a);
+            return 2;
+        } else {
+            o.input = a;
+        }
+    }
+    if (!o.input) {
+        usage(stderr);
+        return 2;
+    }
+    if (!o.outputs)
+        o.outputs = FG_OUT_H | FG_OUT_XDR | FG_OUT_CLNT | FG_OUT_SVC;
+    size_t ilen = strlen(o.input);
+    if (ilen < 3 || strcmp(o.input + ilen - 2, ".x") != 0) {
+        fprintf(stderr, "fargen: %s: the input file's name must end in .x\n", o.input);
+        return 2;
+    }
+    const char *slash = strrchr(o.input, '/');
+    const char *xname = slash ? slash + 1 : o.input;
+    char *base = strndup(xname, strlen(xname) - 2);
+    char *dir = o.outdir ? strdup(o.outdir)
+                : slash  ? strndup(o.input, (size_t)(slash - o.input) + (slash == o.input))
+                         : strdup(".");
+    if (!base || !dir)
+        return 1;
+    if (o.to_stdout && __builtin_popcount(o.outputs) != 1) {
+        fprintf(stderr, "fargen: --stdout needs exactly one output selected\n");
+        return 2;
+    }
+
+    fg_buf bufs[NOUTPUTS];
+    memset(bufs, 0, sizeof bufs);
+    int status = 0;
+    for (size_t k = 0; k < NOUTPUTS && !status; k++)
+        if ((o.outputs & outputs[k].out) && !build(&o, k, base, xname, &bufs[k]))
+            status = 1;
+
+    char *tmp[NOUTPUTS] = {0}, *final[NOUTPUTS] = {0};
+    if (!status && o.to_stdout) {
+        for (size_t k = 0; k < NOUTPUTS; k++)
+            if (o.outputs & outputs[k].out)
+                if (!write_all(1, bufs[k].data, bufs[k].len))
+                    status = 1;
+    } else if (!status) {
+        mode_t mask = umask(0);
+        umask(mask);
+        for (size_t k = 0; k < NOUTPUTS && !status; k++) {
+            if (!(o.outputs & outputs[k].out))
+                continue;
+            size_t n = strlen(dir) + strlen(base) + 32;
+            final[k] = malloc(n);
+            tmp[k] = malloc(n);
+            if (!final[k] || !tmp[k]) {
+                status = 1;
+                break;
+            }
+            snprintf(final[k], n, "%s/%s%s", dir, base, outputs[k].suffix);
+            snprintf(tmp[k], n, "%s/.%s%s.XXXXXX", dir, base, outputs[k].suffix);
+            int fd = mkstemp(tmp[k]);
+            if (fd < 0) {
+                fprintf(stderr, "fargen: %s: %s\n", final[k], strerror(errno));
+                free(tmp[k]);
+                tmp[k] = NULL;
+                status = 1;
+                break;
+            }
+            bool ok = fchmod(fd, 0666 & ~mask) == 0 && write_all(fd, bufs[k].data, bufs[k].len);
+            if (close(fd) != 0 || !ok) {
+                fprintf(stderr, "fargen: %s: %s\n", final[k], strerror(errno));
+                status = 1;
+            }
+        }
+        for (size_t k = 0; k < NOUTPUTS; k++) {
+            if (!tmp[k])
+                continue;
+            if (!status && rename(tmp[k], final[k]) != 0) {
+                fprintf(stderr, "fargen: %s: %s\n", final[k], strerror(errno));
+                status = 1;
+            }
+            if (status)
+                unlink(tmp[k]);
+        }
+    }
+    for (size_t k = 0; k < NOUTPUTS; k++) {
+        fg_buf_free(&bufs[k]);
+        free(tmp[k]);
+        free(final[k]);
+    }
+    free(base);
+    free(dir);
+    free(o.cpp_args);
+    return status;
+}
