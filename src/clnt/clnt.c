@@ -73,6 +73,7 @@ struct far_client {
     pthread_cond_t cv; /* connecting, dead fd closed, active callers gone */
     int fd, dead_fd;
     uint64_t gen;
+    uint64_t last_io; /* last reply received or connection made */
     bool connected, connecting, destroying;
     uint32_t next_xid;
 
@@ -400,6 +401,7 @@ static far_err ensure_connected(far_client *c)
     }
     c->fd = fd;
     c->gen++;
+    c->last_io = far__now_ns();
     c->connected = true;
     c->flush_again = false;
     c->read_pending = false;
@@ -544,6 +546,7 @@ static void handle_reply(far_client *c, const uint8_t *p, size_t n)
     }
     pthread_mutex_lock(&c->mu);
     k->decoding = false;
+    c->last_io = far__now_ns();
     set_status(c, k, rc, detail);
     complete(c, k);
     pthread_mutex_unlock(&c->mu);
@@ -974,8 +977,26 @@ FAR__API void far_client_destroy(far_client *c)
 
 /* Encodes and queues a call (c->mu held).  FAR_OK: k is in the table and sent
  * or queued. */
+/* A stream connection that has been quiet for a while may have been closed by
+ * the server (idle timeout, restart): look before sending on it, so the call
+ * goes out on a fresh connection instead of failing with FAR_ECONNLOST. */
+static void check_idle_conn(far_client *c)
+{
+    if (c->addr.t == FAR__UDP || !c->connected || c->ncalls || c->reading || c->flushing)
+        return;
+    if (far__now_ns() - c->last_io < 100000000u)
+        return;
+    uint8_t b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        conn_lost(c, c->gen, FAR_ECONNLOST, "the server closed the connection");
+    else
+        c->last_io = far__now_ns();
+}
+
 static far_err start_call(far_client *c, call *k, far_xdr_encode_fn enc, const void *args)
 {
+    check_idle_conn(c);
     far_err rc = ensure_connected(c);
     if (rc != FAR_OK) {
         set_status(c, k, rc, NULL);
