@@ -1,8 +1,8 @@
 /* libFuzzer harness: decodes arbitrary bytes as a `forest` (tests/common/nested.x)
  * and, whenever decoding succeeds, encodes the decoded value again and insists
  * on getting back exactly the bytes it consumed.  XDR has one encoding per
- * value (RFC 4506 §1: padding zero, bools 0/1, lengths exact), so any
- * difference is a bug in the decoder or the encoder.
+ * value (zero padding, RFC 4506 §3; bools 0 or 1, §4.4; exact lengths), so
+ * any difference is a bug in the decoder or the encoder.
  *
  * input[0] chooses how to decode and re-encode; input[1..] is the XDR:
  *   0x01  zero-copy decoding (opaque data and strings point into the input)
