@@ -445,7 +445,10 @@ static void dec_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
         const char *len = mem(e, x, fg_len_name(e->u, c));
         const char *val = mem(e, x, fg_val_name(e->u, c));
         if (c->type.base == FG_OPAQUE) {
-            check(e, ind, fg_fmt(e->u, "far_xdr_get_opaque(d, %s, %s, %s)", addr(e, val), addr(e, len), max), f);
+            check(
+                e, ind,
+                fg_fmt(e->u, "far_xdr_get_opaque(d, %s, %s, %s)", addr(e, val), addr(e, len), max),
+                f);
             return;
         }
         const char *n = fg_fmt(e->u, "n%d", e->tmp++);

@@ -83,6 +83,7 @@ typedef struct fg_type {
     fg_base base;
     const char *name;   /* FG_NAMED: as written */
     int prefix;         /* FG_NAMED: 's', 'u', 'e' for struct/union/enum X, else 0 */
+    bool is_long;       /* written as long / unsigned long (rpcgen: C long) */
     struct fg_def *def; /* FG_NAMED: resolved; FG_INLINE: the body */
     fg_loc loc;
 } fg_type;

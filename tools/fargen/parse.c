@@ -165,6 +165,7 @@ static void type_spec(fg_unit *u, fg_type *t, fg_tok kw)
         fg_tok n = fg_peek(u);
         t->base = FG_UINT;
         if (is_word(&n, "int") || is_word(&n, "long")) {
+            t->is_long = n.text[0] == 'l';
             fg_next(u);
         } else if (is_word(&n, "hyper")) {
             fg_next(u);
@@ -189,6 +190,7 @@ static void type_spec(fg_unit *u, fg_type *t, fg_tok kw)
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
         if (strcmp(w, simple[i].w) == 0) {
             t->base = simple[i].b;
+            t->is_long = strcmp(w, "long") == 0;
             return;
         }
     }
