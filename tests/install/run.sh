@@ -24,8 +24,13 @@ cmake --build "$work/cm" >>"$work/cm.log" 2>&1 || { cat "$work/cm.log"; exit 1; 
 LD_LIBRARY_PATH=$libdir "$work/cm/consumer_shared"
 "$work/cm/consumer_static"
 # the shared one must really use the installed shared library
-LD_LIBRARY_PATH=$libdir ldd "$work/cm/consumer_shared" | grep -q "$libdir/libfarcall.so" ||
-  { echo "consumer_shared does not load $libdir/libfarcall.so"; exit 1; }
+# (ldd's output is captured first: `ldd | grep -q` can fail under pipefail
+# when grep exits early and ldd gets SIGPIPE)
+deps=$(LD_LIBRARY_PATH=$libdir ldd "$work/cm/consumer_shared")
+case "$deps" in
+  *"$libdir/libfarcall.so"*) ;;
+  *) echo "consumer_shared does not load $libdir/libfarcall.so:"; echo "$deps"; exit 1 ;;
+esac
 
 echo "== pkg-config farcall"
 export PKG_CONFIG_PATH=$libdir/pkgconfig
