@@ -14,7 +14,7 @@ ASAN_BUILD   ?= build-asan
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 300
 SAN_CC       := $(shell command -v clang >/dev/null 2>&1 && echo clang || echo cc)
-CTEST        := ctest --output-on-failure -j $(JOBS) --timeout 600
+CTEST        := ctest --output-on-failure --no-label-summary -j $(JOBS) --timeout 600
 
 .PHONY: all deps build demo test test-release test-asan fuzz bench format clean
 
