@@ -99,7 +99,8 @@ typedef struct svc_prog {
 typedef struct listener {
     int fd;
     far__transport t;
-    char path[128]; /* unix: unlinked at stop */
+    bool accepting, again, starved; /* under far_server.mu */
+    char path[128];                 /* unix: unlinked at stop */
 } listener;
 
 typedef struct slot {
@@ -850,7 +851,31 @@ static void udp_read(far_server *s, listener *l)
 
 /* ------------------------------------------------------------ accepting */
 
+static void accept_some(far_server *s, listener *l);
+
+/* One thread accepts on a listener at a time (so the reserve descriptor
+ * cannot be taken by a concurrent accept); an edge that finds it busy asks it
+ * to go round again. */
 static void accept_all(far_server *s, listener *l)
+{
+    pthread_mutex_lock(&s->mu);
+    if (l->accepting) {
+        l->again = true;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    l->accepting = true;
+    do {
+        l->again = false;
+        pthread_mutex_unlock(&s->mu);
+        accept_some(s, l);
+        pthread_mutex_lock(&s->mu);
+    } while (l->again);
+    l->accepting = false;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void accept_some(far_server *s, listener *l)
 {
     for (;;) {
         if (atomic_load(&s->state) >= ST_STOPPING)
@@ -871,8 +896,11 @@ static void accept_all(far_server *s, listener *l)
                     s->last_emfile_log = now;
                     far__log("accept: out of file descriptors; refusing connections");
                 }
-                if (s->reserve_fd < 0) {
+                if (s->reserve_fd < 0)
                     s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (s->reserve_fd < 0) {
+                    /* The timer retries once descriptors are free again. */
+                    l->starved = true;
                     pthread_mutex_unlock(&s->mu);
                     return;
                 }
@@ -881,6 +909,8 @@ static void accept_all(far_server *s, listener *l)
                 if (fd >= 0)
                     close(fd);
                 s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (s->reserve_fd < 0)
+                    l->starved = true;
                 pthread_mutex_unlock(&s->mu);
                 if (fd < 0)
                     return;
@@ -1075,6 +1105,17 @@ static void *worker(void *arg)
             ssize_t rr = read(s->timerfd, &x, sizeof x);
             (void)rr;
             sweep(s);
+            pthread_mutex_lock(&s->mu);
+            unsigned nl = s->nlst;
+            pthread_mutex_unlock(&s->mu);
+            for (unsigned i = 0; i < nl; i++) {
+                pthread_mutex_lock(&s->mu);
+                bool retry = s->lst[i].starved && s->lst[i].fd >= 0;
+                s->lst[i].starved = false;
+                pthread_mutex_unlock(&s->mu);
+                if (retry)
+                    accept_all(s, &s->lst[i]);
+            }
             break;
         }
         case TAG_EXIT:

@@ -193,7 +193,8 @@ static size_t build_call(uint8_t *buf, uint32_t rpcvers, uint32_t flavor, const 
     uint32_t w[] = {0x1234, 0, rpcvers, TPROG, 1, P_WHOAMI, flavor, credlen};
     for (size_t i = 0; i < 8; i++, o += 4)
         far_xdr_store_u32(buf + o, w[i]);
-    memcpy(buf + o, cred, credlen);
+    if (credlen)
+        memcpy(buf + o, cred, credlen);
     o += credlen + far_xdr_pad(credlen);
     far_xdr_store_u32(buf + o, 0), o += 4;
     far_xdr_store_u32(buf + o, 0), o += 4;
