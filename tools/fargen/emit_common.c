@@ -419,7 +419,7 @@ static const char *param(fg_emit *e, const char *type, const char *name)
 static const char *ptr(fg_emit *e, const char *type)
 {
     size_t n = strlen(type);
-    return fg_fmt(e->u, n && type[n - 1] == ' ' ? "%s*" : "%s *", type);
+    return fg_fmt(e->u, n && type[n - 1] == '*' ? "%s*" : "%s *", type);
 }
 
 /* The argument parameters of a procedure's stub: "const T *argp", or
@@ -430,7 +430,7 @@ const char *fg_arg_params(fg_emit *e, const fg_proc *p)
         return "";
     if (p->nargs == 1) {
         const char *t = arg_ctype(e, &p->args[0]);
-        return t[strlen(t) - 1] == ' ' ? fg_fmt(e->u, "%sconst *argp", t)
+        return t[strlen(t) - 1] == '*' ? fg_fmt(e->u, "%sconst *argp", t)
                                        : fg_fmt(e->u, "const %s *argp", t);
     }
     const char *s = "";
@@ -473,7 +473,7 @@ const char *fg_server_params(fg_emit *e, const fg_proc *p)
     if (p->nargs == 1 && p->args[0].base != FG_VOID) {
         const char *t = elaborated(e, &p->args[0]);
         s = join(e, s,
-                 t[strlen(t) - 1] == ' ' ? fg_fmt(e->u, "%sconst *argp", t)
+                 t[strlen(t) - 1] == '*' ? fg_fmt(e->u, "%sconst *argp", t)
                                          : fg_fmt(e->u, "const %s *argp", t));
     } else if (p->nargs > 1) {
         for (int i = 0; i < p->nargs; i++)

@@ -40,19 +40,19 @@ void fg_emit_sample_clnt(fg_emit *e)
                         fg_printf(o,
                                   "        %s%sfar_arg%d;\n        memset(&far_arg%d, 0, sizeof "
                                   "far_arg%d);\n",
-                                  t, t[strlen(t) - 1] == ' ' ? "" : " ", a + 1, a + 1, a + 1);
+                                  t, t[strlen(t) - 1] == '*' ? "" : " ", a + 1, a + 1, a + 1);
                         args = fg_fmt(e->u, "%s, far_arg%d", args, a + 1);
                     }
                 } else if (pr->args[0].base != FG_VOID) {
                     const char *t = fg_ctype(e, &pr->args[0]);
                     fg_printf(
                         o, "        %s%sfar_arg;\n        memset(&far_arg, 0, sizeof far_arg);\n",
-                        t, t[strlen(t) - 1] == ' ' ? "" : " ");
+                        t, t[strlen(t) - 1] == '*' ? "" : " ");
                     args = fg_fmt(e->u, "%s, &far_arg", args);
                 }
                 if (pr->res.base != FG_VOID) {
                     const char *t = fg_ctype(e, &pr->res);
-                    fg_printf(o, "        %s%sfar_res;\n", t, t[strlen(t) - 1] == ' ' ? "" : " ");
+                    fg_printf(o, "        %s%sfar_res;\n", t, t[strlen(t) - 1] == '*' ? "" : " ");
                     args = fg_fmt(e->u, "%s, &far_res, &arena", args);
                 }
                 fg_printf(o, "        err = %s(%s);\n", stub, args);

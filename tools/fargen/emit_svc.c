@@ -29,14 +29,14 @@ static void invoke(fg_emit *e, const fg_def *prog, const fg_version *ver, const 
     } else if (p->args[0].base != FG_VOID) {
         const char *t = fg_ctype(e, &p->args[0]);
         call_args =
-            fg_fmt(e->u, "far_req, (%s%sconst *)far_args", t, t[strlen(t) - 1] == ' ' ? "" : " ");
+            fg_fmt(e->u, "far_req, (%s%sconst *)far_args", t, t[strlen(t) - 1] == '*' ? "" : " ");
     } else {
         fg_buf_puts(o, "    (void)far_args;\n");
     }
     if (p->res.base != FG_VOID) {
         const char *t = fg_ctype(e, &p->res);
         call_args =
-            fg_fmt(e->u, "%s, (%s%s*)far_res", call_args, t, t[strlen(t) - 1] == ' ' ? "" : " ");
+            fg_fmt(e->u, "%s, (%s%s*)far_res", call_args, t, t[strlen(t) - 1] == '*' ? "" : " ");
     } else {
         fg_buf_puts(o, "    (void)far_res;\n");
     }
