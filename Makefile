@@ -11,12 +11,13 @@
 JOBS         ?= $(shell nproc)
 BUILD        ?= build
 ASAN_BUILD   ?= build-asan
+TSAN_BUILD   ?= build-tsan
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 300
 SAN_CC       := $(shell command -v clang >/dev/null 2>&1 && echo clang || echo cc)
 CTEST        := ctest --output-on-failure --no-label-summary -j $(JOBS) --timeout 600
 
-.PHONY: all deps build demo test test-release test-asan fuzz bench format clean
+.PHONY: all deps build demo test test-release test-tsan test-asan fuzz bench format clean
 
 all: build
 
@@ -32,10 +33,19 @@ demo: deps build
 
 test: deps
 	$(MAKE) --no-print-directory test-release
+	$(MAKE) --no-print-directory test-tsan
 	$(MAKE) --no-print-directory test-asan
 
 test-release: build
 	cd $(BUILD) && $(CTEST)
+
+# The runtime's tests (threads, sockets, interop) under ThreadSanitizer.
+test-tsan:
+	CC=$(SAN_CC) cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DFARCALL_SANITIZE=thread -DFARCALL_BENCH=OFF
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target runtime_tests
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    $(CTEST) -L 'runtime|interop'
 
 test-asan:
 	CC=$(SAN_CC) cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug \
@@ -58,4 +68,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
