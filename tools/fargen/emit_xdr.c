@@ -354,15 +354,20 @@ static void dec_body(fg_emit *e, const fg_def *def, const char *x, fail f, int i
         line(e, ind, "switch ((%s)%s) {", uns ? "uint32_t" : "int32_t", dx);
         for (int i = 0; i < def->narms; i++) {
             const fg_arm *a = &def->arms[i];
+            /* braces: an arm may start with a declaration */
+            bool block = a->decl.type.base != FG_VOID;
             for (int l = 0; l < a->nlabels; l++)
-                line(e, ind, "case %s:", fg_label_text(a->labels[l]));
+                line(e, ind, "case %s:%s", fg_label_text(a->labels[l]),
+                     block && l == a->nlabels - 1 ? " {" : "");
             if (!a->nlabels)
-                line(e, ind, "default:");
-            if (a->decl.type.base != FG_VOID) {
+                line(e, ind, "default:%s", block ? " {" : "");
+            if (block) {
                 const char *ax = mem(e, mem(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name);
                 dec_decl(e, &a->decl, ax, field(e, f, false, a->decl.name), ind + 1);
             }
             line(e, ind + 1, "break;");
+            if (block)
+                line(e, ind, "}");
         }
         if (!def->has_default) {
             line(e, ind, "default:");
