@@ -1,0 +1,59 @@
+/* authcomp client: uses both programs of the server, the computations from a
+ * second thread at the same time as the lookups, over one connection. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "authcomp.h"
+#include "common/example_server.h"
+
+static far_err comp_rc;
+static int64_t sq, cu;
+static int32_t years;
+
+static void *compute(void *arg)
+{
+    far_client *c = arg;
+    int32_t x = 12, born = 1990;
+    comp_rc = square_1(c, &x, &sq, NULL);
+    if (comp_rc == FAR_OK)
+        comp_rc = cube_1(c, &x, &cu, NULL);
+    if (comp_rc == FAR_OK)
+        comp_rc = age_1(c, &born, &years, NULL);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: authcomp_client ADDRESS\n");
+        return 2;
+    }
+    far_client *c = example_connect("authcomp_client", argv[1]);
+    if (!c)
+        return 1;
+    pthread_t th;
+    pthread_create(&th, NULL, compute, c);
+
+    far_arena arena;
+    far_arena_init(&arena, NULL, 0, 0);
+    int32_t uid = (int32_t)getuid(), back = -1;
+    name n = NULL;
+    user_info info = {0};
+    far_err rc = user_name_1(c, &uid, &n, &arena);
+    if (rc == FAR_OK)
+        rc = user_id_1(c, &n, &back, NULL);
+    if (rc == FAR_OK)
+        rc = user_info_1(c, &uid, &info, &arena);
+    pthread_join(th, NULL);
+    if (rc == FAR_OK) {
+        printf("user %d is \"%s\" (and \"%s\" is user %d), home %s\n", uid, n, n, back, info.home);
+    }
+    if (comp_rc == FAR_OK)
+        printf("12 squared is %lld, cubed %lld; born in 1990: %d years old\n", (long long)sq,
+               (long long)cu, years);
+    far_arena_fini(&arena);
+    far_client_destroy(c);
+    if (rc != FAR_OK)
+        return example_fail("authcomp_client", rc);
+    return comp_rc == FAR_OK ? 0 : example_fail("authcomp_client", comp_rc);
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# run_example.sh NAME SERVER CLIENT [CLIENT-ARGS...]
+# Starts SERVER on a Unix socket in a fresh temporary directory, runs CLIENT
+# against it, checks the output, and stops the server (SIGTERM: graceful
+# stop).  Every wait is bounded.
+set -euo pipefail
+name=$1 server=$2 client=$3
+shift 3
+dir=$(mktemp -d /tmp/farcall-example.XXXXXX)
+addr="unix:$dir/$name.sock"
+pid=
+cleanup() {
+    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# With no server, the client says so plainly.
+if "$client" "$addr" "$@" >"$dir/refused.out" 2>&1; then
+    echo "FAIL: $name client succeeded with no server"; exit 1
+fi
+grep -q "connection refused .* is the server running?" "$dir/refused.out" ||
+    { echo "FAIL: unclear error without a server:"; cat "$dir/refused.out"; exit 1; }
+
+"$server" "$addr" >"$dir/server.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+    grep -q "listening on" "$dir/server.out" 2>/dev/null && break
+    sleep 0.05
+done
+grep -q "listening on" "$dir/server.out" || { echo "FAIL: server did not start"; cat "$dir/server.out"; exit 1; }
+
+"$client" "$addr" "$@" | tee "$dir/client.out"
+case $name in
+    rtime)    grep -q "^server time: [0-9]*\.[0-9]\{6\}" "$dir/client.out" ;;
+    authcomp) grep -q "12 squared is 144, cubed 1728" "$dir/client.out" &&
+              grep -q "^user [0-9]* is " "$dir/client.out" ;;
+    calc)     grep -q "6 \* 7 = 42" "$dir/client.out" && grep -q "sqrt(42) = 6.4807" "$dir/client.out" ;;
+    echo)     grep -q "^echo: $1\$" "$dir/client.out" ;;
+    rdir)     grep -q "^server working directory: /" "$dir/client.out" &&
+              grep -q "  /usr/lib" "$dir/client.out" ;;
+esac || { echo "FAIL: unexpected client output"; exit 1; }
+
+kill -TERM "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then echo "FAIL: server did not stop"; exit 1; fi
+wait "$pid" || { echo "FAIL: server exit status"; exit 1; }
+pid=
+if [[ $name == rdir ]]; then
+    grep -q "message from unix:.*: $1" "$dir/server.out" ||
+        { echo "FAIL: message not on the server's output"; cat "$dir/server.out"; exit 1; }
+fi
+grep -q "stopped" "$dir/server.out"
+echo "PASS: $name"
