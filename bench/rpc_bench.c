@@ -1,0 +1,261 @@
+/* rpc_bench: farcall's runtime on loopback -- null-call latency over TCP, UDP
+ * and Unix sockets, pipelined null calls on one connection, concurrent client
+ * processes, echo throughput.  The server is a forked child (pinned to
+ * $FAR_SERVER_CPU if set); bench/run_rpc.sh pins the client and runs the
+ * anchors (raw sockets, libtirpc) in the same run.
+ *
+ *   rpc_bench lat tcp|udp|unix N      p50/p99 of N sync NULL calls
+ *   rpc_bench pipe tcp|unix N         N async NULL calls, up to 1024 in flight
+ *   rpc_bench conc P SECONDS          P client processes, one sync call at a time each
+ *   rpc_bench echo BYTES N            N sync echo calls of BYTES (MB/s one way)
+ */
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <farcall/rpc.h>
+
+#define BPROG 0x20049999u
+
+typedef struct blob {
+    uint32_t len;
+    uint8_t *val;
+} blob;
+
+static bool blob_enc(far_xdr_enc *e, const void *v)
+{
+    const blob *b = v;
+    return far_xdr_put_opaque(e, b->val, b->len, FAR_XDR_UNBOUNDED);
+}
+static bool blob_dec(far_xdr_dec *d, void *v)
+{
+    blob *b = v;
+    return far_xdr_get_opaque(d, &b->val, &b->len, FAR_XDR_UNBOUNDED);
+}
+static far_err h_echo(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    (void)impl, (void)r;
+    *(blob *)res = *(const blob *)a;
+    return FAR_OK;
+}
+static const far_proc_desc procs[] = {
+    {0, "NULL", NULL, NULL, 0, 0, NULL},
+    {1, "ECHO", blob_dec, blob_enc, sizeof(blob), sizeof(blob), h_echo},
+};
+static const far_program_desc prog = {BPROG, 1, "BENCH", procs, 2};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static pid_t server_pid;
+
+/* Starts the server in a child; returns the address to call. */
+static void start_server(const char *transport, char *addr, size_t n)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        exit(1);
+    char ux[64];
+    snprintf(ux, sizeof ux, "unix:/tmp/rpc_bench.%d.sock", (int)getpid());
+    server_pid = fork();
+    if (server_pid == 0) {
+        const char *cpu = getenv("FAR_SERVER_CPU");
+        if (cpu) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(atoi(cpu), &set);
+            sched_setaffinity(0, sizeof set, &set);
+        }
+        far_server_opts o = {.max_record = 64u << 20, .max_conns = 1024};
+        far_server *s;
+        char bound[160];
+        const char *la = strcmp(transport, "unix") == 0  ? ux
+                         : strcmp(transport, "udp") == 0 ? "udp://127.0.0.1:0"
+                                                         : "tcp://127.0.0.1:0";
+        if (far_server_create(&s, &o) || far_server_add_program(s, &prog, NULL) ||
+            far_server_listen(s, la, bound, sizeof bound) || far_server_start(s))
+            _exit(1);
+        if (write(p[1], bound, sizeof bound) != sizeof bound)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char bound[160];
+    if (read(p[0], bound, sizeof bound) != sizeof bound)
+        exit(1);
+    snprintf(addr, n, "%s", bound);
+}
+
+static void stop_server(void)
+{
+    kill(server_pid, SIGKILL);
+    waitpid(server_pid, NULL, 0);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int lat(const char *t, int n)
+{
+    char addr[160];
+    start_server(t, addr, sizeof addr);
+    far_client *c;
+    if (far_client_open(&c, addr, NULL))
+        return 1;
+    double *v = malloc(sizeof *v * (size_t)n);
+    for (int i = 0; i < 2000 + n; i++) {
+        double t0 = now_s();
+        if (far_client_call(c, BPROG, 1, 0, NULL, NULL, NULL, NULL, NULL, NULL) != FAR_OK) {
+            fprintf(stderr, "%s\n", far_last_error());
+            return 1;
+        }
+        if (i >= 2000)
+            v[i - 2000] = now_s() - t0;
+    }
+    double total = 0;
+    for (int i = 0; i < n; i++)
+        total += v[i];
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    printf("null_%s p50_us=%.2f p99_us=%.2f calls_s=%.0f\n", t, v[n / 2] * 1e6,
+           v[n * 99 / 100] * 1e6, n / total);
+    far_client_destroy(c);
+    stop_server();
+    free(v);
+    return 0;
+}
+
+static atomic_int inflight, done_n;
+static void on_done(const far_status *st, void *res, void *user)
+{
+    (void)res, (void)user;
+    if (st->err != FAR_OK)
+        fprintf(stderr, "pipe: %s\n", st->msg);
+    atomic_fetch_sub(&inflight, 1);
+    atomic_fetch_add(&done_n, 1);
+}
+
+static int pipe_bench(const char *t, int n)
+{
+    char addr[160];
+    start_server(t, addr, sizeof addr);
+    far_client *c;
+    if (far_client_open(&c, addr, NULL))
+        return 1;
+    double t0 = 0;
+    for (int round = 0; round < 2; round++) { /* the first round warms up */
+        atomic_store(&done_n, 0);
+        t0 = now_s();
+        for (int i = 0; i < n; i++) {
+            while (atomic_load(&inflight) >= 1024)
+                sched_yield();
+            atomic_fetch_add(&inflight, 1);
+            if (far_client_call_async(c, BPROG, 1, 0, NULL, NULL, NULL, NULL, NULL, NULL, on_done,
+                                      NULL) != FAR_OK)
+                return 1;
+        }
+        while (atomic_load(&done_n) < n)
+            sched_yield();
+    }
+    printf("pipe_%s calls_s=%.0f\n", t, n / (now_s() - t0));
+    far_client_destroy(c);
+    stop_server();
+    return 0;
+}
+
+static int conc(int nproc, double secs)
+{
+    char addr[160];
+    start_server("tcp", addr, sizeof addr);
+    int p[2];
+    if (pipe(p) != 0)
+        return 1;
+    double t0 = now_s();
+    for (int i = 0; i < nproc; i++) {
+        if (fork() == 0) {
+            far_client *c;
+            long calls = 0;
+            if (far_client_open(&c, addr, NULL) == FAR_OK) {
+                double end = now_s() + secs;
+                while (now_s() < end) {
+                    if (far_client_call(c, BPROG, 1, 0, NULL, NULL, NULL, NULL, NULL, NULL))
+                        break;
+                    calls++;
+                }
+                far_client_destroy(c);
+            }
+            if (write(p[1], &calls, sizeof calls) != sizeof calls)
+                _exit(1);
+            _exit(0);
+        }
+    }
+    long total = 0;
+    for (int i = 0; i < nproc; i++) {
+        long k;
+        if (read(p[0], &k, sizeof k) == sizeof k)
+            total += k;
+        wait(NULL);
+    }
+    printf("conc%d calls_s=%.0f\n", nproc, total / (now_s() - t0));
+    stop_server();
+    return 0;
+}
+
+static int echo(size_t bytes, int n)
+{
+    char addr[160];
+    start_server("tcp", addr, sizeof addr);
+    far_client *c;
+    far_client_opts o = {.max_record = 64u << 20};
+    if (far_client_open(&c, addr, &o))
+        return 1;
+    blob in = {(uint32_t)bytes, aligned_alloc(4096, (bytes + 4095) & ~(size_t)4095)}, out;
+    memset(in.val, 7, bytes);
+    far_arena ar;
+    far_arena_init(&ar, NULL, 0, 128u << 20);
+    double t0 = 0;
+    for (int i = 0; i < n + n / 10 + 1; i++) {
+        if (i == n / 10 + 1)
+            t0 = now_s();
+        far_arena_reset(&ar);
+        if (far_client_call(c, BPROG, 1, 1, blob_enc, &in, blob_dec, &out, &ar, NULL)) {
+            fprintf(stderr, "%s\n", far_last_error());
+            return 1;
+        }
+    }
+    printf("echo_%zu MB_s=%.1f\n", bytes, (double)bytes * n / (now_s() - t0) / 1e6);
+    far_arena_fini(&ar);
+    far_client_destroy(c);
+    free(in.val);
+    stop_server();
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: see the top of rpc_bench.c\n");
+        return 2;
+    }
+    if (!strcmp(argv[1], "lat"))
+        return lat(argv[2], atoi(argv[3]));
+    if (!strcmp(argv[1], "pipe"))
+        return pipe_bench(argv[2], atoi(argv[3]));
+    if (!strcmp(argv[1], "conc"))
+        return conc(atoi(argv[2]), atof(argv[3]));
+    if (!strcmp(argv[1], "echo"))
+        return echo((size_t)atol(argv[2]), atoi(argv[3]));
+    return 2;
+}
