@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "bench_util.h"
-#include "record_xdr.h"
+#include "bench.h" /* fargen's, from bench.x */
 #include "tirpc_record.h"
 
 enum { BIG = 64 * 1024 };
@@ -43,15 +43,17 @@ static void fill(record *r, char *name, int32_t *vals)
     memset(r->tag, BENCH_TAG, sizeof r->tag);
     for (int i = 0; i < BENCH_VALUES; i++)
         vals[i] = i * 1000;
-    r->values.len = BENCH_VALUES;
-    r->values.val = vals;
+    r->values.values_len = BENCH_VALUES;
+    r->values.values_val = vals;
 }
 
 static void check(const record *o, const record *want)
 {
     if (o->id != want->id || o->stamp != want->stamp || strcmp(o->name, want->name) ||
-        memcmp(o->tag, want->tag, sizeof o->tag) || o->values.len != want->values.len ||
-        memcmp(o->values.val, want->values.val, sizeof(int32_t) * want->values.len))
+        memcmp(o->tag, want->tag, sizeof o->tag) ||
+        o->values.values_len != want->values.values_len ||
+        memcmp(o->values.values_val, want->values.values_val,
+               sizeof(int32_t) * want->values.values_len))
         bench_die("farcall decoded something else");
 }
 
@@ -85,9 +87,9 @@ static __attribute__((noinline)) bool decode_prealloc_one(const uint8_t *buf, si
     memcpy(v->name, s, n);
     v->name[n] = '\0';
     if (!far_xdr_get_opaque_fixed(&d, v->tag, 16) || !far_xdr_get_count(&d, &n, 16, 4) ||
-        !far_xdr_get_u32_array(&d, (uint32_t *)v->values.val, n))
+        !far_xdr_get_u32_array(&d, (uint32_t *)v->values.values_val, n))
         return false;
-    v->values.len = n;
+    v->values.values_len = n;
     return far_xdr_dec_done(&d);
 }
 
@@ -140,7 +142,7 @@ static double far_decode_prealloc_ns(long iters, const uint8_t *buf, size_t len)
     fill(&r, name, vals);
     memset(&o, 0, sizeof o);
     o.name = rname;
-    o.values.val = rvals;
+    o.values.values_val = rvals;
     uint64_t t0 = bench_now_ns();
     for (long i = 0; i < iters; i++) {
         if (!decode_prealloc_one(buf, len, &o))
