@@ -6,5 +6,6 @@
 #include "farcall/arena.h"
 #include "farcall/xdr.h"
 #include "farcall/rpc.h"
+#include "farcall/bind.h"
 
 #endif

@@ -202,6 +202,11 @@ uint32_t far_svc_req_xid(const far_svc_req *r);
 const far_auth_sys *far_svc_req_auth_sys(const far_svc_req *r);
 /* The caller's address as a string ("tcp://127.0.0.1:40312", "unix:"). */
 const char *far_svc_req_peer(const far_svc_req *r);
+/* The credentials of the process at the other end of a Unix-socket connection,
+ * as the kernel reports them (SO_PEERCRED), so they cannot be forged the way
+ * AUTH_SYS credentials can.  FAR_OK with *uid, *gid (either may be NULL);
+ * FAR_EMISUSE for a TCP or UDP caller; FAR_EIO if the kernel refuses. */
+FAR_NODISCARD far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid);
 /* An arena freed after the reply is sent: allocate results from it. */
 far_arena *far_svc_req_arena(far_svc_req *r);
 /* For a handler returning FAR_EAUTH: the auth_stat to send. */

@@ -16,6 +16,7 @@
  *
  * No lock is held while a thread writes, reads or waits for a reply.
  */
+#include "farcall/bind.h"
 #include "msg/msg.h"
 #include "net/net.h"
 
@@ -865,6 +866,13 @@ FAR__API far_err far_client_open(far_client **out, const char *addr, const far_c
     if (!out || !addr)
         return FAR_EMISUSE;
     *out = NULL;
+    char dyn[FAR_BIND_MAX_ADDR]; /* PROG/VERS@HOST: ask the binder (src/bind) */
+    if (far_bind_is_dynamic(addr)) {
+        far_err brc = far_bind_resolve(addr, dyn, sizeof dyn);
+        if (brc != FAR_OK)
+            return brc;
+        addr = dyn;
+    }
     far_client *c = calloc(1, sizeof *c);
     if (!c)
         return FAR_ENOMEM;

@@ -17,6 +17,7 @@
  * late event for a closed connection finds nothing.  The fd is closed when the
  * last reference goes.
  */
+#include "bind/bind.h"
 #include "msg/msg.h"
 #include "net/net.h"
 
@@ -143,6 +144,7 @@ struct far_server {
     unsigned nthreads;
     bool joined;
     uint64_t last_emfile_log;
+    far__bind_set *bind; /* binder registrations (src/bind) */
 };
 
 static void conn_put(conn *c);
@@ -1008,6 +1010,7 @@ static void begin_stop(far_server *s)
     if (!atomic_compare_exchange_strong(&s->state, &st, ST_STOPPING))
         return;
     close_listeners(s);
+    far__bind_server_down(s->bind);
     if (atomic_load(&s->inflight) == 0)
         finish_stop(s);
 }
@@ -1262,6 +1265,8 @@ FAR__API far_err far_server_listen(far_server *s, const char *addr, char *bound,
     }
     rc =
         far__poller_add(&s->p, fd, EPOLLIN | EPOLLET, EV_MAKE(TAG_LISTEN, 0, i)) ? FAR_EIO : FAR_OK;
+    if (rc == FAR_OK)
+        far__bind_note_listener(&s->bind, &a);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -1291,6 +1296,7 @@ FAR__API far_err far_server_start(far_server *s)
         atomic_store(&s->state, ST_STOPPED);
         return FAR_EIO;
     }
+    far__bind_server_up(&s->bind, &s->progs[0].d, s->nprogs, sizeof *s->progs);
     return FAR_OK;
 }
 
@@ -1371,6 +1377,7 @@ FAR__API void far_server_destroy(far_server *s)
     free(s->slots);
     free(s->free_idx);
     free(s->progs);
+    far__bind_free(s->bind);
     pthread_mutex_destroy(&s->slots_mu);
     pthread_mutex_destroy(&s->qmu);
     pthread_mutex_destroy(&s->pool_mu);
@@ -1426,4 +1433,18 @@ FAR__API void far_svc_req_set_auth_stat(far_svc_req *r, int auth_stat)
 {
     if (r)
         r->auth_stat = auth_stat;
+}
+FAR__API far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid)
+{
+    if (!r || !r->c || r->t != FAR__UNIX)
+        return FAR_EMISUSE;
+    struct ucred uc;
+    socklen_t len = sizeof uc;
+    if (getsockopt(r->c->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0)
+        return FAR_EIO;
+    if (uid)
+        *uid = (uint32_t)uc.uid;
+    if (gid)
+        *gid = (uint32_t)uc.gid;
+    return FAR_OK;
 }
