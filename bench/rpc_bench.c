@@ -21,6 +21,8 @@
 
 #include <farcall/rpc.h>
 
+#include "conc_harness.h"
+
 #define BPROG 0x20049999u
 
 typedef struct blob {
@@ -175,41 +177,31 @@ static int pipe_bench(const char *t, int n)
     return 0;
 }
 
+static void *far_open(const char *addr)
+{
+    far_client *c;
+    return far_client_open(&c, addr, NULL) == FAR_OK ? c : NULL;
+}
+static bool far_null(void *c)
+{
+    return far_client_call(c, BPROG, 1, 0, NULL, NULL, NULL, NULL, NULL, NULL) == FAR_OK;
+}
+static void far_close(void *c)
+{
+    far_client_destroy(c);
+}
+
+/* The same harness as raw_bench conc (conc_harness.h). */
 static int conc(int nproc, double secs)
 {
     char addr[160];
     start_server("tcp", addr, sizeof addr);
-    int p[2];
-    if (pipe(p) != 0)
-        return 1;
-    double t0 = now_s();
-    for (int i = 0; i < nproc; i++) {
-        if (fork() == 0) {
-            far_client *c;
-            long calls = 0;
-            if (far_client_open(&c, addr, NULL) == FAR_OK) {
-                double end = now_s() + secs;
-                while (now_s() < end) {
-                    if (far_client_call(c, BPROG, 1, 0, NULL, NULL, NULL, NULL, NULL, NULL))
-                        break;
-                    calls++;
-                }
-                far_client_destroy(c);
-            }
-            if (write(p[1], &calls, sizeof calls) != sizeof calls)
-                _exit(1);
-            _exit(0);
-        }
-    }
-    long total = 0;
-    for (int i = 0; i < nproc; i++) {
-        long k;
-        if (read(p[0], &k, sizeof k) == sizeof k)
-            total += k;
-        wait(NULL);
-    }
-    printf("conc%d calls_s=%.0f\n", nproc, total / (now_s() - t0));
+    conc_ops ops = {far_open, far_null, far_close};
+    double r = conc_run(nproc, secs, addr, &ops);
     stop_server();
+    if (r < 0)
+        return 1;
+    printf("conc%d calls_s=%.0f\n", nproc, r);
     return 0;
 }
 
