@@ -480,6 +480,32 @@ static far_err lookup_one(far_client *c, uint32_t prog, uint32_t vers, const cha
     return FAR_OK;
 }
 
+/* rpcbind answers GETADDR with the address on the transport the question
+ * came in on (it looks up its own netid, not r_netid), as libtirpc's
+ * rpcb_getaddr expects.  The binder's address on `netid`, derived from the
+ * one used: same host and port, that transport; "" if there is none. */
+static void binder_on(const char *used, const char *netid, char *out, size_t n)
+{
+    out[0] = 0;
+    bool six = strchr(netid, '6') != NULL;
+    const char *scheme = netid[0] == 'u' ? "udp" : "tcp";
+    if (strcmp(netid, "local") == 0)
+        return;
+    if (strcmp(used, "unix:" FAR_BIND_SYSTEM_UNIX) == 0) {
+        snprintf(out, n, "%s://%s:%d", scheme, six ? "[::1]" : "127.0.0.1", FAR_BIND_PORT);
+        return;
+    }
+    if (strncmp(used, "tcp://", 6) != 0 && strncmp(used, "udp://", 6) != 0)
+        return;
+    const char *host = used + 6, *colon = strrchr(host, ':');
+    if (!colon)
+        return;
+    if (six && strncmp(host, "127.0.0.1:", 10) == 0)
+        snprintf(out, n, "%s://[::1]%s", scheme, colon);
+    else
+        snprintf(out, n, "%s://%.*s", scheme, (int)(strlen(host)), host);
+}
+
 FAR__API far_err far_bind_lookup(const char *where, uint32_t prog, uint32_t vers, const char *netid,
                                  char *addr, size_t addr_len)
 {
@@ -494,7 +520,22 @@ FAR__API far_err far_bind_lookup(const char *where, uint32_t prog, uint32_t vers
     bool found = false;
     for (size_t i = 0; i < FAR__ARRAY_LEN(order) && !found; i++) {
         const char *id = netid ? netid : order[i];
-        rc = lookup_one(c, prog, vers, id, addr, addr_len, &found);
+        char alt[FAR_BIND_MAX_ADDR];
+        far_client *ac = NULL;
+        binder_on(used, id, alt, sizeof alt);
+        if (alt[0] && strcmp(alt, used) != 0) {
+            /* ask over the transport the answer is for (what rpcbind expects) */
+            rc = far_bind_open(&ac, alt, NULL, 0);
+            if (rc == FAR_OK)
+                rc = lookup_one(ac, prog, vers, id, addr, addr_len, &found);
+            else /* none there: farbind answers for any netid on any transport */
+                rc = lookup_one(c, prog, vers, id, addr, addr_len, &found);
+            if (rc == FAR_EADDR && !netid)
+                rc = FAR_OK; /* a classic rpcbind's answer for another transport */
+            far_client_destroy(ac);
+        } else {
+            rc = lookup_one(c, prog, vers, id, addr, addr_len, &found);
+        }
         if (rc != FAR_OK || netid)
             break;
     }

@@ -70,6 +70,7 @@ static struct {
     int stat_set[RPCBVERS_STAT], stat_unset[RPCBVERS_STAT];
     const char *state_file;
     bool verbose;
+    bool unix_only; /* -S: only Unix-socket callers are local */
 } T = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static far_server *g_server;
@@ -118,8 +119,8 @@ static void who(far_svc_req *req, caller *c)
     const char *host = p + 6;
     bool v6 = host[0] == '[';
     snprintf(c->netid, sizeof c->netid, "%s%s", udp ? "udp" : "tcp", v6 ? "6" : "");
-    c->local = strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]:", 6) == 0 ||
-               strncmp(host, "[::ffff:127.", 12) == 0;
+    c->local = !T.unix_only && (strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]:", 6) == 0 ||
+                                strncmp(host, "[::ffff:127.", 12) == 0);
     snprintf(c->owner, sizeof c->owner, "unknown");
 }
 
@@ -865,7 +866,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: farbind [-a ADDR]... [-U] [-w FILE] [-m MAX] [-p MS] [-F N] [-v]\n"
+            "usage: farbind [-a ADDR]... [-U] [-w FILE] [-m MAX] [-p MS] [-F N] [-S] [-v]\n"
             "The binder: portmapper v2 and rpcbind v3/v4 (RFC 1833), plus names.\n"
             "  -a ADDR  listen on ADDR (tcp://H:P, udp://H:P, unix:/path); repeatable.\n"
             "           Default as root when port 111 is free: tcp and udp on 0.0.0.0:111\n"
@@ -876,6 +877,8 @@ static void usage(FILE *f)
             "  -m MAX   at most MAX registrations and MAX names (default 1024)\n"
             "  -p MS    probe registered servers every MS milliseconds (default 10000; 0: never)\n"
             "  -F N     remove an entry after N failed probes in a row (default 2)\n"
+            "  -S       strict: only Unix-socket callers may SET/UNSET (loopback TCP/UDP too\n"
+            "           by default, with owner \"unknown\")\n"
             "  -v       log every SET\n"
             "CALLIT, BCAST and INDIRECT (remote-call forwarding) are always refused.\n",
             SYSTEM_UNIX, FAR_BIND_DEFAULT_PORT, FAR_BIND_DEFAULT_PORT, UNPRIV_UNIX);
@@ -914,7 +917,7 @@ int main(int argc, char **argv)
     int naddrs = 0, opt;
     bool unpriv = false;
     unsigned long max = 1024;
-    while ((opt = getopt(argc, argv, "a:Uw:m:p:F:vh")) != -1) {
+    while ((opt = getopt(argc, argv, "a:Uw:m:p:F:Svh")) != -1) {
         switch (opt) {
         case 'a':
             if (naddrs == MAX_LISTEN) {
@@ -943,6 +946,9 @@ int main(int argc, char **argv)
             probe_fails = (unsigned)strtoul(optarg, NULL, 10);
             if (!probe_fails)
                 probe_fails = 1;
+            break;
+        case 'S':
+            T.unix_only = true;
             break;
         case 'v':
             T.verbose = true;
