@@ -9,6 +9,7 @@ PACKAGES=(
   libcmocka-dev                      # unit-test framework
   libtirpc-dev rpcsvc-proto          # test peers: libtirpc and rpcgen (never linked into libfarcall)
   libsodium-dev                      # cryptography for the security layer
+  rpcbind                            # test peer: Debian's rpcbind and rpcinfo (started by the tests only)
 )
 
 missing=()
@@ -34,4 +35,23 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update
+# Debian's rpcbind starts its daemon on install when it can; the binder tests
+# start and stop it themselves, so keep it from starting: a policy-rc.d that
+# forbids starting services, for the length of the install only.
+policy=/usr/sbin/policy-rc.d
+placed=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+  "${SUDO[@]}" chmod 755 "$policy"
+  placed=1
+  trap '"${SUDO[@]}" rm -f "$policy"' EXIT
+fi
 "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+if [ "$placed" = 1 ]; then
+  "${SUDO[@]}" rm -f "$policy"
+  trap - EXIT
+fi
+# systemd socket activation (when systemd runs) would start it on first use
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  "${SUDO[@]}" systemctl disable --now rpcbind.socket rpcbind.service >/dev/null 2>&1 || true
+fi
