@@ -3,10 +3,15 @@
  * Threads.  workers + 1 threads wait on one epoll set (leader/followers).  Every
  * socket is registered edge-triggered; a thread that gets an event for a
  * connection becomes its reader (one at a time, the others just note that more
- * may have arrived), parses the complete records, runs the first call inline
- * and queues the rest for the other threads.  At most `workers` handlers run at
- * once, so one thread is always free to accept, read and write: a handler that
- * blocks for seconds stalls only its own call.
+ * may have arrived), reads until a short read says the socket is drained (no
+ * extra read to find EAGAIN), parses the complete records, runs the first call
+ * inline and queues the rest.  Queueing wakes nobody: the reader comes back to
+ * the queue after its call and runs the batch itself, one thread, no
+ * wake-ups, replies going out together.  A one-shot timer (KICK_NS) wakes an
+ * idle thread when queued work is waiting, so a handler that blocks only
+ * delays the calls queued behind it by that much.  At most `workers` handlers
+ * run at once, so one thread is always free to accept, read and write: a
+ * handler that blocks for seconds stalls only its own call.
  *
  * Replies are queued on their connection and written with one writev by
  * whichever thread finds no one else writing (replies of a pipelined batch go
@@ -36,7 +41,7 @@
 #define EV_GEN(v)        ((uint32_t)((v) >> 24))
 #define EV_IDX(v)        ((uint32_t)((v)&0xffffff))
 #define EV_MAKE(t, g, i) (((uint64_t)(t) << 56) | ((uint64_t)(g) << 24) | (uint64_t)(i))
-enum { TAG_CONN = 1, TAG_LISTEN, TAG_QUEUE, TAG_STOP, TAG_EXIT, TAG_TIMER };
+enum { TAG_CONN = 1, TAG_LISTEN, TAG_QUEUE, TAG_STOP, TAG_EXIT, TAG_TIMER, TAG_KICK };
 
 #define MAX_LISTENERS 32
 #define INLINE_IN     512
@@ -44,6 +49,7 @@ enum { TAG_CONN = 1, TAG_LISTEN, TAG_QUEUE, TAG_STOP, TAG_EXIT, TAG_TIMER };
 #define SEND_BATCH    64
 #define POOL_MAX      1024
 #define REF_MIN       4096
+#define KICK_NS       1000000 /* queued work waits at most this for a helper */
 
 enum { ST_CREATED, ST_RUNNING, ST_STOPPING, ST_STOPPED };
 
@@ -82,6 +88,7 @@ struct conn {
     far__transport t;
     atomic_int refs;
     atomic_int queued; /* requests of this connection waiting in the work queue */
+    atomic_bool hup;   /* the peer hung up (or an error): read until EOF is seen */
     pthread_mutex_t mu;
     bool reading, read_again, paused, dead;
     bool flushing, flush_again;
@@ -116,6 +123,8 @@ struct far_server {
     size_t nprogs;
     far__poller p;
     int qfd, stopfd, exitfd, timerfd, reserve_fd;
+    int kickfd; /* one-shot timer: wakes a helper for queued work */
+    atomic_bool kick_armed;
     listener lst[MAX_LISTENERS];
     unsigned nlst;
 
@@ -248,7 +257,21 @@ static bool slot_acquire(far_server *s)
     return false;
 }
 
-static void queue_push(far_server *s, far_svc_req *first, far_svc_req *last, int n)
+/* Makes sure an idle thread looks at the work queue within KICK_NS, without
+ * waking one now: the thread that queued the work usually runs it itself
+ * next (see the worker loop), so a wake-up per batch would be wasted; the
+ * timer only matters when that thread is held up by a slow handler. */
+static void kick_later(far_server *s)
+{
+    if (atomic_load(&s->idle) == 0 || atomic_load(&s->kick_armed) ||
+        atomic_exchange(&s->kick_armed, true))
+        return;
+    struct itimerspec its = {.it_value = {0, KICK_NS}};
+    timerfd_settime(s->kickfd, 0, &its, NULL);
+}
+
+/* Queues requests for the worker loop; `wake`: wake an idle thread now. */
+static void queue_push(far_server *s, far_svc_req *first, far_svc_req *last, int n, bool wake)
 {
     if (first->c)
         atomic_fetch_add(&first->c->queued, n);
@@ -260,7 +283,9 @@ static void queue_push(far_server *s, far_svc_req *first, far_svc_req *last, int
     s->q_tail = last;
     atomic_fetch_add(&s->qlen, n);
     pthread_mutex_unlock(&s->qmu);
-    if (atomic_load(&s->idle) > 0)
+    if (!wake)
+        kick_later(s);
+    else if (atomic_load(&s->idle) > 0)
         far__event_wake(s->qfd);
 }
 
@@ -284,8 +309,8 @@ static far_svc_req *queue_pop(far_server *s)
         atomic_fetch_sub(&s->busy, 1);
         return NULL;
     }
-    if (more && atomic_load(&s->idle) > 0)
-        far__event_wake(s->qfd);
+    if (more)
+        kick_later(s); /* we come back for the rest; help if we are slow */
     return r;
 }
 
@@ -676,11 +701,11 @@ static void dispatch(far_server *s, far_svc_req *first, far_svc_req *last, int n
     /* A reply can resume reading its connection, which dispatches again:
      * below the top level everything is queued, so the stack stays flat. */
     if (dispatch_depth > 0 || !slot_acquire(s)) {
-        queue_push(s, first, last, n);
+        queue_push(s, first, last, n, false);
         return;
     }
     if (n > 1)
-        queue_push(s, first->next, last, n - 1);
+        queue_push(s, first->next, last, n - 1, false);
     first->next = NULL;
     dispatch_depth++;
     run_req(s, first);
@@ -694,7 +719,7 @@ static void conn_read(far_server *s, conn *c)
     far_svc_req *first = NULL, *last = NULL;
     int n = 0;
     const char *kill = NULL;
-    bool eof = false;
+    bool eof = false, drained = false;
 
     pthread_mutex_lock(&c->mu);
     if (c->reading || c->paused || c->dead) {
@@ -708,7 +733,7 @@ static void conn_read(far_server *s, conn *c)
 
     for (;;) {
         bool stopping = atomic_load(&s->state) >= ST_STOPPING;
-        bool paused = false, drained = false;
+        bool paused = false;
         /* Complete records already buffered. */
         while (!stopping) {
             uint8_t *p;
@@ -755,7 +780,6 @@ static void conn_read(far_server *s, conn *c)
             c->inflight++;
             pthread_mutex_unlock(&c->mu);
             atomic_fetch_add(&s->inflight, 1);
-            atomic_store(&c->last_active, far__now_ns());
             if (last)
                 last->next = r;
             else
@@ -763,8 +787,11 @@ static void conn_read(far_server *s, conn *c)
             last = r;
             n++;
         }
-        /* Then the socket, until it is drained. */
-        if (!kill && !paused && !stopping) {
+        /* Then the socket, until it is drained: a read that returns less than
+         * it asked for has emptied the socket (data arriving after it is a
+         * new edge, which finds us reading and sets read_again), unless the
+         * peer has hung up -- then read on until EOF. */
+        if (!kill && !paused && !stopping && !drained) {
             uint8_t *buf;
             size_t space;
             if (far__recrd_room(&c->rd, &buf, &space) != FAR_OK) {
@@ -773,6 +800,7 @@ static void conn_read(far_server *s, conn *c)
                 ssize_t got = recv(c->fd, buf, space, MSG_DONTWAIT);
                 if (got > 0) {
                     far__recrd_commit(&c->rd, (size_t)got);
+                    drained = (size_t)got < space && !atomic_load(&c->hup);
                     continue;
                 }
                 if (got == 0)
@@ -785,12 +813,12 @@ static void conn_read(far_server *s, conn *c)
                     eof = true;
             }
         }
-        (void)drained;
         /* Stop reading, unless an event came in meanwhile (it found us
          * reading and left the work to us) or reading was resumed. */
         pthread_mutex_lock(&c->mu);
         if (!kill && !eof && !c->dead && !c->paused && c->read_again && !stopping) {
             c->read_again = false;
+            drained = false;
             pthread_mutex_unlock(&c->mu);
             continue;
         }
@@ -798,6 +826,8 @@ static void conn_read(far_server *s, conn *c)
         pthread_mutex_unlock(&c->mu);
         break;
     }
+    if (n)
+        atomic_store(&c->last_active, far__now_ns());
     if (kill || eof)
         conn_kill(c, kill);
     dispatch(s, first, last, n);
@@ -843,7 +873,7 @@ static void udp_read(far_server *s, listener *l)
         last = r;
         /* Hand full batches to the other threads as we go. */
         if (++n == 64) {
-            queue_push(s, first, last, n);
+            queue_push(s, first, last, n, true);
             first = last = NULL;
             n = 0;
         }
@@ -944,6 +974,7 @@ static void accept_some(far_server *s, listener *l)
         c->t = l->t;
         atomic_init(&c->refs, 1); /* the slot's */
         atomic_init(&c->queued, 0);
+        atomic_init(&c->hup, false);
         pthread_mutex_init(&c->mu, NULL);
         far__recrd_init(&c->rd, s->o.max_record, 4096);
         c->last_active = far__now_ns();
@@ -1082,6 +1113,8 @@ static void *worker(void *arg)
             conn *c = conn_lookup(s, v);
             if (!c)
                 break;
+            if (ev.events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+                atomic_store(&c->hup, true);
             if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
                 conn_read(s, c);
             if (ev.events & EPOLLOUT)
@@ -1099,6 +1132,13 @@ static void *worker(void *arg)
         }
         case TAG_QUEUE:
             break;
+        case TAG_KICK: {
+            uint64_t x;
+            ssize_t rr = read(s->kickfd, &x, sizeof x);
+            (void)rr;
+            atomic_store(&s->kick_armed, false);
+            break; /* the loop looks at the queue */
+        }
         case TAG_STOP:
             far__event_drain(s->stopfd);
             begin_stop(s);
@@ -1153,7 +1193,7 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
         s->o.idle_timeout_ms = 120000;
     if (!s->o.max_calls_per_conn)
         s->o.max_calls_per_conn = 64;
-    s->qfd = s->stopfd = s->exitfd = s->timerfd = s->reserve_fd = -1;
+    s->qfd = s->stopfd = s->exitfd = s->timerfd = s->reserve_fd = s->kickfd = -1;
     s->p.fd = -1;
     pthread_mutex_init(&s->slots_mu, NULL);
     pthread_mutex_init(&s->qmu, NULL);
@@ -1174,8 +1214,9 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
     s->stopfd = far__event_open();
     s->exitfd = far__event_open();
     s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    s->kickfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (s->qfd < 0 || s->stopfd < 0 || s->exitfd < 0 || s->timerfd < 0)
+    if (s->qfd < 0 || s->stopfd < 0 || s->exitfd < 0 || s->timerfd < 0 || s->kickfd < 0)
         goto fail;
     uint64_t tick = s->o.idle_timeout_ms / 4;
     if (tick < 10)
@@ -1188,7 +1229,8 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
     if (far__poller_add(&s->p, s->qfd, EPOLLIN | EPOLLET, EV_MAKE(TAG_QUEUE, 0, 0)) ||
         far__poller_add(&s->p, s->stopfd, EPOLLIN | EPOLLET, EV_MAKE(TAG_STOP, 0, 0)) ||
         far__poller_add(&s->p, s->exitfd, EPOLLIN, EV_MAKE(TAG_EXIT, 0, 0)) ||
-        far__poller_add(&s->p, s->timerfd, EPOLLIN | EPOLLET, EV_MAKE(TAG_TIMER, 0, 0)))
+        far__poller_add(&s->p, s->timerfd, EPOLLIN | EPOLLET, EV_MAKE(TAG_TIMER, 0, 0)) ||
+        far__poller_add(&s->p, s->kickfd, EPOLLIN | EPOLLET, EV_MAKE(TAG_KICK, 0, 0)))
         goto fail;
     *out = s;
     return FAR_OK;
@@ -1369,7 +1411,7 @@ FAR__API void far_server_destroy(far_server *s)
         if (s->lst[i].fd >= 0)
             close(s->lst[i].fd);
     far__poller_fini(&s->p);
-    int fds[] = {s->qfd, s->stopfd, s->exitfd, s->timerfd, s->reserve_fd};
+    int fds[] = {s->qfd, s->stopfd, s->exitfd, s->timerfd, s->reserve_fd, s->kickfd};
     for (size_t i = 0; i < FAR__ARRAY_LEN(fds); i++)
         if (fds[i] >= 0)
             close(fds[i]);
