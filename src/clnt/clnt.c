@@ -35,6 +35,7 @@
 #define EV_SOCK      2
 #define UDP_MAX      65536
 #define RETRY_CAP_MS 8000
+#define CALL_POOL    1024 /* call objects kept for reuse (a pipelined window) */
 
 typedef struct call call;
 struct call {
@@ -135,16 +136,47 @@ static const char *reason_text(const far_status *st, char *buf, size_t n)
     }
 }
 
-/* Fills st->err and st->msg: "ADDR prog P vers V proc N: REASON[: detail]". */
+static char *put_str(char *o, char *end, const char *s)
+{
+    while (*s && o < end)
+        *o++ = *s++;
+    return o;
+}
+
+static char *put_u32(char *o, char *end, uint32_t v)
+{
+    char t[10];
+    int n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n && o < end)
+        *o++ = t[--n];
+    return o;
+}
+
+/* Fills st->err and st->msg: "ADDR prog P vers V proc N: REASON[: detail]".
+ * Runs for every call, successful ones too: no printf. */
 static void set_status(far_client *c, call *k, far_err err, const char *detail)
 {
     char rb[160];
     k->st.err = err;
-    const char *r = reason_text(&k->st, rb, sizeof rb);
-    if (snprintf(k->st.msg, sizeof k->st.msg,
-                 "%s prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32 ": %s%s%s", c->addr.text,
-                 k->prog, k->vers, k->proc, r, detail ? ": " : "", detail ? detail : "") < 0)
-        k->st.msg[0] = 0;
+    const char *r = err == FAR_OK ? far_strerror(err) : reason_text(&k->st, rb, sizeof rb);
+    char *o = k->st.msg, *end = k->st.msg + sizeof k->st.msg - 1;
+    o = put_str(o, end, c->addr.text);
+    o = put_str(o, end, " prog ");
+    o = put_u32(o, end, k->prog);
+    o = put_str(o, end, " vers ");
+    o = put_u32(o, end, k->vers);
+    o = put_str(o, end, " proc ");
+    o = put_u32(o, end, k->proc);
+    o = put_str(o, end, ": ");
+    o = put_str(o, end, r);
+    if (detail) {
+        o = put_str(o, end, ": ");
+        o = put_str(o, end, detail);
+    }
+    *o = 0;
 }
 
 /* ------------------------------------------------------------ call objects */
@@ -197,7 +229,7 @@ static void call_unref(far_client *c, call *k)
         return;
     free(k->flat);
     k->flat = NULL;
-    if (c->npool < 256 && k->enc.cap <= 65536) {
+    if (c->npool < CALL_POOL && k->enc.cap <= 65536) {
         k->cnext = c->pool;
         c->pool = k;
         c->npool++;
@@ -506,8 +538,8 @@ static void flush_locked(far_client *c, call *me)
 
 /* ------------------------------------------------------------ receiving */
 
-/* One reply (the reader token is held, c->mu is not). */
-static void handle_reply(far_client *c, const uint8_t *p, size_t n)
+/* One reply (the reader token is held, c->mu is not); `now`: when it was read. */
+static void handle_reply(far_client *c, const uint8_t *p, size_t n, uint64_t now)
 {
     far_xdr_dec d;
     far__reply_hdr h;
@@ -547,7 +579,7 @@ static void handle_reply(far_client *c, const uint8_t *p, size_t n)
     }
     pthread_mutex_lock(&c->mu);
     k->decoding = false;
-    c->last_io = far__now_ns();
+    c->last_io = now;
     set_status(c, k, rc, detail);
     complete(c, k);
     pthread_mutex_unlock(&c->mu);
@@ -561,7 +593,7 @@ static bool read_once(far_client *c, int fd, uint64_t gen, bool nowait)
     if (c->addr.t == FAR__UDP) {
         ssize_t got = recv(fd, c->ubuf, UDP_MAX, flags);
         if (got > 0) {
-            handle_reply(c, c->ubuf, (size_t)got);
+            handle_reply(c, c->ubuf, (size_t)got, far__now_ns());
             return true;
         }
         if (got < 0 && errno == ECONNREFUSED) {
@@ -586,6 +618,7 @@ static bool read_once(far_client *c, int fd, uint64_t gen, bool nowait)
         return false;
     }
     far__recrd_commit(&c->rd, (size_t)got);
+    uint64_t now = far__now_ns();
     for (;;) {
         uint8_t *p;
         size_t n;
@@ -600,7 +633,7 @@ static bool read_once(far_client *c, int fd, uint64_t gen, bool nowait)
             pthread_mutex_unlock(&c->mu);
             return false;
         }
-        handle_reply(c, p, n);
+        handle_reply(c, p, n, now);
     }
     return (size_t)got == space ? true : !nowait;
 }
