@@ -55,7 +55,12 @@ setpriv --reuid=65534 --regid=65534 --clear-groups "$PEER" name unset testsvc | 
 "$FAR" info | grep -q "^names:" && fail "far info shows names after unset"
 pass "names: set, lookup, call by name, update, owner check, unset"
 
-# --- owner rules over the Unix socket (SO_PEERCRED)
+# --- owner rules over the Unix socket (SO_PEERCRED).  A farbind of its own with
+# probing off: the entries below point at addresses where nothing listens, and
+# fb's 200 ms probe could remove them mid-check (it did, under ASan).
+start_farbind own -a "unix:$TMP/own.sock" -p 0
+FB_BINDER=$FARCALL_BINDER
+export FARCALL_BINDER="unix:$TMP/own.sock"
 asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 asother() { setpriv --reuid=65533 --regid=65533 --clear-groups "$@"; }
 P1=$((0x20000c01)); P2=$((0x20000c02))
@@ -71,6 +76,8 @@ asnobody "$PEER" set $P2 1 tcp 127.0.0.1.1.2 | grep -qx true || fail "nobody SET
 "$PEER" unset $P1 1 | grep -qx true || fail "root unset"
 "$PEER" set 100000 2 tcp 127.0.0.1.1.1 | grep -qx false || fail "SET of the binder's own program"
 "$PEER" set $P1 1 tcp "127.0.0.1.1.1;rm" | grep -qx false || fail "SET of a malformed address"
+stop_pid "$own_PID"
+export FARCALL_BINDER=$FB_BINDER
 pass "owner rules: only the owner or root may unset; root/uid owners from SO_PEERCRED"
 
 # --- strict mode: loopback TCP is not local; SET gets FALSE (the protocol's refusal)
