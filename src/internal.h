@@ -19,4 +19,9 @@
 /* Visibility: only symbols marked FAR__API are exported from the shared library. */
 #define FAR__API __attribute__((visibility("default")))
 
+/* Hands a malloc'ed block to the arena, which frees it at the next reset or
+ * fini (zero-copy decoding from a buffer that must live as long as the
+ * decoded value).  False (and the block not taken) when out of memory. */
+bool far__arena_adopt(far_arena *a, void *block);
+
 #endif

@@ -35,7 +35,8 @@
 #define EV_SOCK      2
 #define UDP_MAX      65536
 #define RETRY_CAP_MS 8000
-#define CALL_POOL    1024 /* call objects kept for reuse (a pipelined window) */
+#define CALL_POOL    1024        /* call objects kept for reuse (a pipelined window) */
+#define STEAL_MIN    (64 * 1024) /* replies this large are decoded in place */
 
 typedef struct call call;
 struct call {
@@ -538,8 +539,11 @@ static void flush_locked(far_client *c, call *me)
 
 /* ------------------------------------------------------------ receiving */
 
-/* One reply (the reader token is held, c->mu is not); `now`: when it was read. */
-static void handle_reply(far_client *c, const uint8_t *p, size_t n, uint64_t now)
+/* One reply (the reader token is held, c->mu is not); `now`: when it was read.
+ * A large reply (`steal`: it is in c->rd's buffer) decoded into an arena is
+ * decoded in place: the buffer goes to the arena (freed at its reset) and
+ * opaques and strings point into it, no copy. */
+static void handle_reply(far_client *c, const uint8_t *p, size_t n, uint64_t now, bool steal)
 {
     far_xdr_dec d;
     far__reply_hdr h;
@@ -569,12 +573,20 @@ static void handle_reply(far_client *c, const uint8_t *p, size_t n, uint64_t now
         k->st.high = h.high;
         k->st.auth_stat = (int)h.auth_stat;
         if (rc == FAR_OK && k->dec) {
+            unsigned flags = 0;
+            uint8_t *own = NULL;
+            if (steal && k->arena && (own = far__recrd_steal(&c->rd)) != NULL &&
+                far__arena_adopt(k->arena, own)) {
+                flags = FAR_XDR_ZEROCOPY;
+                own = NULL;
+            }
             far_xdr_dec rd;
-            far_xdr_dec_init(&rd, d.p, far_xdr_dec_left(&d), k->arena, 0);
+            far_xdr_dec_init(&rd, d.p, far_xdr_dec_left(&d), k->arena, flags);
             if (!k->dec(&rd, k->res) || !far_xdr_dec_done(&rd)) {
                 rc = FAR_EPROTO;
                 detail = far_xdr_dec_strerror(&rd, why, sizeof why);
             }
+            free(own);
         }
     }
     pthread_mutex_lock(&c->mu);
@@ -593,7 +605,7 @@ static bool read_once(far_client *c, int fd, uint64_t gen, bool nowait)
     if (c->addr.t == FAR__UDP) {
         ssize_t got = recv(fd, c->ubuf, UDP_MAX, flags);
         if (got > 0) {
-            handle_reply(c, c->ubuf, (size_t)got, far__now_ns());
+            handle_reply(c, c->ubuf, (size_t)got, far__now_ns(), false);
             return true;
         }
         if (got < 0 && errno == ECONNREFUSED) {
@@ -633,7 +645,7 @@ static bool read_once(far_client *c, int fd, uint64_t gen, bool nowait)
             pthread_mutex_unlock(&c->mu);
             return false;
         }
-        handle_reply(c, p, n, now);
+        handle_reply(c, p, n, now, n >= STEAL_MIN);
     }
     return (size_t)got == space ? true : !nowait;
 }

@@ -4,6 +4,7 @@
 struct far__arena_chunk {
     struct far__arena_chunk *next;
     size_t size; /* usable bytes after the header */
+    void *ext;   /* an adopted block (far__arena_adopt): size 0, freed with the node */
     _Alignas(16) uint8_t data[];
 };
 
@@ -34,6 +35,7 @@ FAR__API void far_arena_fini(far_arena *a)
     struct far__arena_chunk *c = a->chunks, *next;
     for (; c; c = next) {
         next = c->next;
+        free(c->ext);
         free(c);
     }
     a->chunks = NULL;
@@ -41,21 +43,46 @@ FAR__API void far_arena_fini(far_arena *a)
     a->used = 0;
 }
 
+bool far__arena_adopt(far_arena *a, void *block)
+{
+    struct far__arena_chunk *n = malloc(sizeof *n);
+    if (!n)
+        return false;
+    n->size = 0;
+    n->ext = block;
+    /* Behind the newest heap block, which stays the head (the block reset
+     * keeps and allocation continues in). */
+    struct far__arena_chunk *h = a->chunks;
+    if (h && !h->ext) {
+        n->next = h->next;
+        h->next = n;
+    } else {
+        n->next = h;
+        a->chunks = n;
+    }
+    return true;
+}
+
 FAR__API void far_arena_reset(far_arena *a)
 {
     if (a->used > a->peak)
         a->peak = a->used;
     a->used = 0;
-    /* Keep the newest (largest) heap block for the next message; free the rest. */
-    struct far__arena_chunk *keep = a->chunks;
-    if (keep) {
-        struct far__arena_chunk *c = keep->next, *next;
-        for (; c; c = next) {
-            next = c->next;
-            free(c);
+    /* Keep the newest (largest) heap block for the next message; free the
+     * rest, adopted blocks included. */
+    struct far__arena_chunk *keep = NULL, *c = a->chunks, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (!keep && !c->ext) {
+            keep = c;
+            continue;
         }
-        keep->next = NULL;
+        free(c->ext);
+        free(c);
     }
+    a->chunks = keep;
+    if (keep)
+        keep->next = NULL;
     if (a->initial) {
         a->cur = a->initial;
         a->end = a->initial + a->initial_len;
@@ -88,6 +115,7 @@ FAR__API void *far__arena_alloc_slow(far_arena *a, size_t n)
         if (!c)
             return NULL;
         c->size = want;
+        c->ext = NULL;
         c->next = a->chunks;
         a->chunks = c;
         a->cur = c->data;
