@@ -122,8 +122,11 @@ static const char *reason_text(const far_status *st, char *buf, size_t n)
 {
     switch (st->err) {
     case FAR_EPROG_MISMATCH:
-        snprintf(buf, n, "%s (server has %" PRIu32 "-%" PRIu32 ")", far_strerror(st->err), st->low,
-                 st->high);
+        if (st->low == st->high)
+            snprintf(buf, n, "%s (server has %" PRIu32 ")", far_strerror(st->err), st->low);
+        else
+            snprintf(buf, n, "%s (server has %" PRIu32 "-%" PRIu32 ")", far_strerror(st->err),
+                     st->low, st->high);
         return buf;
     case FAR_ERPC_MISMATCH:
         snprintf(buf, n, "%s (server speaks %" PRIu32 "-%" PRIu32 ")", far_strerror(st->err),
@@ -771,16 +774,20 @@ static void wait_sync(far_client *c, call *k)
 
 /* ------------------------------------------------------------ I/O thread */
 
+/* Runs the callbacks, then drops their calls under one lock. */
 static void run_completions(far_client *c, call *list)
 {
-    while (list) {
-        call *k = list, *nx = k->cnext;
+    for (call *k = list; k; k = k->cnext)
         k->cb(&k->st, k->res, k->user);
-        pthread_mutex_lock(&c->mu);
-        call_unref(c, k);
-        pthread_mutex_unlock(&c->mu);
+    if (!list)
+        return;
+    pthread_mutex_lock(&c->mu);
+    while (list) {
+        call *nx = list->cnext;
+        call_unref(c, list);
         list = nx;
     }
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void io_read_all(far_client *c)

@@ -49,4 +49,20 @@ pass "stale libtirpc entries removed after the server was killed"
 stop_pid "$srv_PID"
 rpcinfo -p 127.0.0.1 | grep -q " $TEST_PROG " && fail "farcall server still registered after stop"
 stop_pid "$fb_PID"
+
+# --- default addresses: as root with port 111 free, farbind listens where
+# rpcbind does; with -U, on the documented unprivileged defaults
+start_farbind def -p 0
+grep -q "listening on tcp://0.0.0.0:111" "$TMP/def.log" || fail "default: no tcp port 111: $(cat "$TMP/def.log")"
+grep -q "listening on udp://0.0.0.0:111" "$TMP/def.log" || fail "default: no udp port 111"
+[ -S /run/rpcbind.sock ] || fail "default: no /run/rpcbind.sock"
+rpcinfo -p 127.0.0.1 | grep -Eq "100000 +2 +udp +111 +portmapper" || fail "rpcinfo -p against the default farbind"
+stop_pid "$def_PID"
+start_farbind unpriv -U -p 0
+"$FAR" info tcp://127.0.0.1:7111 | grep -q "binder tcp://127.0.0.1:7111" || fail "-U: no binder on 127.0.0.1:7111"
+"$FAR" info "tcp://[::1]:7111" | grep -q "100000" || fail "-U: no binder on [::1]:7111"
+FARCALL_BINDER=unix:/tmp/farbind.sock "$FAR" info | grep -q "100000" || fail "-U: no binder on unix:/tmp/farbind.sock"
+ss -Hlnt 'sport = :111' | grep -q . && fail "-U: something listens on 111"
+stop_pid "$unpriv_PID"
+pass "default addresses: port 111 and /run/rpcbind.sock as root; -U: 127.0.0.1/[::1]:7111 and /tmp/farbind.sock"
 pass "all done"

@@ -242,10 +242,13 @@ static int cmd_ping(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     far_client_destroy(c);
     if (rc == FAR_EPROG_MISMATCH) {
-        fprintf(stderr,
-                "%s: program %" PRIu32 " at %s: version mismatch (server has %" PRIu32
-                "\xe2\x80\x93%" PRIu32 ")\n",
-                prog_name, prog, addr, st.low, st.high);
+        char range[32]; /* "2–3", or "1" when the server has one version */
+        if (st.low == st.high)
+            snprintf(range, sizeof range, "%" PRIu32, st.low);
+        else
+            snprintf(range, sizeof range, "%" PRIu32 "\xe2\x80\x93%" PRIu32, st.low, st.high);
+        fprintf(stderr, "%s: program %" PRIu32 " at %s: version mismatch (server has %s)\n",
+                prog_name, prog, addr, range);
         return 1;
     }
     if (rc != FAR_OK) {
