@@ -483,3 +483,32 @@ const char *fg_server_params(fg_emit *e, const fg_proc *p)
         s = join(e, s, param(e, ptr(e, elaborated(e, &p->res)), "resp"));
     return s;
 }
+
+void fg_line(fg_emit *e, int ind, const char *f, ...)
+{
+    fg_indent(e->out, ind);
+    va_list ap;
+    va_start(ap, f);
+    fg_vprintf(e->out, f, ap);
+    va_end(ap);
+    fg_buf_puts(e->out, "\n");
+}
+
+/* Expressions are built as text; a value reached through a pointer is written
+ * "(*p)", so its member is "p->name" and its address "p" rather than
+ * "(*p).name" and "&(*p)". */
+const char *fg_member(fg_emit *e, const char *x, const char *name)
+{
+    size_t n = strlen(x);
+    if (n > 3 && x[0] == '(' && x[1] == '*' && x[n - 1] == ')')
+        return fg_fmt(e->u, "%.*s->%s", (int)(n - 3), x + 2, name);
+    return fg_fmt(e->u, "%s.%s", x, name);
+}
+
+const char *fg_addr_of(fg_emit *e, const char *x)
+{
+    size_t n = strlen(x);
+    if (n > 3 && x[0] == '(' && x[1] == '*' && x[n - 1] == ')')
+        return fg_fmt(e->u, "%.*s", (int)(n - 3), x + 2);
+    return fg_fmt(e->u, "&%s", x);
+}

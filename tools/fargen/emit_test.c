@@ -13,33 +13,6 @@
 
 #include "fargen.h"
 
-static void line(fg_emit *e, int ind, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static void line(fg_emit *e, int ind, const char *f, ...)
-{
-    fg_indent(e->out, ind);
-    va_list ap;
-    va_start(ap, f);
-    fg_vprintf(e->out, f, ap);
-    va_end(ap);
-    fg_buf_puts(e->out, "\n");
-}
-
-static const char *mem(fg_emit *e, const char *x, const char *name)
-{
-    size_t n = strlen(x);
-    if (n > 3 && x[0] == '(' && x[1] == '*' && x[n - 1] == ')')
-        return fg_fmt(e->u, "%.*s->%s", (int)(n - 3), x + 2, name);
-    return fg_fmt(e->u, "%s.%s", x, name);
-}
-
-static const char *addr(fg_emit *e, const char *x)
-{
-    size_t n = strlen(x);
-    if (n > 3 && x[0] == '(' && x[1] == '*' && x[n - 1] == ')')
-        return fg_fmt(e->u, "%.*s", (int)(n - 3), x + 2);
-    return fg_fmt(e->u, "&%s", x);
-}
-
 static const char *max_text(const fg_decl *c)
 {
     return c->bound ? c->bound->text : "0xffffffffu";
@@ -59,14 +32,14 @@ static void rand_body(fg_emit *e, const fg_def *def, const char *x, int ind)
 {
     if (def->kind == FG_STRUCT) {
         for (int i = 0; i < def->nmembers; i++)
-            rand_decl(e, &def->members[i], mem(e, x, def->members[i].name), ind);
+            rand_decl(e, &def->members[i], fg_member(e, x, def->members[i].name), ind);
     } else if (def->kind == FG_ENUM) {
-        line(e, ind, "switch (fgt_u32(r) %% %d) {", def->nvals);
+        fg_line(e, ind, "switch (fgt_u32(r) %% %d) {", def->nvals);
         for (int i = 0; i < def->nvals; i++)
-            line(e, ind, "case %d: %s = %s; break;", i, x, def->vals[i].name);
-        line(e, ind, "}");
+            fg_line(e, ind, "case %d: %s = %s; break;", i, x, def->vals[i].name);
+        fg_line(e, ind, "}");
     } else if (def->kind == FG_UNION) {
-        const char *dx = mem(e, x, def->disc.name);
+        const char *dx = fg_member(e, x, def->disc.name);
         int nchoices = 0;
         for (int i = 0; i < def->narms; i++)
             nchoices += def->arms[i].nlabels;
@@ -88,7 +61,7 @@ static void rand_body(fg_emit *e, const fg_def *def, const char *x, int ind)
             if (dflt)
                 nchoices++;
         }
-        line(e, ind, "switch (fgt_u32(r) %% %d) {", nchoices);
+        fg_line(e, ind, "switch (fgt_u32(r) %% %d) {", nchoices);
         int c = 0;
         for (int i = 0; i < def->narms; i++) {
             const fg_arm *a = &def->arms[i];
@@ -100,16 +73,17 @@ static void rand_body(fg_emit *e, const fg_def *def, const char *x, int ind)
             else if (dflt)
                 labels[nl++] = dflt;
             for (int l = 0; l < nl; l++) {
-                line(e, ind, "case %d:", c++);
-                line(e, ind + 1, "%s = %s;", dx, labels[l]);
+                fg_line(e, ind, "case %d:", c++);
+                fg_line(e, ind + 1, "%s = %s;", dx, labels[l]);
                 if (a->decl.type.base != FG_VOID)
                     rand_decl(e, &a->decl,
-                              mem(e, mem(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name),
+                              fg_member(e, fg_member(e, x, fg_fmt(e->u, "%s_u", def->uname)),
+                                        a->decl.name),
                               ind + 1);
-                line(e, ind + 1, "break;");
+                fg_line(e, ind + 1, "break;");
             }
         }
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
     }
 }
 
@@ -121,47 +95,48 @@ static void rand_decl(fg_emit *e, const fg_decl *d, const char *x, int ind)
     case FG_D_PLAIN:
         switch (c->type.base) {
         case FG_INT:
-            line(e, ind, "%s = (int32_t)fgt_u32(r);", x);
+            fg_line(e, ind, "%s = (int32_t)fgt_u32(r);", x);
             break;
         case FG_UINT:
-            line(e, ind, "%s = fgt_u32(r);", x);
+            fg_line(e, ind, "%s = fgt_u32(r);", x);
             break;
         case FG_HYPER:
-            line(e, ind, "%s = (int64_t)fgt_u64(r);", x);
+            fg_line(e, ind, "%s = (int64_t)fgt_u64(r);", x);
             break;
         case FG_UHYPER:
-            line(e, ind, "%s = fgt_u64(r);", x);
+            fg_line(e, ind, "%s = fgt_u64(r);", x);
             break;
         case FG_FLOAT:
-            line(e, ind, "%s = (float)(int32_t)fgt_u32(r) / 16.0f;", x);
+            fg_line(e, ind, "%s = (float)(int32_t)fgt_u32(r) / 16.0f;", x);
             break;
         case FG_DOUBLE:
-            line(e, ind, "%s = (double)(int64_t)fgt_u64(r) / 1024.0;", x);
+            fg_line(e, ind, "%s = (double)(int64_t)fgt_u64(r) / 1024.0;", x);
             break;
         case FG_QUAD:
-            line(e, ind, "fgt_fill(r, %s, 16);", addr(e, x));
+            fg_line(e, ind, "fgt_fill(r, %s, 16);", fg_addr_of(e, x));
             break;
         case FG_BOOL:
-            line(e, ind, "%s = fgt_u32(r) & 1;", x);
+            fg_line(e, ind, "%s = fgt_u32(r) & 1;", x);
             break;
         case FG_CHAR:
-            line(e, ind, "%s = (int8_t)fgt_u32(r);", x);
+            fg_line(e, ind, "%s = (int8_t)fgt_u32(r);", x);
             break;
         case FG_UCHAR:
-            line(e, ind, "%s = (uint8_t)fgt_u32(r);", x);
+            fg_line(e, ind, "%s = (uint8_t)fgt_u32(r);", x);
             break;
         case FG_SHORT:
-            line(e, ind, "%s = (int16_t)fgt_u32(r);", x);
+            fg_line(e, ind, "%s = (int16_t)fgt_u32(r);", x);
             break;
         case FG_USHORT:
-            line(e, ind, "%s = (uint16_t)fgt_u32(r);", x);
+            fg_line(e, ind, "%s = (uint16_t)fgt_u32(r);", x);
             break;
         case FG_NAMED:
             if (c->type.def->is_netobj) {
-                line(e, ind, "%s = fgt_len(r, 1024, 40);", mem(e, x, "n_len"));
-                line(e, ind, "%s = fgt_bytes(r, %s);", mem(e, x, "n_bytes"), mem(e, x, "n_len"));
+                fg_line(e, ind, "%s = fgt_len(r, 1024, 40);", fg_member(e, x, "n_len"));
+                fg_line(e, ind, "%s = fgt_bytes(r, %s);", fg_member(e, x, "n_bytes"),
+                        fg_member(e, x, "n_len"));
             } else {
-                line(e, ind, "fgt_rand_%s(r, %s);", c->type.def->name, addr(e, x));
+                fg_line(e, ind, "fgt_rand_%s(r, %s);", c->type.def->name, fg_addr_of(e, x));
             }
             break;
         case FG_INLINE:
@@ -172,44 +147,44 @@ static void rand_decl(fg_emit *e, const fg_decl *d, const char *x, int ind)
         }
         return;
     case FG_D_OPT:
-        line(e, ind, "if (fgt_more(r)) {");
-        line(e, ind + 1, "%s = fgt_calloc(1, sizeof *%s);", x, x);
+        fg_line(e, ind, "if (fgt_more(r)) {");
+        fg_line(e, ind + 1, "%s = fgt_calloc(1, sizeof *%s);", x, x);
         rand_decl(e, &el, fg_fmt(e->u, "(*%s)", x), ind + 1);
-        line(e, ind, "} else {");
-        line(e, ind + 1, "%s = NULL;", x);
-        line(e, ind, "}");
+        fg_line(e, ind, "} else {");
+        fg_line(e, ind + 1, "%s = NULL;", x);
+        fg_line(e, ind, "}");
         return;
     case FG_D_FIXED:
         if (c->type.base == FG_OPAQUE) {
-            line(e, ind, "fgt_fill(r, %s, %s);", x, c->bound->text);
+            fg_line(e, ind, "fgt_fill(r, %s, %s);", x, c->bound->text);
         } else {
             const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-            line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, c->bound->text, i);
+            fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, c->bound->text, i);
             rand_decl(e, &el, fg_fmt(e->u, "%s[%s]", x, i), ind + 1);
-            line(e, ind, "}");
+            fg_line(e, ind, "}");
         }
         return;
     case FG_D_VAR: {
         if (c->type.base == FG_STRING) {
-            line(e, ind, "%s = fgt_string(r, %s);", x, max_text(c));
+            fg_line(e, ind, "%s = fgt_string(r, %s);", x, max_text(c));
             return;
         }
-        const char *len = mem(e, x, fg_len_name(e->u, c));
-        const char *val = mem(e, x, fg_val_name(e->u, c));
+        const char *len = fg_member(e, x, fg_len_name(e->u, c));
+        const char *val = fg_member(e, x, fg_val_name(e->u, c));
         if (c->type.base == FG_OPAQUE) {
-            line(e, ind, "%s = fgt_len(r, %s, 40);", len, max_text(c));
-            line(e, ind, "%s = fgt_bytes(r, %s);", val, len);
+            fg_line(e, ind, "%s = fgt_len(r, %s, 40);", len, max_text(c));
+            fg_line(e, ind, "%s = fgt_bytes(r, %s);", val, len);
             return;
         }
         if (recursive_elem(&el))
-            line(e, ind, "%s = fgt_rlen(r, %s);", len, max_text(c));
+            fg_line(e, ind, "%s = fgt_rlen(r, %s);", len, max_text(c));
         else
-            line(e, ind, "%s = fgt_len(r, %s, 4);", len, max_text(c));
-        line(e, ind, "%s = fgt_calloc(%s, sizeof *%s);", val, len, val);
+            fg_line(e, ind, "%s = fgt_len(r, %s, 4);", len, max_text(c));
+        fg_line(e, ind, "%s = fgt_calloc(%s, sizeof *%s);", val, len, val);
         const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-        line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, len, i);
+        fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, len, i);
         rand_decl(e, &el, fg_fmt(e->u, "%s[%s]", val, i), ind + 1);
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
         return;
     }
     }
@@ -223,34 +198,34 @@ static void eq_body(fg_emit *e, const fg_def *def, const char *x, const char *y,
 {
     if (def->kind == FG_STRUCT) {
         for (int i = 0; i < def->nmembers; i++)
-            eq_decl(e, &def->members[i], mem(e, x, def->members[i].name),
-                    mem(e, y, def->members[i].name), ind);
+            eq_decl(e, &def->members[i], fg_member(e, x, def->members[i].name),
+                    fg_member(e, y, def->members[i].name), ind);
     } else if (def->kind == FG_ENUM) {
-        line(e, ind, "if (%s != %s)", x, y);
-        line(e, ind + 1, "return false;");
+        fg_line(e, ind, "if (%s != %s)", x, y);
+        fg_line(e, ind + 1, "return false;");
     } else if (def->kind == FG_UNION) {
-        const char *dx = mem(e, x, def->disc.name), *dy = mem(e, y, def->disc.name);
-        line(e, ind, "if (%s != %s)", dx, dy);
-        line(e, ind + 1, "return false;");
-        line(e, ind, "switch ((int64_t)%s) {", dx);
+        const char *dx = fg_member(e, x, def->disc.name), *dy = fg_member(e, y, def->disc.name);
+        fg_line(e, ind, "if (%s != %s)", dx, dy);
+        fg_line(e, ind + 1, "return false;");
+        fg_line(e, ind, "switch ((int64_t)%s) {", dx);
         for (int i = 0; i < def->narms; i++) {
             const fg_arm *a = &def->arms[i];
             for (int l = 0; l < a->nlabels; l++)
-                line(e, ind, "case %s:", fg_label_text(a->labels[l]));
+                fg_line(e, ind, "case %s:", fg_label_text(a->labels[l]));
             if (!a->nlabels)
-                line(e, ind, "default:");
+                fg_line(e, ind, "default:");
             if (a->decl.type.base != FG_VOID) {
                 const char *u = fg_fmt(e->u, "%s_u", def->uname);
-                eq_decl(e, &a->decl, mem(e, mem(e, x, u), a->decl.name),
-                        mem(e, mem(e, y, u), a->decl.name), ind + 1);
+                eq_decl(e, &a->decl, fg_member(e, fg_member(e, x, u), a->decl.name),
+                        fg_member(e, fg_member(e, y, u), a->decl.name), ind + 1);
             }
-            line(e, ind + 1, "break;");
+            fg_line(e, ind + 1, "break;");
         }
         if (!def->has_default) {
-            line(e, ind, "default:");
-            line(e, ind + 1, "break;");
+            fg_line(e, ind, "default:");
+            fg_line(e, ind + 1, "break;");
         }
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
     }
 }
 
@@ -264,17 +239,20 @@ static void eq_decl(fg_emit *e, const fg_decl *d, const char *x, const char *y, 
         case FG_FLOAT:
         case FG_DOUBLE:
         case FG_QUAD:
-            line(e, ind, "if (memcmp(%s, %s, sizeof %s) != 0)", addr(e, x), addr(e, y), x);
-            line(e, ind + 1, "return false;");
+            fg_line(e, ind, "if (memcmp(%s, %s, sizeof %s) != 0)", fg_addr_of(e, x),
+                    fg_addr_of(e, y), x);
+            fg_line(e, ind + 1, "return false;");
             break;
         case FG_NAMED:
             if (c->type.def->is_netobj) {
-                line(e, ind, "if (!fgt_same_bytes(%s, %s, %s, %s))", mem(e, x, "n_bytes"),
-                     mem(e, x, "n_len"), mem(e, y, "n_bytes"), mem(e, y, "n_len"));
+                fg_line(e, ind, "if (!fgt_same_bytes(%s, %s, %s, %s))", fg_member(e, x, "n_bytes"),
+                        fg_member(e, x, "n_len"), fg_member(e, y, "n_bytes"),
+                        fg_member(e, y, "n_len"));
             } else {
-                line(e, ind, "if (!fgt_eq_%s(%s, %s))", c->type.def->name, addr(e, x), addr(e, y));
+                fg_line(e, ind, "if (!fgt_eq_%s(%s, %s))", c->type.def->name, fg_addr_of(e, x),
+                        fg_addr_of(e, y));
             }
-            line(e, ind + 1, "return false;");
+            fg_line(e, ind + 1, "return false;");
             break;
         case FG_INLINE:
             eq_body(e, c->type.def, x, y, ind);
@@ -283,52 +261,54 @@ static void eq_decl(fg_emit *e, const fg_decl *d, const char *x, const char *y, 
         case FG_UINT:
             /* rpcgen's long is C long, and libtirpc's xdr_long decodes
              * without sign extension: compare the 32 bits on the wire */
-            line(e, ind, "if ((uint32_t)%s != (uint32_t)%s)", x, y);
-            line(e, ind + 1, "return false;");
+            fg_line(e, ind, "if ((uint32_t)%s != (uint32_t)%s)", x, y);
+            fg_line(e, ind + 1, "return false;");
             break;
         default:
-            line(e, ind, "if (%s != %s)", x, y);
-            line(e, ind + 1, "return false;");
+            fg_line(e, ind, "if (%s != %s)", x, y);
+            fg_line(e, ind + 1, "return false;");
             break;
         }
         return;
     case FG_D_OPT:
-        line(e, ind, "if ((%s == NULL) != (%s == NULL))", x, y);
-        line(e, ind + 1, "return false;");
-        line(e, ind, "if (%s) {", x);
+        fg_line(e, ind, "if ((%s == NULL) != (%s == NULL))", x, y);
+        fg_line(e, ind + 1, "return false;");
+        fg_line(e, ind, "if (%s) {", x);
         eq_decl(e, &el, fg_fmt(e->u, "(*%s)", x), fg_fmt(e->u, "(*%s)", y), ind + 1);
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
         return;
     case FG_D_FIXED:
         if (c->type.base == FG_OPAQUE) {
-            line(e, ind, "if (memcmp(%s, %s, %s) != 0)", x, y, c->bound->text);
-            line(e, ind + 1, "return false;");
+            fg_line(e, ind, "if (memcmp(%s, %s, %s) != 0)", x, y, c->bound->text);
+            fg_line(e, ind + 1, "return false;");
         } else {
             const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-            line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, c->bound->text, i);
+            fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, c->bound->text, i);
             eq_decl(e, &el, fg_fmt(e->u, "%s[%s]", x, i), fg_fmt(e->u, "%s[%s]", y, i), ind + 1);
-            line(e, ind, "}");
+            fg_line(e, ind, "}");
         }
         return;
     case FG_D_VAR: {
         if (c->type.base == FG_STRING) {
-            line(e, ind, "if (strcmp(%s, %s) != 0)", x, y);
-            line(e, ind + 1, "return false;");
+            fg_line(e, ind, "if (strcmp(%s, %s) != 0)", x, y);
+            fg_line(e, ind + 1, "return false;");
             return;
         }
-        const char *lx = mem(e, x, fg_len_name(e->u, c)), *ly = mem(e, y, fg_len_name(e->u, c));
-        const char *vx = mem(e, x, fg_val_name(e->u, c)), *vy = mem(e, y, fg_val_name(e->u, c));
+        const char *lx = fg_member(e, x, fg_len_name(e->u, c)),
+                   *ly = fg_member(e, y, fg_len_name(e->u, c));
+        const char *vx = fg_member(e, x, fg_val_name(e->u, c)),
+                   *vy = fg_member(e, y, fg_val_name(e->u, c));
         if (c->type.base == FG_OPAQUE) {
-            line(e, ind, "if (!fgt_same_bytes(%s, %s, %s, %s))", vx, lx, vy, ly);
-            line(e, ind + 1, "return false;");
+            fg_line(e, ind, "if (!fgt_same_bytes(%s, %s, %s, %s))", vx, lx, vy, ly);
+            fg_line(e, ind + 1, "return false;");
             return;
         }
-        line(e, ind, "if (%s != %s)", lx, ly);
-        line(e, ind + 1, "return false;");
+        fg_line(e, ind, "if (%s != %s)", lx, ly);
+        fg_line(e, ind + 1, "return false;");
         const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-        line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, lx, i);
+        fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, lx, i);
         eq_decl(e, &el, fg_fmt(e->u, "%s[%s]", vx, i), fg_fmt(e->u, "%s[%s]", vy, i), ind + 1);
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
         return;
     }
     }

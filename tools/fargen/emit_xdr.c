@@ -23,34 +23,7 @@ typedef struct fail {
     const char *chain; /* the path-building expression, NULL for plain false */
 } fail;
 
-static void line(fg_emit *e, int ind, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static void line(fg_emit *e, int ind, const char *f, ...)
-{
-    fg_indent(e->out, ind);
-    va_list ap;
-    va_start(ap, f);
-    fg_vprintf(e->out, f, ap);
-    va_end(ap);
-    fg_buf_puts(e->out, "\n");
-}
-
 /* ---------------------------------------------------------- expressions */
-
-static const char *mem(fg_emit *e, const char *x, const char *name)
-{
-    size_t n = strlen(x);
-    if (n > 3 && x[0] == '(' && x[1] == '*' && x[n - 1] == ')')
-        return fg_fmt(e->u, "%.*s->%s", (int)(n - 3), x + 2, name);
-    return fg_fmt(e->u, "%s.%s", x, name);
-}
-
-static const char *addr(fg_emit *e, const char *x)
-{
-    size_t n = strlen(x);
-    if (n > 3 && x[0] == '(' && x[1] == '*' && x[n - 1] == ')')
-        return fg_fmt(e->u, "%.*s", (int)(n - 3), x + 2);
-    return fg_fmt(e->u, "&%s", x);
-}
 
 static const char *deref(fg_emit *e, const char *x)
 {
@@ -80,19 +53,19 @@ static fail index_(fg_emit *e, fail f, bool enc, const char *i)
 static void ret(fg_emit *e, int ind, fail f)
 {
     for (int i = 0; i < f.leaves; i++)
-        line(e, ind, "far_xdr_dec_leave(d);");
-    line(e, ind, "return %s;", f.chain ? f.chain : "false");
+        fg_line(e, ind, "far_xdr_dec_leave(d);");
+    fg_line(e, ind, "return %s;", f.chain ? f.chain : "false");
 }
 
 /* if (!call) return <fail>; */
 static void check(fg_emit *e, int ind, const char *call, fail f)
 {
     if (f.leaves) {
-        line(e, ind, "if (!%s) {", call);
+        fg_line(e, ind, "if (!%s) {", call);
         ret(e, ind + 1, f);
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
     } else {
-        line(e, ind, "if (!%s)", call);
+        fg_line(e, ind, "if (!%s)", call);
         ret(e, ind + 1, f);
     }
 }
@@ -101,11 +74,11 @@ static void check(fg_emit *e, int ind, const char *call, fail f)
 static void ret_with(fg_emit *e, int ind, const char *reason, fail f)
 {
     for (int i = 0; i < f.leaves; i++)
-        line(e, ind, "far_xdr_dec_leave(d);");
+        fg_line(e, ind, "far_xdr_dec_leave(d);");
     if (f.chain)
-        line(e, ind, "return %s ||", reason), line(e, ind + 2, "%s;", f.chain);
+        fg_line(e, ind, "return %s ||", reason), fg_line(e, ind + 2, "%s;", f.chain);
     else
-        line(e, ind, "return %s;", reason);
+        fg_line(e, ind, "return %s;", reason);
 }
 
 static const char *prim(fg_base b)
@@ -172,23 +145,23 @@ static void enc_body(fg_emit *e, const fg_def *def, const char *x, fail f, int i
     if (def->kind == FG_STRUCT) {
         for (int i = 0; i < def->nmembers; i++) {
             const fg_decl *m = &def->members[i];
-            enc_decl(e, m, mem(e, x, m->name), field(e, f, true, m->name), ind);
+            enc_decl(e, m, fg_member(e, x, m->name), field(e, f, true, m->name), ind);
         }
     } else if (def->kind == FG_ENUM) {
-        line(e, ind, "switch ((int32_t)%s) {", x);
+        fg_line(e, ind, "switch ((int32_t)%s) {", x);
         for (int i = 0; i < def->nvals; i++)
             if (first_of_value(def, i))
-                line(e, ind, "case %s:", def->vals[i].name);
-        line(e, ind + 1, "break;");
-        line(e, ind, "default:");
+                fg_line(e, ind, "case %s:", def->vals[i].name);
+        fg_line(e, ind + 1, "break;");
+        fg_line(e, ind, "default:");
         ret_with(e, ind + 1,
                  fg_fmt(e->u, "far_xdr_enc_fail(e, FAR_EBADVALUE, \"%%d is not a %s\", (int)%s)",
                         def->name ? def->name : "member of the enum", x),
                  f);
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
         check(e, ind, fg_fmt(e->u, "far_xdr_put_enum(e, (int32_t)%s)", x), f);
     } else if (def->kind == FG_UNION) {
-        const char *dx = mem(e, x, def->disc.name);
+        const char *dx = fg_member(e, x, def->disc.name);
         fail df = field(e, f, true, def->disc.name);
         const fg_decl *dc = fg_canon(&def->disc);
         bool uns = disc_unsigned(def);
@@ -196,28 +169,29 @@ static void enc_body(fg_emit *e, const fg_def *def, const char *x, fail f, int i
             check(e, ind, fg_fmt(e->u, "far_xdr_put_enum(e, (int32_t)%s)", dx), df);
         else
             check(e, ind, fg_fmt(e->u, "far_xdr_put_%s(e, %s)", prim(dc->type.base), dx), df);
-        line(e, ind, "switch ((%s)%s) {", uns ? "uint32_t" : "int32_t", dx);
+        fg_line(e, ind, "switch ((%s)%s) {", uns ? "uint32_t" : "int32_t", dx);
         for (int i = 0; i < def->narms; i++) {
             const fg_arm *a = &def->arms[i];
             for (int l = 0; l < a->nlabels; l++)
-                line(e, ind, "case %s:", fg_label_text(a->labels[l]));
+                fg_line(e, ind, "case %s:", fg_label_text(a->labels[l]));
             if (!a->nlabels)
-                line(e, ind, "default:");
+                fg_line(e, ind, "default:");
             if (a->decl.type.base != FG_VOID) {
-                const char *ax = mem(e, mem(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name);
+                const char *ax =
+                    fg_member(e, fg_member(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name);
                 enc_decl(e, &a->decl, ax, field(e, f, true, a->decl.name), ind + 1);
             }
-            line(e, ind + 1, "break;");
+            fg_line(e, ind + 1, "break;");
         }
         if (!def->has_default) {
-            line(e, ind, "default:");
+            fg_line(e, ind, "default:");
             ret_with(e, ind + 1,
                      fg_fmt(e->u,
                             "far_xdr_enc_fail(e, FAR_EBADVALUE, \"no arm for %s %%%s\", (%s)%s)",
                             def->disc.name, uns ? "u" : "d", uns ? "unsigned" : "int", dx),
                      df);
         }
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
     }
 }
 
@@ -225,13 +199,13 @@ static void enc_plain(fg_emit *e, const fg_decl *c, const char *x, fail f, int i
 {
     switch (c->type.base) {
     case FG_NAMED:
-        check(e, ind, fg_fmt(e->u, "%s_encode(e, %s)", c->type.def->name, addr(e, x)), f);
+        check(e, ind, fg_fmt(e->u, "%s_encode(e, %s)", c->type.def->name, fg_addr_of(e, x)), f);
         return;
     case FG_INLINE:
         enc_body(e, c->type.def, x, f, ind);
         return;
     case FG_QUAD:
-        check(e, ind, fg_fmt(e->u, "far_xdr_put_quad(e, %s)", addr(e, x)), f);
+        check(e, ind, fg_fmt(e->u, "far_xdr_put_quad(e, %s)", fg_addr_of(e, x)), f);
         return;
     default:
         check(e, ind, fg_fmt(e->u, "far_xdr_put_%s(e, %s)", prim(c->type.base), x), f);
@@ -250,9 +224,9 @@ static void enc_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
         return;
     case FG_D_OPT:
         check(e, ind, fg_fmt(e->u, "far_xdr_put_bool(e, %s != NULL)", x), f);
-        line(e, ind, "if (%s) {", x);
+        fg_line(e, ind, "if (%s) {", x);
         enc_decl(e, &el, deref(e, x), f, ind + 1);
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
         return;
     case FG_D_FIXED: {
         const char *n = c->bound->text;
@@ -265,9 +239,9 @@ static void enc_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
                   f);
         } else {
             const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-            line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, n, i);
+            fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, n, i);
             enc_decl(e, &el, fg_fmt(e->u, "%s[%s]", x, i), index_(e, f, true, i), ind + 1);
-            line(e, ind, "}");
+            fg_line(e, ind, "}");
         }
         return;
     }
@@ -277,8 +251,8 @@ static void enc_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
             check(e, ind, fg_fmt(e->u, "far_xdr_put_string(e, %s, %s)", x, max), f);
             return;
         }
-        const char *len = mem(e, x, fg_len_name(e->u, c));
-        const char *val = mem(e, x, fg_val_name(e->u, c));
+        const char *len = fg_member(e, x, fg_len_name(e->u, c));
+        const char *val = fg_member(e, x, fg_val_name(e->u, c));
         if (c->type.base == FG_OPAQUE) {
             check(e, ind, fg_fmt(e->u, "far_xdr_put_opaque(e, %s, %s, %s)", val, len, max), f);
             return;
@@ -292,9 +266,9 @@ static void enc_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
                 f);
         } else {
             const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-            line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, len, i);
+            fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, len, i);
             enc_decl(e, &el, fg_fmt(e->u, "%s[%s]", val, i), index_(e, f, true, i), ind + 1);
-            line(e, ind, "}");
+            fg_line(e, ind, "}");
         }
         return;
     }
@@ -317,68 +291,69 @@ static void dec_body(fg_emit *e, const fg_def *def, const char *x, fail f, int i
     if (def->kind == FG_STRUCT) {
         for (int i = 0; i < def->nmembers; i++) {
             const fg_decl *m = &def->members[i];
-            dec_decl(e, m, mem(e, x, m->name), field(e, f, false, m->name), ind);
+            dec_decl(e, m, fg_member(e, x, m->name), field(e, f, false, m->name), ind);
         }
     } else if (def->kind == FG_ENUM) {
         const char *k = fg_fmt(e->u, "k%d", e->tmp++);
-        line(e, ind, "int32_t %s;", k);
+        fg_line(e, ind, "int32_t %s;", k);
         check(e, ind, fg_fmt(e->u, "far_xdr_get_enum(d, &%s)", k), f);
-        line(e, ind, "switch (%s) {", k);
+        fg_line(e, ind, "switch (%s) {", k);
         for (int i = 0; i < def->nvals; i++)
             if (first_of_value(def, i))
-                line(e, ind, "case %s:", def->vals[i].name);
-        line(e, ind + 1, "break;");
-        line(e, ind, "default:");
-        line(e, ind + 1, "d->p -= 4; /* report the value's own offset */");
+                fg_line(e, ind, "case %s:", def->vals[i].name);
+        fg_line(e, ind + 1, "break;");
+        fg_line(e, ind, "default:");
+        fg_line(e, ind + 1, "d->p -= 4; /* report the value's own offset */");
         ret_with(e, ind + 1,
                  fg_fmt(e->u,
                         "far_xdr_dec_fail(d, FAR_EBADVALUE, \"%%\" PRId32 \" is not a %s\", %s)",
                         def->name ? def->name : "member of the enum", k),
                  f);
-        line(e, ind, "}");
-        line(e, ind, "%s = %s;", x, k);
+        fg_line(e, ind, "}");
+        fg_line(e, ind, "%s = %s;", x, k);
     } else if (def->kind == FG_UNION) {
-        const char *dx = mem(e, x, def->disc.name);
+        const char *dx = fg_member(e, x, def->disc.name);
         fail df = field(e, f, false, def->disc.name);
         bool uns = disc_unsigned(def);
         if (disc_is_enum(def)) {
             const char *k = fg_fmt(e->u, "k%d", e->tmp++);
-            line(e, ind, "int32_t %s;", k);
+            fg_line(e, ind, "int32_t %s;", k);
             check(e, ind, fg_fmt(e->u, "far_xdr_get_enum(d, &%s)", k), df);
-            line(e, ind, "%s = %s;", dx, k);
+            fg_line(e, ind, "%s = %s;", dx, k);
         } else {
             check(e, ind,
                   fg_fmt(e->u, "far_xdr_get_%s(d, &%s)", prim(fg_canon(&def->disc)->type.base), dx),
                   df);
         }
-        line(e, ind, "switch ((%s)%s) {", uns ? "uint32_t" : "int32_t", dx);
+        fg_line(e, ind, "switch ((%s)%s) {", uns ? "uint32_t" : "int32_t", dx);
         for (int i = 0; i < def->narms; i++) {
             const fg_arm *a = &def->arms[i];
             /* braces: an arm may start with a declaration */
             bool block = a->decl.type.base != FG_VOID;
             for (int l = 0; l < a->nlabels; l++)
-                line(e, ind, "case %s:%s", fg_label_text(a->labels[l]),
-                     block && l == a->nlabels - 1 ? " {" : "");
+                fg_line(e, ind, "case %s:%s", fg_label_text(a->labels[l]),
+                        block && l == a->nlabels - 1 ? " {" : "");
             if (!a->nlabels)
-                line(e, ind, "default:%s", block ? " {" : "");
+                fg_line(e, ind, "default:%s", block ? " {" : "");
             if (block) {
-                const char *ax = mem(e, mem(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name);
+                const char *ax =
+                    fg_member(e, fg_member(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name);
                 dec_decl(e, &a->decl, ax, field(e, f, false, a->decl.name), ind + 1);
             }
-            line(e, ind + 1, "break;");
+            fg_line(e, ind + 1, "break;");
             if (block)
-                line(e, ind, "}");
+                fg_line(e, ind, "}");
         }
         if (!def->has_default) {
-            line(e, ind, "default:");
-            line(e, ind + 1, "d->p -= 4; /* report the discriminant's own offset */");
+            fg_line(e, ind, "default:");
+            fg_line(e, ind + 1, "d->p -= 4; /* report the discriminant's own offset */");
             ret_with(
                 e, ind + 1,
                 fg_fmt(e->u, "far_xdr_dec_fail(d, FAR_EBADVALUE, \"no arm for %s %%\" %s, (%s)%s)",
                        def->disc.name, uns ? "PRIu32" : "PRId32", uns ? "uint32_t" : "int32_t", dx),
                 df);
         }
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
     }
 }
 
@@ -386,13 +361,14 @@ static void dec_plain(fg_emit *e, const fg_decl *c, const char *x, fail f, int i
 {
     switch (c->type.base) {
     case FG_NAMED:
-        check(e, ind, fg_fmt(e->u, "%s_decode(d, %s)", c->type.def->name, addr(e, x)), f);
+        check(e, ind, fg_fmt(e->u, "%s_decode(d, %s)", c->type.def->name, fg_addr_of(e, x)), f);
         return;
     case FG_INLINE:
         dec_body(e, c->type.def, x, f, ind);
         return;
     default:
-        check(e, ind, fg_fmt(e->u, "far_xdr_get_%s(d, %s)", prim(c->type.base), addr(e, x)), f);
+        check(e, ind, fg_fmt(e->u, "far_xdr_get_%s(d, %s)", prim(c->type.base), fg_addr_of(e, x)),
+              f);
         return;
     }
 }
@@ -408,21 +384,21 @@ static void dec_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
         return;
     case FG_D_OPT: {
         const char *p = fg_fmt(e->u, "present%d", e->tmp++);
-        line(e, ind, "bool %s;", p);
+        fg_line(e, ind, "bool %s;", p);
         check(e, ind, fg_fmt(e->u, "far_xdr_get_bool(d, &%s)", p), f);
-        line(e, ind, "%s = NULL;", x);
-        line(e, ind, "if (%s) {", p);
+        fg_line(e, ind, "%s = NULL;", x);
+        fg_line(e, ind, "if (%s) {", p);
         fail g = f;
         if (guarded(&el)) {
             check(e, ind + 1, "far_xdr_dec_enter(d)", f);
             g.leaves++;
         }
-        line(e, ind + 1, "%s = far_xdr_alloc_array(d, 1, sizeof *%s);", x, x);
+        fg_line(e, ind + 1, "%s = far_xdr_alloc_array(d, 1, sizeof *%s);", x, x);
         check(e, ind + 1, x, g);
         dec_decl(e, &el, deref(e, x), g, ind + 1);
         if (g.leaves > f.leaves)
-            line(e, ind + 1, "far_xdr_dec_leave(d);");
-        line(e, ind, "}");
+            fg_line(e, ind + 1, "far_xdr_dec_leave(d);");
+        fg_line(e, ind, "}");
         return;
     }
     case FG_D_FIXED: {
@@ -435,36 +411,36 @@ static void dec_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
                   f);
         } else {
             const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-            line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, n, i);
+            fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, n, i);
             dec_decl(e, &el, fg_fmt(e->u, "%s[%s]", x, i), index_(e, f, false, i), ind + 1);
-            line(e, ind, "}");
+            fg_line(e, ind, "}");
         }
         return;
     }
     case FG_D_VAR: {
         const char *max = fg_max_text(e->u, c);
         if (c->type.base == FG_STRING) {
-            check(e, ind, fg_fmt(e->u, "far_xdr_get_string(d, %s, %s)", addr(e, x), max), f);
+            check(e, ind, fg_fmt(e->u, "far_xdr_get_string(d, %s, %s)", fg_addr_of(e, x), max), f);
             return;
         }
-        const char *len = mem(e, x, fg_len_name(e->u, c));
-        const char *val = mem(e, x, fg_val_name(e->u, c));
+        const char *len = fg_member(e, x, fg_len_name(e->u, c));
+        const char *val = fg_member(e, x, fg_val_name(e->u, c));
         if (c->type.base == FG_OPAQUE) {
-            check(
-                e, ind,
-                fg_fmt(e->u, "far_xdr_get_opaque(d, %s, %s, %s)", addr(e, val), addr(e, len), max),
-                f);
+            check(e, ind,
+                  fg_fmt(e->u, "far_xdr_get_opaque(d, %s, %s, %s)", fg_addr_of(e, val),
+                         fg_addr_of(e, len), max),
+                  f);
             return;
         }
         const char *n = fg_fmt(e->u, "n%d", e->tmp++);
-        line(e, ind, "uint32_t %s;", n);
+        fg_line(e, ind, "uint32_t %s;", n);
         check(e, ind,
               fg_fmt(e->u, "far_xdr_get_count(d, &%s, %s, %llu)", n, max,
                      (unsigned long long)fg_min_wire(&el)),
               f);
-        line(e, ind, "%s = %s ? far_xdr_alloc_array(d, %s, sizeof *%s) : NULL;", val, n, n, val);
+        fg_line(e, ind, "%s = %s ? far_xdr_alloc_array(d, %s, sizeof *%s) : NULL;", val, n, n, val);
         check(e, ind, fg_fmt(e->u, "(%s == 0 || %s)", n, val), f);
-        line(e, ind, "%s = %s;", len, n);
+        fg_line(e, ind, "%s = %s;", len, n);
         if (fg_is_bulk32(ec) || fg_is_bulk64(ec)) {
             int w = fg_is_bulk32(ec) ? 32 : 64;
             check(e, ind,
@@ -476,11 +452,11 @@ static void dec_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
                 g.leaves++;
             }
             const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-            line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, n, i);
+            fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, n, i);
             dec_decl(e, &el, fg_fmt(e->u, "%s[%s]", val, i), index_(e, g, false, i), ind + 1);
-            line(e, ind, "}");
+            fg_line(e, ind, "}");
             if (g.leaves > f.leaves)
-                line(e, ind, "far_xdr_dec_leave(d);");
+                fg_line(e, ind, "far_xdr_dec_leave(d);");
         }
         return;
     }
@@ -495,29 +471,30 @@ static void free_body(fg_emit *e, const fg_def *def, const char *x, int ind)
 {
     if (def->kind == FG_STRUCT) {
         for (int i = 0; i < def->nmembers; i++)
-            free_decl(e, &def->members[i], mem(e, x, def->members[i].name), ind);
+            free_decl(e, &def->members[i], fg_member(e, x, def->members[i].name), ind);
     } else if (def->kind == FG_UNION) {
         if (!def->needs_free)
             return;
-        const char *dx = mem(e, x, def->disc.name);
-        line(e, ind, "switch ((%s)%s) {", disc_unsigned(def) ? "uint32_t" : "int32_t", dx);
+        const char *dx = fg_member(e, x, def->disc.name);
+        fg_line(e, ind, "switch ((%s)%s) {", disc_unsigned(def) ? "uint32_t" : "int32_t", dx);
         for (int i = 0; i < def->narms; i++) {
             const fg_arm *a = &def->arms[i];
             if (a->decl.type.base == FG_VOID || !fg_decl_needs_free(&a->decl))
                 continue;
             for (int l = 0; l < a->nlabels; l++)
-                line(e, ind, "case %s:", fg_label_text(a->labels[l]));
+                fg_line(e, ind, "case %s:", fg_label_text(a->labels[l]));
             if (!a->nlabels)
-                line(e, ind, "default:");
-            const char *ax = mem(e, mem(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name);
+                fg_line(e, ind, "default:");
+            const char *ax =
+                fg_member(e, fg_member(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name);
             free_decl(e, &a->decl, ax, ind + 1);
-            line(e, ind + 1, "break;");
+            fg_line(e, ind + 1, "break;");
         }
         if (!def->has_default || !fg_decl_needs_free(&def->arms[def->narms - 1].decl)) {
-            line(e, ind, "default:");
-            line(e, ind + 1, "break;");
+            fg_line(e, ind, "default:");
+            fg_line(e, ind + 1, "break;");
         }
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
     }
 }
 
@@ -530,37 +507,37 @@ static void free_decl(fg_emit *e, const fg_decl *d, const char *x, int ind)
     switch (c->kind) {
     case FG_D_PLAIN:
         if (c->type.base == FG_NAMED)
-            line(e, ind, "%s_free(%s);", c->type.def->name, addr(e, x));
+            fg_line(e, ind, "%s_free(%s);", c->type.def->name, fg_addr_of(e, x));
         else if (c->type.base == FG_INLINE)
             free_body(e, c->type.def, x, ind);
         return;
     case FG_D_OPT:
-        line(e, ind, "if (%s) {", x);
+        fg_line(e, ind, "if (%s) {", x);
         free_decl(e, &el, deref(e, x), ind + 1);
-        line(e, ind + 1, "free(%s);", x);
-        line(e, ind, "}");
+        fg_line(e, ind + 1, "free(%s);", x);
+        fg_line(e, ind, "}");
         return;
     case FG_D_FIXED: {
         const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-        line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, c->bound->text, i);
+        fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, c->bound->text, i);
         free_decl(e, &el, fg_fmt(e->u, "%s[%s]", x, i), ind + 1);
-        line(e, ind, "}");
+        fg_line(e, ind, "}");
         return;
     }
     case FG_D_VAR: {
         if (c->type.base == FG_STRING) {
-            line(e, ind, "free(%s);", x);
+            fg_line(e, ind, "free(%s);", x);
             return;
         }
-        const char *len = mem(e, x, fg_len_name(e->u, c));
-        const char *val = mem(e, x, fg_val_name(e->u, c));
+        const char *len = fg_member(e, x, fg_len_name(e->u, c));
+        const char *val = fg_member(e, x, fg_val_name(e->u, c));
         if (c->type.base != FG_OPAQUE && fg_decl_needs_free(&el)) {
             const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-            line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, len, i);
+            fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, len, i);
             free_decl(e, &el, fg_fmt(e->u, "%s[%s]", val, i), ind + 1);
-            line(e, ind, "}");
+            fg_line(e, ind, "}");
         }
-        line(e, ind, "free(%s);", val);
+        fg_line(e, ind, "free(%s);", val);
         return;
     }
     }
@@ -576,60 +553,60 @@ static void emit_list(fg_emit *e, const fg_def *def)
     fail f = {0, NULL};
 
     fg_printf(e->out, "bool %s_encode(far_xdr_enc *e, const %s *v)\n{\n", n, n);
-    line(e, 1, "/* a list: one element after the other, never recursion */");
-    line(e, 1, "for (uint32_t i = 0;; i++) {");
+    fg_line(e, 1, "/* a list: one element after the other, never recursion */");
+    fg_line(e, 1, "for (uint32_t i = 0;; i++) {");
     for (int i = 0; i + 1 < def->nmembers; i++) {
         const fg_decl *m = &def->members[i];
-        enc_decl(e, m, mem(e, "(*v)", m->name), field(e, index_(e, f, true, "i"), true, m->name),
-                 2);
+        enc_decl(e, m, fg_member(e, "(*v)", m->name),
+                 field(e, index_(e, f, true, "i"), true, m->name), 2);
     }
     check(e, 2, fg_fmt(e->u, "far_xdr_put_bool(e, %s != NULL)", next),
           field(e, index_(e, f, true, "i"), true, last->name));
-    line(e, 2, "if (!%s)", next);
-    line(e, 3, "return true;");
-    line(e, 2, "v = %s;", next);
-    line(e, 1, "}");
+    fg_line(e, 2, "if (!%s)", next);
+    fg_line(e, 3, "return true;");
+    fg_line(e, 2, "v = %s;", next);
+    fg_line(e, 1, "}");
     fg_buf_puts(e->out, "}\n\n");
 
     fg_printf(e->out, "bool %s_decode(far_xdr_dec *d, %s *v)\n{\n", n, n);
-    line(e, 1, "if (!d->arena)");
-    line(e, 2, "memset(v, 0, sizeof *v);");
-    line(e, 1, "/* a list: a loop bounded by d->max_chain, never recursion */");
-    line(e, 1, "for (uint32_t i = 0;; i++) {");
+    fg_line(e, 1, "if (!d->arena)");
+    fg_line(e, 2, "memset(v, 0, sizeof *v);");
+    fg_line(e, 1, "/* a list: a loop bounded by d->max_chain, never recursion */");
+    fg_line(e, 1, "for (uint32_t i = 0;; i++) {");
     for (int i = 0; i + 1 < def->nmembers; i++) {
         const fg_decl *m = &def->members[i];
-        dec_decl(e, m, mem(e, "(*v)", m->name), field(e, index_(e, f, false, "i"), false, m->name),
-                 2);
+        dec_decl(e, m, fg_member(e, "(*v)", m->name),
+                 field(e, index_(e, f, false, "i"), false, m->name), 2);
     }
     fail lf = field(e, index_(e, f, false, "i"), false, last->name);
-    line(e, 2, "bool more;");
+    fg_line(e, 2, "bool more;");
     check(e, 2, "far_xdr_get_bool(d, &more)", lf);
-    line(e, 2, "%s = NULL;", next);
-    line(e, 2, "if (!more)");
-    line(e, 3, "return true;");
-    line(e, 2, "if (i + 1 >= d->max_chain)");
+    fg_line(e, 2, "%s = NULL;", next);
+    fg_line(e, 2, "if (!more)");
+    fg_line(e, 3, "return true;");
+    fg_line(e, 2, "if (i + 1 >= d->max_chain)");
     ret_with(e, 3,
              "far_xdr_dec_fail(d, FAR_ELIMIT, \"list longer than %\" PRIu32 \" elements\", "
              "d->max_chain)",
              lf);
-    line(e, 2, "%s = far_xdr_alloc_array(d, 1, sizeof *%s);", next, next);
+    fg_line(e, 2, "%s = far_xdr_alloc_array(d, 1, sizeof *%s);", next, next);
     check(e, 2, next, lf);
-    line(e, 2, "v = %s;", next);
-    line(e, 1, "}");
+    fg_line(e, 2, "v = %s;", next);
+    fg_line(e, 1, "}");
     fg_buf_puts(e->out, "}\n\n");
 
     fg_printf(e->out, "void %s_free(%s *v)\n{\n", n, n);
     for (int i = 0; i + 1 < def->nmembers; i++)
-        free_decl(e, &def->members[i], mem(e, "(*v)", def->members[i].name), 1);
-    line(e, 1, "%s *p = %s;", n, next);
-    line(e, 1, "%s = NULL;", next);
-    line(e, 1, "while (p) {");
-    line(e, 2, "%s *after = p->%s;", n, last->name);
+        free_decl(e, &def->members[i], fg_member(e, "(*v)", def->members[i].name), 1);
+    fg_line(e, 1, "%s *p = %s;", n, next);
+    fg_line(e, 1, "%s = NULL;", next);
+    fg_line(e, 1, "while (p) {");
+    fg_line(e, 2, "%s *after = p->%s;", n, last->name);
     for (int i = 0; i + 1 < def->nmembers; i++)
-        free_decl(e, &def->members[i], mem(e, "(*p)", def->members[i].name), 2);
-    line(e, 2, "free(p);");
-    line(e, 2, "p = after;");
-    line(e, 1, "}");
+        free_decl(e, &def->members[i], fg_member(e, "(*p)", def->members[i].name), 2);
+    fg_line(e, 2, "free(p);");
+    fg_line(e, 2, "p = after;");
+    fg_line(e, 1, "}");
     fg_buf_puts(e->out, "}\n\n");
 }
 
@@ -654,9 +631,9 @@ static void emit_type(fg_emit *e, const fg_def *def)
     fg_printf(e->out, "bool %s_decode(far_xdr_dec *d, %s *v)\n{\n", n, n);
     e->tmp = 0;
     if (zero) {
-        line(e, 1, "if (!d->arena) /* heap mode: a failed decode leaves a value %s_free takes */",
-             n);
-        line(e, 2, "memset(v, 0, sizeof *v);");
+        fg_line(e, 1,
+                "if (!d->arena) /* heap mode: a failed decode leaves a value %s_free takes */", n);
+        fg_line(e, 2, "memset(v, 0, sizeof *v);");
     }
     if (def->kind == FG_TYPEDEF)
         dec_decl(e, &def->decl, "(*v)", f, 1);
@@ -667,7 +644,7 @@ static void emit_type(fg_emit *e, const fg_def *def)
     fg_printf(e->out, "void %s_free(%s *v)\n{\n", n, n);
     e->tmp = 0;
     if (!zero)
-        line(e, 1, "(void)v; /* nothing allocated */");
+        fg_line(e, 1, "(void)v; /* nothing allocated */");
     else if (def->kind == FG_TYPEDEF)
         free_decl(e, &def->decl, "(*v)", 1);
     else

@@ -297,6 +297,11 @@ const char *fg_client_params(fg_emit *e, const fg_proc *p, bool async);
 const char *fg_server_params(fg_emit *e, const fg_proc *p);
 fg_def *fg_arg_struct(fg_emit *e, const fg_proc *p, const fg_version *v);
 const char *fg_fmt(fg_unit *u, const char *f, ...) __attribute__((format(printf, 2, 3)));
+/* One line of output at indent `ind` (printf-style); a member and the address
+ * of a value expression (see emit_common.c). */
+void fg_line(fg_emit *e, int ind, const char *f, ...) __attribute__((format(printf, 3, 4)));
+const char *fg_member(fg_emit *e, const char *x, const char *name);
+const char *fg_addr_of(fg_emit *e, const char *x);
 
 /* the emitters; each appends one output file to e->out */
 void fg_emit_pass_lines(fg_emit *e); /* every % line, for the .c outputs */
