@@ -1101,9 +1101,14 @@ static void *worker(void *arg)
             run_req(s, r);
             continue;
         }
+        /* Queued work and a free handler slot: only look at the sockets, then
+         * take it.  Queued work but every slot busy: block like an idle
+         * thread; the thread that frees a slot comes back to the queue itself
+         * (above), so nothing waits for us — polling here would spin. */
+        bool runnable = atomic_load(&s->qlen) && atomic_load(&s->busy) < s->o.workers;
         struct epoll_event ev;
         atomic_fetch_add(&s->idle, 1);
-        int n = far__poller_wait(&s->p, &ev, 1, atomic_load(&s->qlen) ? 0 : -1);
+        int n = far__poller_wait(&s->p, &ev, 1, runnable ? 0 : -1);
         atomic_fetch_sub(&s->idle, 1);
         if (n != 1)
             continue;

@@ -252,6 +252,53 @@ static double cpu_ms(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
+/* Every handler slot busy (one worker, a sleeping call) with more calls of the
+ * same connection queued behind it: the thread that is free must wait, not
+ * spin on the queue (it did: epoll_wait with a zero timeout in a loop). */
+static atomic_int spin_done;
+static void spin_cb(const far_status *st, void *res, void *user)
+{
+    (void)res, (void)user;
+    if (st->err == FAR_OK)
+        atomic_fetch_add(&spin_done, 1);
+}
+
+static void test_no_spin_while_handlers_busy(void **s)
+{
+    (void)s;
+    far_server_opts o = {.workers = 1};
+    tserver t;
+    tserver_start(&t, "tcp://127.0.0.1:0", &o);
+    far_client *c;
+    assert_int_equal(far_client_open(&c, t.bound, NULL), FAR_OK);
+    atomic_store(&spin_done, 0);
+    uint32_t ms = 700, slept = 0;
+    add_args x[3] = {{1, 2}, {3, 4}, {5, 6}};
+    uint32_t sums[3] = {0};
+    assert_int_equal(far_client_call_async(c, TPROG, 1, P_SLEEP, u32_enc, &ms, u32_dec, &slept,
+                                           NULL, NULL, spin_cb, NULL),
+                     FAR_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(far_client_call_async(c, TPROG, 1, P_ADD, add_enc, &x[i], u32_dec,
+                                               &sums[i], NULL, NULL, spin_cb, NULL),
+                         FAR_OK);
+    sleep_ms(150); /* the sleep runs, the adds wait in the queue */
+    double c0 = cpu_ms();
+    sleep_ms(400);
+    double used = cpu_ms() - c0;
+    double until = now_ms() + 5000;
+    while (atomic_load(&spin_done) < 4 && now_ms() < until)
+        sleep_ms(10);
+    assert_int_equal(atomic_load(&spin_done), 4);
+    assert_int_equal(slept, 700);
+    assert_int_equal(sums[0], 3);
+    assert_int_equal(sums[2], 11);
+    far_client_destroy(c);
+    tserver_stop(&t);
+    if (used >= 150) /* a spinning thread burns the whole 400 ms */
+        fail_msg("%.0f ms of CPU in 400 ms while every handler slot was busy", used);
+}
+
 static void test_emfile(void **s)
 {
     (void)s;
@@ -314,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_max_calls_in_flight),
         cmocka_unit_test(test_slow_clients),
         cmocka_unit_test(test_emfile),
+        cmocka_unit_test(test_no_spin_while_handlers_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
