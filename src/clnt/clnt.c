@@ -654,11 +654,23 @@ static bool read_once(far_client *c, int fd, uint64_t gen, bool nowait)
 }
 
 /* Gives the reader token back (c->mu held) and lets someone else read. */
+static void pass_reader_token(far_client *c)
+{
+    /* To the first caller still waiting for its reply: a waiter whose reply
+     * we just delivered would wake, find its call done and leave, and the
+     * token would be lost -- the others sleeping until their deadlines. */
+    for (call *w = c->w_head; w; w = w->wnext) {
+        if (!w->done) {
+            pthread_cond_signal(&w->cv);
+            return;
+        }
+    }
+}
+
 static void release_reader(far_client *c)
 {
     c->reading = false;
-    if (c->w_head)
-        pthread_cond_signal(&c->w_head->cv);
+    pass_reader_token(c);
     if (c->read_pending && c->io_started) {
         c->read_pending = false;
         c->io_read = true;
@@ -770,6 +782,10 @@ static void wait_sync(far_client *c, call *k)
     /* Wait until no writer still points at our arguments. */
     while (k->sending)
         pthread_cond_wait(&c->cv, &c->mu);
+    /* We may have been woken to read just as our reply came (read by the I/O
+     * thread, say): if nobody reads now, pass that on. */
+    if (!c->reading)
+        pass_reader_token(c);
 }
 
 /* ------------------------------------------------------------ I/O thread */

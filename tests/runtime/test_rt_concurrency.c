@@ -15,6 +15,8 @@
 typedef struct worker_arg {
     far_client *c;
     int id, calls, errors;
+    far_err first_rc; /* the first failing call's code, for the report */
+    char first_msg[256];
 } worker_arg;
 
 static void *adder(void *p)
@@ -24,8 +26,13 @@ static void *adder(void *p)
         add_args x = {w->id * 100000, i};
         int32_t r = -1;
         far_err rc = far_client_call(w->c, TPROG, 1, P_ADD, add_enc, &x, u32_dec, &r, NULL, NULL);
-        if (rc != FAR_OK || r != x.a + x.b)
-            w->errors++;
+        if (rc != FAR_OK || r != x.a + x.b) {
+            if (w->errors++ == 0) {
+                w->first_rc = rc;
+                snprintf(w->first_msg, sizeof w->first_msg, "call %d: %s (got %d)", i,
+                         rc == FAR_OK ? "wrong sum" : far_last_error(), (int)r);
+            }
+        }
     }
     return NULL;
 }
@@ -40,12 +47,14 @@ static void many_threads(const char *addr)
     pthread_t th[NT];
     worker_arg w[NT];
     for (int i = 0; i < NT; i++) {
-        w[i] = (worker_arg){c, i + 1, 300, 0};
+        w[i] = (worker_arg){c, i + 1, 300, 0, FAR_OK, ""};
         pthread_create(&th[i], NULL, adder, &w[i]);
     }
     for (int i = 0; i < NT; i++) {
         pthread_join(th[i], NULL);
-        assert_int_equal(w[i].errors, 0);
+        if (w[i].errors)
+            fail_msg("%s: thread %d: %d failed calls, first %s: %s", addr, i, w[i].errors,
+                     far_errname(w[i].first_rc), w[i].first_msg);
     }
     far_client_destroy(c);
     tserver_stop(&t);
@@ -98,7 +107,7 @@ static void test_out_of_order(void **s)
     pthread_t th;
     pthread_create(&th, NULL, slow_caller, &a);
     sleep_ms(50);
-    worker_arg w = {c, 1, 50, 0};
+    worker_arg w = {c, 1, 50, 0, FAR_OK, ""};
     adder(&w);
     double fast_done = now_ms();
     pthread_join(th, NULL);
