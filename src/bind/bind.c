@@ -201,6 +201,9 @@ FAR__API far_err far_bind_uaddr_to_addr(const char *netid, const char *uaddr, ch
     unsigned char bin[16];
     if (inet_pton(six ? AF_INET6 : AF_INET, host, bin) != 1)
         goto bad;
+    /* Written back in canonical form, never as the binder spelled it. */
+    if (!inet_ntop(six ? AF_INET6 : AF_INET, bin, host, sizeof host))
+        goto bad;
     const char *scheme = netid[0] == 't' ? "tcp" : "udp";
     int n = six ? snprintf(addr, addr_len, "%s://[%s]:%u", scheme, host, hi * 256 + lo)
                 : snprintf(addr, addr_len, "%s://%s:%u", scheme, host, hi * 256 + lo);

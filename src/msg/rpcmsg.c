@@ -25,6 +25,27 @@ bool far__call_hdr_encode(far_xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t 
            put_opaque_auth(e, FAR_AUTH_NONE, NULL, 0);
 }
 
+/* An opaque_auth (RFC 5531 §8.2): flavor, then a body of at most 400 bytes
+ * whose padding must be zero, as everywhere in XDR.  The body is opaque (may
+ * hold NUL bytes), so its length is read by hand. */
+static far_err get_opaque_auth(far_xdr_dec *d, uint32_t *flavor, uint32_t *len,
+                               const uint8_t **body)
+{
+    if (!far_xdr_get_u32(d, flavor) || !far_xdr_get_u32(d, len))
+        return FAR_ETRUNC;
+    if (*len > FAR__MAX_AUTH_BYTES)
+        return FAR_ELIMIT;
+    size_t pad = far_xdr_pad(*len);
+    const uint8_t *b = far_xdr_take(d, *len + pad);
+    if (!b)
+        return FAR_ETRUNC;
+    for (size_t i = 0; i < pad; i++)
+        if (b[*len + i])
+            return FAR_EPADDING;
+    *body = b;
+    return FAR_OK;
+}
+
 far_err far__call_hdr_decode(far_xdr_dec *d, far__call_hdr *h)
 {
     uint32_t mtype;
@@ -39,23 +60,10 @@ far_err far__call_hdr_decode(far_xdr_dec *d, far__call_hdr *h)
     h->prog = far_xdr_load_u32(p + 12);
     h->vers = far_xdr_load_u32(p + 16);
     h->proc = far_xdr_load_u32(p + 20);
-    /* The bodies are opaque (may hold NUL bytes): read the length by hand. */
-    for (int i = 0; i < 2; i++) {
-        uint32_t flavor, len;
-        if (!far_xdr_get_u32(d, &flavor) || !far_xdr_get_u32(d, &len))
-            return FAR_ETRUNC;
-        if (len > FAR__MAX_AUTH_BYTES)
-            return FAR_ELIMIT;
-        const uint8_t *body = far_xdr_take(d, len + far_xdr_pad(len));
-        if (!body)
-            return FAR_ETRUNC;
-        if (i == 0) {
-            h->cred_flavor = flavor, h->cred_len = len, h->cred_body = body;
-        } else {
-            h->verf_flavor = flavor, h->verf_len = len, h->verf_body = body;
-        }
-    }
-    return FAR_OK;
+    far_err rc = get_opaque_auth(d, &h->cred_flavor, &h->cred_len, &h->cred_body);
+    if (rc == FAR_OK)
+        rc = get_opaque_auth(d, &h->verf_flavor, &h->verf_len, &h->verf_body);
+    return rc;
 }
 
 bool far__auth_sys_encode(far_xdr_enc *e, const far_auth_sys *a)
@@ -161,9 +169,8 @@ far_err far__reply_hdr_decode(far_xdr_dec *d, far__reply_hdr *h)
         return FAR_EPROTO;
     if (h->reply_stat == FAR__MSG_ACCEPTED) {
         uint32_t flavor, len;
-        if (!far_xdr_get_u32(d, &flavor) || !far_xdr_get_u32(d, &len) ||
-            len > FAR__MAX_AUTH_BYTES || !far_xdr_take(d, len + far_xdr_pad(len)) ||
-            !far_xdr_get_u32(d, &h->stat))
+        const uint8_t *body;
+        if (get_opaque_auth(d, &flavor, &len, &body) != FAR_OK || !far_xdr_get_u32(d, &h->stat))
             return FAR_EPROTO;
         if (h->stat == FAR__ACC_PROG_MISMATCH &&
             (!far_xdr_get_u32(d, &h->low) || !far_xdr_get_u32(d, &h->high)))
