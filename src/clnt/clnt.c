@@ -577,7 +577,7 @@ static void decode_reply(far_client *c, reply *v, bool steal)
         if (rc == FAR_OK && k->dec) {
             unsigned flags = 0;
             uint8_t *own = NULL;
-            if (steal && k->arena && (own = far__recrd_steal(&c->rd)) != NULL &&
+            if (steal && k->arena && (own = far__recrd_steal(&c->rd, NULL)) != NULL &&
                 far__arena_adopt(k->arena, own)) {
                 flags = FAR_XDR_ZEROCOPY;
                 own = NULL;

@@ -93,6 +93,8 @@ typedef struct far__recrd {
     bool in_frag, last;
     size_t max_record;
     size_t min_cap;
+    uint8_t *spare; /* a big buffer to read into instead of growing buf */
+    size_t spare_cap;
 } far__recrd;
 
 void far__recrd_init(far__recrd *r, size_t max_record, size_t min_cap);
@@ -113,9 +115,15 @@ static inline bool far__recrd_pending(const far__recrd *r)
     return r->len > r->pos || r->in_frag || r->wr > r->rec;
 }
 /* Hands the buffer holding the record just returned by far__recrd_next to the
- * caller (who frees it) and gives the reader a fresh one with the unparsed
- * bytes.  Avoids copying large records. */
-uint8_t *far__recrd_steal(far__recrd *r);
+ * caller (who frees it, or gives it back with far__recrd_give_spare; *old_cap,
+ * if not NULL, is its size) and gives the reader a fresh one (the spare, if
+ * any) with the unparsed bytes.  Avoids copying large records. */
+uint8_t *far__recrd_steal(far__recrd *r, size_t *old_cap);
+/* Gives the reader a buffer of cap bytes (malloc'ed; now the reader's) to use
+ * the next time it needs room for a big record or a stolen buffer's
+ * replacement, so that reading big records does not allocate and fault in
+ * fresh memory each time.  The reader keeps at most one (the bigger). */
+void far__recrd_give_spare(far__recrd *r, uint8_t *buf, size_t cap);
 
 /* Frames the message in iov[0..n) (whose first 4 bytes are reserved for the
  * record mark) as one fragment, or, when frag > 0 and the body is longer, as a

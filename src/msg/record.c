@@ -13,8 +13,20 @@ void far__recrd_init(far__recrd *r, size_t max_record, size_t min_cap)
 void far__recrd_fini(far__recrd *r)
 {
     free(r->buf);
-    r->buf = NULL;
-    r->cap = r->len = 0;
+    free(r->spare);
+    r->buf = r->spare = NULL;
+    r->cap = r->len = r->spare_cap = 0;
+}
+
+void far__recrd_give_spare(far__recrd *r, uint8_t *buf, size_t cap)
+{
+    if (r->spare_cap >= cap) {
+        free(buf);
+        return;
+    }
+    free(r->spare);
+    r->spare = buf;
+    r->spare_cap = cap;
 }
 
 int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err)
@@ -95,6 +107,16 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
         hard = r->min_cap;
     if (want > hard)
         want = hard;
+    if (want > r->cap && r->spare && r->spare_cap >= want) {
+        /* A big buffer given back (far__recrd_give_spare): its pages are
+         * already mapped, and nothing but the bytes buffered is copied. */
+        memcpy(r->spare, r->buf, r->len);
+        free(r->buf);
+        r->buf = r->spare;
+        r->cap = r->spare_cap;
+        r->spare = NULL;
+        r->spare_cap = 0;
+    }
     if (want > r->cap) {
         uint8_t *nb = realloc(r->buf, want);
         if (!nb)
@@ -107,15 +129,23 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
     return FAR_OK;
 }
 
-uint8_t *far__recrd_steal(far__recrd *r)
+uint8_t *far__recrd_steal(far__recrd *r, size_t *old_cap)
 {
     size_t left = r->len - r->pos;
     size_t cap = left > r->min_cap ? left : r->min_cap;
-    uint8_t *nb = malloc(cap);
-    if (!nb)
+    uint8_t *nb;
+    if (r->spare && r->spare_cap >= cap) {
+        nb = r->spare;
+        cap = r->spare_cap;
+        r->spare = NULL;
+        r->spare_cap = 0;
+    } else if ((nb = malloc(cap)) == NULL) {
         return NULL;
+    }
     memcpy(nb, r->buf + r->pos, left);
     uint8_t *old = r->buf;
+    if (old_cap)
+        *old_cap = r->cap;
     r->buf = nb;
     r->cap = cap;
     r->len = left;

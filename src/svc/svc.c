@@ -49,7 +49,8 @@ enum { TAG_CONN = 1, TAG_LISTEN, TAG_QUEUE, TAG_STOP, TAG_EXIT, TAG_TIMER, TAG_K
 #define SEND_BATCH    64
 #define POOL_MAX      1024
 #define REF_MIN       4096
-#define KICK_NS       1000000 /* queued work waits at most this for a helper */
+#define KICK_NS       1000000    /* queued work waits at most this for a helper */
+#define SPARE_MAX     (4u << 20) /* a stolen buffer up to this size is reused */
 
 enum { ST_CREATED, ST_RUNNING, ST_STOPPING, ST_STOPPED };
 
@@ -67,6 +68,7 @@ struct far_svc_req {
     uint8_t *inbuf; /* owned copy space (kept across uses) */
     size_t inbuf_cap;
     uint8_t *stolen; /* a large record's buffer, freed after the reply */
+    size_t stolen_cap;
     far__call_hdr h;
     far_auth_sys cred;
     bool has_cred;
@@ -94,6 +96,8 @@ struct conn {
     bool flushing, flush_again;
     unsigned inflight;
     far__recrd rd;
+    uint8_t *spare; /* a stolen record buffer given back (under mu), for rd */
+    size_t spare_cap;
     far_svc_req *out_head, *out_tail;
     _Atomic uint64_t last_active;
     char peer[80];
@@ -198,6 +202,18 @@ static far_svc_req *req_get(far_server *s)
 static void req_put(far_server *s, far_svc_req *r)
 {
     conn *c = r->c;
+    if (r->stolen && c && r->stolen_cap <= SPARE_MAX) {
+        /* Back to the connection's reader for its next big record: reading
+         * into a fresh buffer faults in every page of it again. */
+        pthread_mutex_lock(&c->mu);
+        if (!c->dead && c->spare_cap < r->stolen_cap) {
+            uint8_t *old = c->spare;
+            c->spare = r->stolen;
+            c->spare_cap = r->stolen_cap;
+            r->stolen = old;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
     free(r->stolen);
     free(r->flat);
     r->stolen = r->flat = NULL;
@@ -322,6 +338,7 @@ static void conn_put(conn *c)
         return;
     close(c->fd);
     far__recrd_fini(&c->rd);
+    free(c->spare);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -729,7 +746,13 @@ static void conn_read(far_server *s, conn *c)
     }
     c->reading = true;
     c->read_again = false;
+    uint8_t *spare = c->spare;
+    size_t spare_cap = c->spare_cap;
+    c->spare = NULL;
+    c->spare_cap = 0;
     pthread_mutex_unlock(&c->mu);
+    if (spare)
+        far__recrd_give_spare(&c->rd, spare, spare_cap);
 
     for (;;) {
         bool stopping = atomic_load(&s->state) >= ST_STOPPING;
@@ -761,7 +784,7 @@ static void conn_read(far_server *s, conn *c)
             }
             r->t = c->t;
             if (len >= STEAL_MIN) {
-                r->stolen = far__recrd_steal(&c->rd);
+                r->stolen = far__recrd_steal(&c->rd, &r->stolen_cap);
                 r->in = p;
                 r->in_len = len;
                 if (!r->stolen) {
