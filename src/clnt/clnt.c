@@ -12,7 +12,9 @@
  * common case a call costs one write and one read, with no thread switch.
  * When it leaves, it hands the token to another waiting caller.  The I/O
  * thread (started by the first async call) reads when no caller does and runs
- * the async callbacks.
+ * the async callbacks.  The replies of one read are matched and completed
+ * under one lock; while async calls are in flight the I/O thread yields once
+ * before reading, so that calls and replies move in batches (see io_main).
  *
  * No lock is held while a thread writes, reads or waits for a reply.
  */
