@@ -124,6 +124,10 @@ uint8_t *far__recrd_steal(far__recrd *r, size_t *old_cap);
  * replacement, so that reading big records does not allocate and fault in
  * fresh memory each time.  The reader keeps at most one (the bigger). */
 void far__recrd_give_spare(far__recrd *r, uint8_t *buf, size_t cap);
+/* Frees the spare buffer, and the read buffer if it has grown past min_cap
+ * and holds nothing unparsed: for connections gone quiet.  Returns the bytes
+ * released.  Not while a reader is using r. */
+size_t far__recrd_trim(far__recrd *r);
 
 /* Frames the message in iov[0..n) (whose first 4 bytes are reserved for the
  * record mark) as one fragment, or, when frag > 0 and the body is longer, as a

@@ -29,6 +29,25 @@ void far__recrd_give_spare(far__recrd *r, uint8_t *buf, size_t cap)
     r->spare_cap = cap;
 }
 
+size_t far__recrd_trim(far__recrd *r)
+{
+    size_t freed = 0;
+    if (r->spare) {
+        freed += r->spare_cap;
+        free(r->spare);
+        r->spare = NULL;
+        r->spare_cap = 0;
+    }
+    bool pending = r->len > r->pos || r->in_frag || r->wr > r->rec;
+    if (!pending && r->buf && r->cap > r->min_cap) {
+        freed += r->cap;
+        free(r->buf); /* far__recrd_room makes a min_cap buffer when needed */
+        r->buf = NULL;
+        r->cap = r->len = r->pos = r->rec = r->wr = 0;
+    }
+    return freed;
+}
+
 int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err)
 {
     for (;;) {

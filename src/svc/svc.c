@@ -49,8 +49,9 @@ enum { TAG_CONN = 1, TAG_LISTEN, TAG_QUEUE, TAG_STOP, TAG_EXIT, TAG_TIMER, TAG_K
 #define SEND_BATCH    64
 #define POOL_MAX      1024
 #define REF_MIN       4096
-#define KICK_NS       1000000    /* queued work waits at most this for a helper */
-#define SPARE_MAX     (4u << 20) /* a stolen buffer up to this size is reused */
+#define KICK_NS       1000000     /* queued work waits at most this for a helper */
+#define SPARE_MAX     (4u << 20)  /* a stolen buffer up to this size is reused */
+#define TRIM_NS       1000000000u /* a connection quiet this long gives back big buffers */
 
 enum { ST_CREATED, ST_RUNNING, ST_STOPPING, ST_STOPPED };
 
@@ -1025,7 +1026,17 @@ static void sweep(far_server *s)
         if (!c)
             continue;
         pthread_mutex_lock(&c->mu);
-        bool idle_now = c->inflight == 0 && !c->out_head && now - c->last_active > idle;
+        uint64_t quiet = now - c->last_active;
+        bool idle_now = c->inflight == 0 && !c->out_head && quiet > idle;
+        if (!c->reading && quiet > TRIM_NS) {
+            /* Buffers kept for the next big record (a spare, a grown read
+             * buffer) are not kept for a connection gone quiet: idle
+             * connections must stay cheap.  c->mu keeps a reader out. */
+            free(c->spare);
+            c->spare = NULL;
+            c->spare_cap = 0;
+            far__recrd_trim(&c->rd);
+        }
         pthread_mutex_unlock(&c->mu);
         if (idle_now) {
             atomic_fetch_add(&c->refs, 1);
