@@ -576,7 +576,7 @@ static bool serve(far_server *s, far_svc_req *r)
 
     far_xdr_dec_init(&d, r->in, r->in_len, &r->arena, FAR_XDR_ZEROCOPY);
     far_err rc = far__call_hdr_decode(&d, &r->h);
-    if (rc == FAR_ELIMIT)
+    if (rc == FAR_ELIMIT || rc == FAR_EPADDING) /* an oversized or ill-padded auth body */
         return far__reply_denied_encode(e, r->h.xid, FAR__REJ_AUTH_ERROR, FAR__AUTH_BADCRED, 0);
     if (rc != FAR_OK)
         return false; /* not a call, or too short to answer */

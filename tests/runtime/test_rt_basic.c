@@ -263,6 +263,14 @@ static void test_denied(void **state)
     assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_EAUTH);
     n = build_call(msg, 2, FAR_AUTH_SYS, body, 8); /* truncated */
     assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_EAUTH);
+    /* Non-zero padding after a credential body: as malformed as an oversized
+     * one (BADCRED), not silence. */
+    n = build_call(msg, 2, FAR_AUTH_NONE, body, 5);
+    memset(msg + 32 + 5, 0, 3);
+    assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_OK);
+    msg[32 + 5 + 2] = 0x7f;
+    assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_EAUTH);
+    assert_int_equal(h.auth_stat, FAR__AUTH_BADCRED);
     n = build_call(msg, 2, 6 /* RPCSEC_GSS */, body, 8);
     assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_EAUTH);
     assert_int_equal(h.auth_stat, FAR__AUTH_REJECTEDCRED);
