@@ -5,7 +5,8 @@
 #                a normal build and an ASan+UBSan build (clang, with the fuzz
 #                harnesses run for a bounded time), both through ctest
 #   make fuzz    run every fuzz harness for FUZZ_SECONDS (default 300) each
-#   make bench   build and run the benchmarks (bench/README.md)
+#   make bench   build and run the benchmarks: the XDR codec, then the runtime
+#                (bench/README.md; a few minutes, pinned to CPUs as explained there)
 #   make format  clang-format every C file
 
 JOBS         ?= $(shell nproc)
@@ -63,6 +64,7 @@ fuzz: deps
 
 bench: deps build
 	@bench/run.sh $(BUILD)
+	@bench/run_rpc.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
