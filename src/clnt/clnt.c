@@ -469,17 +469,7 @@ static void flush_locked(far_client *c, call *me)
         for (call *k = c->out_head; k; k = k->qnext) {
             if (n + (int)k->niov > SEND_IOV)
                 break;
-            size_t skip = k->sent;
-            for (size_t i = 0; i < k->niov; i++) {
-                if (skip >= k->iov[i].iov_len) {
-                    skip -= k->iov[i].iov_len;
-                    continue;
-                }
-                iov[n].iov_base = (uint8_t *)k->iov[i].iov_base + skip;
-                iov[n].iov_len = k->iov[i].iov_len - skip;
-                skip = 0;
-                n++;
-            }
+            n += far__iov_rest(iov + n, k->iov, k->niov, k->sent);
             k->sending = true;
             lastk = k;
         }

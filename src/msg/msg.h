@@ -134,6 +134,24 @@ size_t far__recrd_trim(far__recrd *r);
  * flat copy in several fragments (*flat owns it; free it after sending). */
 far_err far__rec_frame(struct iovec *iov, size_t *n, size_t total, size_t frag, uint8_t **flat);
 
+/* Copies the iovecs src[0..n) into dst, leaving out their first `skip` bytes
+ * (already sent); returns how many dst entries were used (at most n). */
+static inline int far__iov_rest(struct iovec *dst, const struct iovec *src, size_t n, size_t skip)
+{
+    int k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (skip >= src[i].iov_len) {
+            skip -= src[i].iov_len;
+            continue;
+        }
+        dst[k].iov_base = (uint8_t *)src[i].iov_base + skip;
+        dst[k].iov_len = src[i].iov_len - skip;
+        skip = 0;
+        k++;
+    }
+    return k;
+}
+
 /* Test and tuning knobs (not public API): send records in fragments of at
  * most `frag` bytes (0: one fragment per record). */
 void far__server_set_max_fragment(far_server *s, size_t frag);

@@ -418,17 +418,7 @@ static void conn_flush_locked(far_server *s, conn *c)
         int n = 0;
         for (far_svc_req *r = c->out_head; r && n + (int)r->niov <= (int)FAR__ARRAY_LEN(iov);
              r = r->next) {
-            size_t skip = r->sent;
-            for (size_t i = 0; i < r->niov; i++) {
-                if (skip >= r->iov[i].iov_len) {
-                    skip -= r->iov[i].iov_len;
-                    continue;
-                }
-                iov[n].iov_base = (uint8_t *)r->iov[i].iov_base + skip;
-                iov[n].iov_len = r->iov[i].iov_len - skip;
-                skip = 0;
-                n++;
-            }
+            n += far__iov_rest(iov + n, r->iov, r->niov, r->sent);
         }
         pthread_mutex_unlock(&c->mu);
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
