@@ -162,7 +162,8 @@ typedef struct far_server_opts {
     unsigned max_conns;          /* 0: 4096 */
     uint32_t max_record;         /* largest request record; 0: 1 MiB */
     uint32_t idle_timeout_ms;    /* close idle connections after; 0: 120000 */
-    unsigned max_calls_per_conn; /* calls in flight per connection; 0: 64 */
+    unsigned max_calls_per_conn; /* calls being served + replies not yet written, per
+                                  * connection; past it the connection is not read; 0: 64 */
 } far_server_opts;
 
 /* Creates a server (no sockets, no threads yet).  opts may be NULL. */

@@ -96,6 +96,9 @@ struct conn {
     bool reading, read_again, paused, dead;
     bool flushing, flush_again;
     unsigned inflight;
+    unsigned outq; /* replies queued and not yet written: they count against
+                    * max_calls_per_conn too, or a client that never reads
+                    * its replies would make the server queue them without end */
     far__recrd rd;
     uint8_t *spare; /* a stolen record buffer given back (under mu), for rd */
     size_t spare_cap;
@@ -368,8 +371,10 @@ static void conn_kill(conn *c, const char *why)
     }
     c->dead = true;
     far_svc_req *out = c->flushing ? NULL : c->out_head;
-    if (out)
+    if (out) {
         c->out_head = c->out_tail = NULL;
+        c->outq = 0;
+    }
     pthread_mutex_unlock(&c->mu);
     if (why)
         far__log("%s: connection closed: %s", c->peer, why);
@@ -401,6 +406,7 @@ static void conn_flush_locked(far_server *s, conn *c)
         if (c->dead && c->out_head) {
             far_svc_req *out = c->out_head;
             c->out_head = c->out_tail = NULL;
+            c->outq = 0;
             pthread_mutex_unlock(&c->mu);
             while (out) {
                 far_svc_req *nx = out->next;
@@ -457,6 +463,7 @@ static void conn_flush_locked(far_server *s, conn *c)
             c->out_head = r->next;
             if (!c->out_head)
                 c->out_tail = NULL;
+            c->outq--;
             r->next = NULL;
             *dt = r;
             dt = &r->next;
@@ -473,6 +480,17 @@ static void conn_flush_locked(far_server *s, conn *c)
     }
 }
 
+/* True (and no longer paused) when a connection whose reading was paused for
+ * its calls in flight or replies not yet written may be read again.  c->mu
+ * held; the caller calls conn_read after unlocking. */
+static bool conn_may_resume(far_server *s, conn *c)
+{
+    if (!c->paused || c->dead || c->inflight + c->outq >= s->o.max_calls_per_conn)
+        return false;
+    c->paused = false;
+    return true;
+}
+
 static void conn_flush(far_server *s, conn *c, bool from_event)
 {
     pthread_mutex_lock(&c->mu);
@@ -484,20 +502,18 @@ static void conn_flush(far_server *s, conn *c, bool from_event)
     }
     c->flushing = true;
     conn_flush_locked(s, c);
+    bool resume = conn_may_resume(s, c); /* replies written: room again */
     pthread_mutex_unlock(&c->mu);
+    if (resume)
+        conn_read(s, c);
 }
 
 /* Queues a reply; writes it unless more of this connection's calls are queued
  * (their replies then go out together). */
 static void conn_send(far_server *s, conn *c, far_svc_req *r)
 {
-    bool resume = false;
     pthread_mutex_lock(&c->mu);
     c->inflight--;
-    if (c->paused && c->inflight < s->o.max_calls_per_conn) {
-        c->paused = false;
-        resume = true;
-    }
     if (c->dead) {
         pthread_mutex_unlock(&c->mu);
         req_put(s, r);
@@ -508,11 +524,13 @@ static void conn_send(far_server *s, conn *c, far_svc_req *r)
     else
         c->out_head = r;
     c->out_tail = r;
+    c->outq++;                     /* still counted against max_calls_per_conn until written */
     atomic_fetch_add(&c->refs, 1); /* keep c alive past req_put in the flush */
     if (!c->flushing && atomic_load(&c->queued) == 0) {
         c->flushing = true;
         conn_flush_locked(s, c);
     }
+    bool resume = conn_may_resume(s, c);
     pthread_mutex_unlock(&c->mu);
     if (resume)
         conn_read(s, c);
@@ -674,9 +692,7 @@ static void run_req(far_server *s, far_svc_req *r)
         } else {
             pthread_mutex_lock(&c->mu);
             c->inflight--;
-            bool resume = c->paused && c->inflight < s->o.max_calls_per_conn;
-            if (resume)
-                c->paused = false;
+            bool resume = conn_may_resume(s, c);
             pthread_mutex_unlock(&c->mu);
             atomic_fetch_add(&c->refs, 1);
             req_put(s, r);
@@ -754,7 +770,7 @@ static void conn_read(far_server *s, conn *c)
             size_t len;
             far_err err = FAR_OK;
             pthread_mutex_lock(&c->mu);
-            if (c->inflight >= s->o.max_calls_per_conn) {
+            if (c->inflight + c->outq >= s->o.max_calls_per_conn) {
                 c->paused = paused = true;
                 pthread_mutex_unlock(&c->mu);
                 break;

@@ -361,6 +361,65 @@ static void test_idle_conn_gives_back_buffers(void **s)
     tserver_stop(&t);
 }
 
+/* A client that sends calls and never reads the replies: the server stops
+ * reading it once max_calls_per_conn replies wait to be written, instead of
+ * queueing replies without end (it did: 18 MB of null calls grew the server's
+ * heap to 884 MB in 4 s).  Other clients are still served, and the stalled
+ * connection goes on once its client reads. */
+static void test_client_not_reading_replies(void **s)
+{
+    (void)s;
+    tserver t;
+    tserver_start(&t, "tcp://127.0.0.1:0", NULL);
+    far__addr a;
+    assert_int_equal(far__addr_parse(t.bound, &a, NULL, 0), FAR_OK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a.ss, a.len), 0);
+    enum { N = 1000, CALL = 44 };
+    static uint8_t batch[N * CALL];
+    for (int i = 0; i < N; i++) {
+        uint32_t w[11] = {0x80000028u, (uint32_t)i, 0, 2, TPROG, 1, P_NULL, 0, 0, 0, 0};
+        for (int k = 0; k < 11; k++)
+            far_xdr_store_u32(batch + i * CALL + 4 * k, w[k]);
+    }
+    size_t before = heap_in_use(), sent = 0;
+    double until = now_ms() + 2000;
+    while (now_ms() < until) {
+        size_t off = sent % sizeof batch;
+        ssize_t w = send(fd, batch + off, sizeof batch - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w > 0)
+            sent += (size_t)w;
+        else
+            sleep_ms(1);
+    }
+    size_t after = heap_in_use();
+    size_t grown = after > before ? after - before : 0;
+    /* other clients are served meanwhile */
+    far_client *c;
+    assert_int_equal(far_client_open(&c, t.bound, NULL), FAR_OK);
+    assert_int_equal(add_once(c), 0);
+    far_client_destroy(c);
+    /* the stalled connection answers once its client reads */
+    size_t got = 0;
+    uint8_t buf[65536];
+    until = now_ms() + 3000;
+    while (got < 10 * 28 && now_ms() < until) {
+        ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (r > 0)
+            got += (size_t)r;
+        else
+            sleep_ms(5);
+    }
+    close(fd);
+    tserver_stop(&t);
+    if (grown > (16u << 20))
+        fail_msg("server heap grew by %zu MB while a client sent %zu MB of calls and read nothing",
+                 grown >> 20, sent >> 20);
+    if (got < 10 * 28)
+        fail_msg("only %zu reply bytes once the client started reading", got);
+}
+
 static void test_emfile(void **s)
 {
     (void)s;
@@ -425,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_emfile),
         cmocka_unit_test(test_no_spin_while_handlers_busy),
         cmocka_unit_test(test_idle_conn_gives_back_buffers),
+        cmocka_unit_test(test_client_not_reading_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
