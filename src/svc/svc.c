@@ -49,8 +49,9 @@ enum { TAG_CONN = 1, TAG_LISTEN, TAG_QUEUE, TAG_STOP, TAG_EXIT, TAG_TIMER, TAG_K
 #define SEND_BATCH    64
 #define POOL_MAX      1024
 #define REF_MIN       4096
-#define KICK_NS       1000000     /* queued work waits at most this for a helper */
-#define SPARE_MAX     (4u << 20)  /* a stolen buffer up to this size is reused */
+#define KICK_NS       1000000    /* queued work waits at most this for a helper */
+#define SPARE_MAX     (4u << 20) /* a stolen buffer up to this size is reused */
+#define UDP_WAIT_MAX  1024 /* UDP requests waiting to be served; past it datagrams are dropped */
 #define TRIM_NS       1000000000u /* a connection quiet this long gives back big buffers */
 
 enum { ST_CREATED, ST_RUNNING, ST_STOPPING, ST_STOPPED };
@@ -68,7 +69,8 @@ struct far_svc_req {
     size_t in_len;
     uint8_t *inbuf; /* owned copy space (kept across uses) */
     size_t inbuf_cap;
-    uint8_t *stolen; /* a large record's buffer, freed after the reply */
+    uint8_t *stolen;  /* a large record's buffer, freed after the reply */
+    bool udp_counted; /* counted in s->udp_waiting */
     size_t stolen_cap;
     far__call_hdr h;
     far_auth_sys cred;
@@ -126,6 +128,12 @@ typedef struct slot {
 
 struct far_server {
     far_server_opts o;
+    /* UDP requests read and not yet finished.  UDP has no connection to stop
+     * reading, so past UDP_WAIT_MAX further datagrams are read and dropped
+     * (as a full socket buffer would; clients retransmit) rather than queued
+     * without end behind slow handlers. */
+    atomic_uint udp_waiting;
+    atomic_ulong udp_dropped;
     size_t frag;
     svc_prog *progs;
     size_t nprogs;
@@ -195,6 +203,7 @@ static far_svc_req *req_get(far_server *s)
     r->next = NULL;
     r->c = NULL;
     r->stolen = NULL;
+    r->udp_counted = false;
     r->has_cred = false;
     r->auth_stat = FAR__AUTH_TOOWEAK;
     r->flat = NULL;
@@ -206,6 +215,10 @@ static far_svc_req *req_get(far_server *s)
 static void req_put(far_server *s, far_svc_req *r)
 {
     conn *c = r->c;
+    if (r->udp_counted) {
+        r->udp_counted = false;
+        atomic_fetch_sub(&s->udp_waiting, 1);
+    }
     if (r->stolen && c && r->stolen_cap <= SPARE_MAX) {
         /* Back to the connection's reader for its next big record: reading
          * into a fresh buffer faults in every page of it again. */
@@ -884,9 +897,17 @@ static void udp_read(far_server *s, listener *l)
         }
         if ((size_t)got > s->o.max_record)
             continue;
+        if (atomic_load(&s->udp_waiting) >= UDP_WAIT_MAX) {
+            if (atomic_fetch_add(&s->udp_dropped, 1) % 100000 == 0)
+                far__log("udp: %u requests waiting (the maximum): dropping datagrams",
+                         UDP_WAIT_MAX);
+            continue;
+        }
         far_svc_req *r = req_get(s);
         if (!r)
             break;
+        r->udp_counted = true;
+        atomic_fetch_add(&s->udp_waiting, 1);
         if (!req_copy_in(r, buf, (size_t)got)) {
             req_put(s, r);
             break;
