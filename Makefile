@@ -17,6 +17,8 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 300
 SAN_CC       := $(shell command -v clang >/dev/null 2>&1 && echo clang || echo cc)
 CTEST        := ctest --output-on-failure --no-label-summary -j $(JOBS) --timeout 600
+# The project's own builds treat warnings as errors (a plain cmake build does not).
+WERROR       := -DFARCALL_WERROR=ON
 
 .PHONY: all deps build demo test test-release test-tsan test-asan fuzz bench format clean
 
@@ -26,7 +28,7 @@ deps:
 	@scripts/deps.sh
 
 build:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(WERROR)
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: deps build
@@ -42,21 +44,21 @@ test-release: build
 
 # The runtime's tests (threads, sockets, interop) under ThreadSanitizer.
 test-tsan:
-	CC=$(SAN_CC) cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	CC=$(SAN_CC) cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(WERROR) \
 	    -DFARCALL_SANITIZE=thread -DFARCALL_BENCH=OFF
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target runtime_tests
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	    $(CTEST) -L 'runtime|interop'
 
 test-asan:
-	CC=$(SAN_CC) cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	CC=$(SAN_CC) cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug $(WERROR) \
 	    -DFARCALL_SANITIZE=address,undefined -DFARCALL_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
 
 fuzz: deps
-	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(WERROR) \
 	    -DFARCALL_SANITIZE=address,undefined -DFARCALL_BENCH=OFF \
 	    -DFARCALL_FUZZ_SECONDS=$(FUZZ_SECONDS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)

@@ -43,6 +43,9 @@ case $name in
     echo)     grep -q "^echo: $1\$" "$dir/client.out" ;;
     rdir)     grep -q "^server working directory: /" "$dir/client.out" &&
               grep -q "  /usr/lib" "$dir/client.out" ;;
+    *)        echo "FAIL: no output check for example '$name': add one to the case list" \
+                   "in examples/run_example.sh"
+              exit 1 ;;
 esac || { echo "FAIL: unexpected client output"; exit 1; }
 
 kill -TERM "$pid"

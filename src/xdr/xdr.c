@@ -673,7 +673,9 @@ FAR__API bool far_xdr_get_opaque_fixed(far_xdr_dec *d, void *dst, size_t n)
 
 /* Reads a length word and checks it against `max` and the input left
  * (including padding), before anything is allocated.  On success d->p points
- * at the data, which is followed by verified zero padding. */
+ * at the data, which is followed by verified zero padding.  *n is written only
+ * on success; callers initialise it anyway (gcc -O2 -Wmaybe-uninitialized
+ * cannot follow the error paths through err_set). */
 static bool get_len(far_xdr_dec *d, uint32_t *n, uint32_t max, const char *what)
 {
     size_t off = far_xdr_dec_pos(d);
@@ -695,7 +697,7 @@ static bool get_len(far_xdr_dec *d, uint32_t *n, uint32_t max, const char *what)
 
 FAR__API bool far_xdr_get_opaque(far_xdr_dec *d, uint8_t **p, uint32_t *n, uint32_t max)
 {
-    uint32_t len;
+    uint32_t len = 0;
     if (!get_len(d, &len, max, "opaque"))
         return false;
     uint8_t *out = NULL;
@@ -715,7 +717,7 @@ FAR__API bool far_xdr_get_opaque(far_xdr_dec *d, uint8_t **p, uint32_t *n, uint3
 
 FAR__API bool far_xdr_get_opaque_into(far_xdr_dec *d, void *dst, uint32_t *n, uint32_t cap)
 {
-    uint32_t len;
+    uint32_t len = 0;
     if (!get_len(d, &len, cap, "opaque"))
         return false;
     if (len)
@@ -736,7 +738,7 @@ static bool string_ok(far_xdr_dec *d, uint32_t len)
 
 FAR__API bool far_xdr_get_string(far_xdr_dec *d, char **s, uint32_t max)
 {
-    uint32_t len;
+    uint32_t len = 0;
     if (!get_len(d, &len, max, "string") || !string_ok(d, len))
         return false;
     size_t pad = far_xdr_pad(len);
@@ -758,7 +760,7 @@ FAR__API bool far_xdr_get_string(far_xdr_dec *d, char **s, uint32_t max)
 
 FAR__API bool far_xdr_get_string_ref(far_xdr_dec *d, const char **s, uint32_t *n, uint32_t max)
 {
-    uint32_t len;
+    uint32_t len = 0;
     if (!get_len(d, &len, max, "string") || !string_ok(d, len))
         return false;
     *s = (const char *)d->p;

@@ -42,6 +42,15 @@ for c in gcc clang; do
 done
 cxx=$(command -v g++ || command -v clang++)
 
+# A missing corpus fails the test rather than shrinking it.
+for d in "/usr/include/rpcsvc rpcsvc-proto" "/usr/include/tirpc/rpcsvc libtirpc-dev"; do
+    read -r dir pkg <<<"$d"
+    if ! compgen -G "$dir/*.x" >/dev/null; then
+        echo "FAIL: no .x files in $dir: install $pkg (scripts/deps.sh)"
+        exit 1
+    fi
+done
+
 for x in /usr/include/rpcsvc/*.x /usr/include/tirpc/rpcsvc/*.x; do
     name=$(basename "$x")
     base=${name%.x}

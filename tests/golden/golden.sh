@@ -6,11 +6,14 @@
 # usage: golden.sh FARGEN GOLDEN_DIR INCLUDE_DIR
 # To regenerate after an intended change (then review the diff):
 #   FARGEN_GOLDEN_UPDATE=1 tests/golden/golden.sh build/tools/fargen/fargen tests/golden include
+# Update mode never passes (exit status 1 once the files are written), so a
+# run with FARGEN_GOLDEN_UPDATE set, in CI say, cannot go green by rewriting
+# the expected output.
 set -u
 fargen=$1 dir=$2 inc=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fail=0
+fail=0 updated=0
 for x in "$dir"/*.x; do
     name=$(basename "$x" .x)
     mkdir -p "$work/$name"
@@ -25,7 +28,7 @@ for x in "$dir"/*.x; do
         rm -rf "$dir/expected/$name"
         mkdir -p "$dir/expected/$name"
         cp "$work/$name"/* "$dir/expected/$name/"
-        echo "updated $name"
+        echo "updated $name"; updated=$((updated + 1))
     elif ! diff -ru "$dir/expected/$name" "$work/$name"; then
         echo "FAIL $name: output differs from tests/golden/expected/$name"; fail=$((fail + 1))
         continue
@@ -45,4 +48,9 @@ for x in "$dir"/*.x; do
     fi
     [ $fail = $before ] && echo "ok $name"
 done
+if [ -n "${FARGEN_GOLDEN_UPDATE:-}" ]; then
+    echo "updated $updated golden directories in $dir/expected — review the diff;" \
+         "update mode never passes (unset FARGEN_GOLDEN_UPDATE to test)"
+    exit 1
+fi
 [ $fail = 0 ]

@@ -96,6 +96,38 @@ static void *slow_caller(void *p)
     return NULL;
 }
 
+/* Like slow_caller, through P_CONC: the server's tstate counts it while its
+ * handler runs (700 ms), so the test can see when it is being served. */
+static void *conc_caller(void *p)
+{
+    slow_arg *a = p;
+    uint32_t ms = 700, peak = 0;
+    a->rc = far_client_call(a->c, TPROG, 1, P_CONC, u32_enc, &ms, u32_dec, &peak, NULL, NULL);
+    a->done_at = now_ms();
+    return NULL;
+}
+
+/* The number of P_CONC handlers running on t now. */
+static unsigned conc_running(tserver *t)
+{
+    pthread_mutex_lock(&t->st.mu);
+    unsigned n = t->st.conc;
+    pthread_mutex_unlock(&t->st.mu);
+    return n;
+}
+
+/* Waits (at most `ms`) until n P_CONC handlers run on t. */
+static bool wait_conc(tserver *t, unsigned n, int ms)
+{
+    double until = now_ms() + ms;
+    while (conc_running(t) != n) {
+        if (now_ms() > until)
+            return false;
+        sleep_ms(1);
+    }
+    return true;
+}
+
 static void test_out_of_order(void **s)
 {
     (void)s;
@@ -105,15 +137,19 @@ static void test_out_of_order(void **s)
     assert_int_equal(far_client_open(&c, t.bound, NULL), FAR_OK);
     slow_arg a = {c, 0, FAR_EIO};
     pthread_t th;
-    pthread_create(&th, NULL, slow_caller, &a);
-    sleep_ms(50);
+    pthread_create(&th, NULL, conc_caller, &a);
+    /* The fast calls start only once the slow one is in its handler. */
+    assert_true(wait_conc(&t, 1, 5000));
     worker_arg w = {c, 1, 50, 0, FAR_OK, ""};
     adder(&w);
     double fast_done = now_ms();
+    /* The slow handler still runs, so its reply is not sent yet: the fast
+     * calls were answered before it on the same connection. */
+    assert_int_equal(conc_running(&t), 1);
     pthread_join(th, NULL);
     assert_int_equal(w.errors, 0);
     assert_int_equal(a.rc, FAR_OK);
-    assert_true(fast_done < a.done_at - 100);
+    assert_true(fast_done < a.done_at);
     far_client_destroy(c);
     tserver_stop(&t);
 }
@@ -227,7 +263,10 @@ static void test_timeout(void **s)
         far_client *c;
         far_client_opts co = {.timeout_ms = 5000, .retry_ms = 2000};
         assert_int_equal(far_client_open(&c, t.bound, &co), FAR_OK);
-        uint32_t ms = 800, r;
+        /* The server answers SLEEP(800) with 800, at t0 + 800 ms: after
+         * the call timed out (150 ms). */
+        enum { SENTINEL = 0x5eeded };
+        uint32_t ms = 800, r = SENTINEL;
         far_call_opts o = {.timeout_ms = 150};
         double t0 = now_ms();
         assert_int_equal(far_client_call(c, TPROG, 1, P_SLEEP, u32_enc, &ms, u32_dec, &r, NULL, &o),
@@ -235,15 +274,30 @@ static void test_timeout(void **s)
         double el = now_ms() - t0;
         assert_true(el >= 140 && el < 700);
         assert_non_null(strstr(far_last_error(), "timed out"));
-        /* The client goes on; the late reply is dropped. */
-        add_args x = {1, 2};
-        int32_t sum;
+        assert_int_equal(r, SENTINEL);
+        /* The client goes on: a call at once gets its own result. */
+        add_args x = {1000, 2};
+        int32_t sum = SENTINEL;
         assert_int_equal(
             far_client_call(c, TPROG, 1, P_ADD, add_enc, &x, u32_dec, &sum, NULL, NULL), FAR_OK);
-        assert_int_equal(sum, 3);
-        sleep_ms(800);
+        assert_int_equal(sum, 1002);
+        /* A call in flight when the late reply comes: the server answers
+         * SLEEP(900) at t0 + 150 + 900 ms at the earliest, after the late
+         * reply (sent first on the same connection or socket), so the client
+         * has read the late reply by the time this call completes. */
+        uint32_t ms2 = 900, r2 = SENTINEL;
+        assert_int_equal(
+            far_client_call(c, TPROG, 1, P_SLEEP, u32_enc, &ms2, u32_dec, &r2, NULL, NULL), FAR_OK);
+        assert_int_equal(r2, 900); /* its own reply, not the late one (800) */
+        assert_true(now_ms() - t0 >= ms + 100);
+        /* The late reply was dropped: not decoded into the timed-out call's
+         * result, nor matched to another call. */
+        assert_int_equal(r, SENTINEL);
+        x = (add_args){7, 8000};
+        sum = SENTINEL;
         assert_int_equal(
             far_client_call(c, TPROG, 1, P_ADD, add_enc, &x, u32_dec, &sum, NULL, NULL), FAR_OK);
+        assert_int_equal(sum, 8007);
         far_client_destroy(c);
         tserver_stop(&t);
     }
