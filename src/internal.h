@@ -13,8 +13,12 @@
 #include "farcall/err.h"
 #include "farcall/xdr.h"
 
+#include "common/common.h"
+
 #define FAR__UNUSED(x)    ((void)(x))
 #define FAR__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* The object of type T whose member m is at p. */
+#define FAR__CONTAINER_OF(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
 
 /* Visibility: only symbols marked FAR__API are exported from the shared library. */
 #define FAR__API __attribute__((visibility("default")))

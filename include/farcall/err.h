@@ -43,10 +43,12 @@ typedef enum far_err {
     FAR_ESYSTEM_ERR = 24,    /* accepted, SYSTEM_ERR: the server failed (e.g. out of memory) */
     FAR_ERPC_MISMATCH = 25,  /* denied, RPC_MISMATCH: the server does not speak RPC v2 */
     FAR_EAUTH = 26,          /* denied, AUTH_ERROR: credentials rejected (see auth_stat) */
+
+    FAR_EADDRINUSE = 27, /* the address is in use (another server listens there) */
 } far_err;
 
 /* The last valid code; tests iterate 0..FAR_ERR_LAST to check far_strerror. */
-#define FAR_ERR_LAST FAR_EAUTH
+#define FAR_ERR_LAST FAR_EADDRINUSE
 
 /* A short English description of `err`, never NULL.  Unknown values get
  * "unknown farcall error".  The string is static; any thread may call this. */
@@ -54,6 +56,11 @@ const char *far_strerror(far_err err);
 
 /* The symbolic name of `err` ("FAR_ETRUNC"), or "FAR_E?" for an unknown value. */
 const char *far_errname(far_err err);
+
+/* The message of the last failed call made by this thread (sync calls, opens,
+ * listens); "" if none.  The string belongs to the thread and is overwritten by
+ * its next failure.  Any thread. */
+const char *far_last_error(void);
 
 #ifdef __cplusplus
 }

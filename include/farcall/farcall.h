@@ -4,6 +4,7 @@
 
 #include "farcall/err.h"
 #include "farcall/arena.h"
+#include "farcall/auth.h"
 #include "farcall/xdr.h"
 #include "farcall/rpc.h"
 #include "farcall/bind.h"

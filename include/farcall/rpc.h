@@ -8,7 +8,12 @@
  * Addresses are strings:
  *   tcp://HOST:PORT     udp://HOST:PORT     unix:/path/to/socket
  * HOST is a name, an IPv4 literal or a bracketed IPv6 literal ([::1]).  A server
- * may listen on port 0 and read back the port it got.
+ * may listen on port 0 and read back the port it got.  A dynamic address
+ * ("PROG/VERS@HOST", farcall/bind.h) is resolved through the binder.
+ *
+ * Threads.  Each function says which thread may call it ("Thread:").  Async
+ * callbacks run on the one I/O thread all clients of the process share;
+ * handlers run on the server's threads.  docs/architecture.md has the map.
  */
 #ifndef FARCALL_RPC_H
 #define FARCALL_RPC_H
@@ -18,6 +23,7 @@
 #include <stdint.h>
 
 #include "farcall/arena.h"
+#include "farcall/auth.h"
 #include "farcall/err.h"
 #include "farcall/xdr.h"
 
@@ -31,25 +37,6 @@ extern "C" {
 #define FAR_NODISCARD
 #endif
 
-/* ------------------------------------------------------------ credentials */
-
-/* AUTH_SYS (RFC 5531 Appendix A).  Limits are the RFC's: machine name of at
- * most 255 bytes, at most 16 supplementary gids, a body of at most 400 bytes. */
-#define FAR_AUTH_SYS_MAX_MACHINE 255
-#define FAR_AUTH_SYS_MAX_GIDS    16
-
-typedef struct far_auth_sys {
-    uint32_t stamp;
-    char machinename[FAR_AUTH_SYS_MAX_MACHINE + 1];
-    uint32_t uid;
-    uint32_t gid;
-    uint32_t ngids;
-    uint32_t gids[FAR_AUTH_SYS_MAX_GIDS];
-} far_auth_sys;
-
-/* Authentication flavors (RFC 5531 §8.2). */
-enum { FAR_AUTH_NONE = 0, FAR_AUTH_SYS = 1 };
-
 /* ----------------------------------------------------------------- status */
 
 /* The outcome of one call, in detail.  Filled when a far_call_opts names one. */
@@ -61,11 +48,6 @@ typedef struct far_status {
      * served (server has 2-3)" */
     char msg[256];
 } far_status;
-
-/* The message of the last failed call made by this thread (sync calls only);
- * "" if none.  The string belongs to the thread and is overwritten by its next
- * failing call. */
-const char *far_last_error(void);
 
 /* ----------------------------------------------------------------- client */
 
@@ -84,19 +66,31 @@ typedef struct far_client_opts {
  * far_last_error(), if nothing listens) and re-made on the next call after it
  * is lost.  One client may be shared by any number of threads; their calls are
  * pipelined over the one connection and matched by xid.  opts may be NULL.
- * On success *out owns the client: release it with far_client_destroy. */
+ * The connect gives up after opts->timeout_ms (FAR_ETIMEDOUT).  On success
+ * *out owns the client: release it with far_client_destroy.
+ * Thread: any. */
 FAR_NODISCARD far_err far_client_open(far_client **out, const char *addr,
                                       const far_client_opts *opts);
 
 /* Closes the connection; calls still in flight complete with FAR_ECANCELED
- * (async callbacks run before this returns).  far_client_destroy(NULL) does
- * nothing.  Must not be called from one of this client's callbacks. */
+ * (their async callbacks run before this returns; sync callers in other
+ * threads return FAR_ECANCELED).  far_client_destroy(NULL) does nothing.
+ * Thread: any, once per client, with no other call on c starting after it.
+ * From an async callback (this client's or another's) it is deferred: the
+ * calls are cancelled at once and the client is freed once every callback of
+ * the current round has returned -- c must not be used after the call. */
 void far_client_destroy(far_client *c);
 
-/* Per-call options; every field may be left zero. */
+/* Per-call options; every field may be left zero.  Every generated stub takes
+ * a `const far_call_opts *` (NULL: all defaults). */
 typedef struct far_call_opts {
     uint32_t timeout_ms; /* 0: the client's default */
     far_status *status;  /* if not NULL, receives the outcome in detail */
+    /* If not NULL, receives the call's id as soon as the call is made (before
+     * it is sent): pass it to far_client_cancel, from any thread.  A sync
+     * call made with one waits for its reply in a way a cancel can wake
+     * (one more system call per call than without). */
+    uint64_t *call_id;
 } far_call_opts;
 
 /* Calls procedure `proc` of program `prog` version `vers`: encodes *args with
@@ -104,26 +98,43 @@ typedef struct far_call_opts {
  * `dec` (NULL for void), allocating from `arena` (NULL: malloc; free the
  * result with the type's generated free function).  Blocks only the calling
  * thread.  Returns FAR_OK or the reason: transport errors (FAR_ECONNREFUSED,
- * FAR_ECONNLOST, FAR_ETIMEDOUT), RFC 5531 outcomes (FAR_EPROG_UNAVAIL ...
- * FAR_EAUTH), or a decode error of the reply (FAR_EPROTO). */
+ * FAR_ECONNLOST, FAR_ETIMEDOUT, FAR_ETOOMANY when the server refused the
+ * connection at its limit), RFC 5531 outcomes (FAR_EPROG_UNAVAIL ...
+ * FAR_EAUTH), a malformed reply (FAR_EPROTO), a limit of this side (FAR_ELIMIT:
+ * the arguments do not encode within their bounds, the results do not fit the
+ * arena, a UDP call larger than a datagram), FAR_ECANCELED.  The arguments and
+ * results are encoded and decoded outside the client's lock.
+ * Thread: any; any number at once on one client.  From an async callback it
+ * works but holds up every other callback of the process while it waits. */
 FAR_NODISCARD far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, uint32_t proc,
                                       far_xdr_encode_fn enc, const void *args,
                                       far_xdr_decode_fn dec, void *res, far_arena *arena,
                                       const far_call_opts *opts);
 
-/* Completion of an async call: runs exactly once, on the client's I/O thread,
- * never from inside far_client_call_async.  `st` describes the outcome; res
- * (as passed to the call) holds the result when st->err == FAR_OK. */
+/* Completion of an async call: runs exactly once, on the I/O thread the
+ * process's clients share (so it should not block), never from inside
+ * far_client_call_async and never under a lock of the client's.  `st`
+ * describes the outcome; res (as passed to the call) holds the result when
+ * st->err == FAR_OK. */
 typedef void (*far_call_cb)(const far_status *st, void *res, void *user);
 
 /* As far_client_call, but returns at once.  On FAR_OK the callback will run
  * exactly once; args have been encoded before this returns, so they may be
  * released at once; res and arena must stay valid until the callback.  On any
- * other return the callback never runs. */
+ * other return the callback never runs.  The call's deadline is a timer of
+ * the I/O thread.  Thread: any, callbacks included. */
 FAR_NODISCARD far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t vers,
                                             uint32_t proc, far_xdr_encode_fn enc, const void *args,
                                             far_xdr_decode_fn dec, void *res, far_arena *arena,
                                             const far_call_opts *opts, far_call_cb cb, void *user);
+
+/* Cancels the call whose id far_call_opts.call_id received: it completes at
+ * once with FAR_ECANCELED (a sync caller returns it; an async callback runs
+ * with it, on the I/O thread); its reply, if one comes, is dropped.  A call
+ * that is partly written still goes out whole, so the connection stays
+ * usable.  Any thread.  FAR_OK if the call was in flight; FAR_EMISUSE if not
+ * (it has completed already, or the id is not one of this client's calls). */
+FAR_NODISCARD far_err far_client_cancel(far_client *c, uint64_t call_id);
 
 /* ----------------------------------------------------------------- server */
 
@@ -135,7 +146,19 @@ typedef struct far_svc_req far_svc_req; /* one call being served */
  * sends AUTH_ERROR with far_svc_req_set_auth_stat's value (default AUTH_TOOWEAK);
  * any other code sends SYSTEM_ERR. */
 
-/* One procedure of a program version, as fargen describes it. */
+/* Descriptors: what fargen emits for each program version and what the server
+ * reads.  Both grow by appending fields.  A far_program_desc records the sizes
+ * of both structures as its code was compiled (FAR_DESC_SIZES), so stubs
+ * compiled against an older header keep working with a newer library: fields
+ * past those sizes read as absent (zero).  Hand-written descriptors start with
+ * FAR_DESC_SIZES and name their fields:
+ *
+ *   static const far_proc_desc procs[] = {{.proc = 0, .name = "NULL"}, ...};
+ *   static const far_program_desc prog = {FAR_DESC_SIZES, .prog = 0x20000001,
+ *       .vers = 1, .name = "EXAMPLE", .procs = procs, .nprocs = 2};
+ */
+
+/* One procedure of a program version. */
 typedef struct far_proc_desc {
     uint32_t proc;
     const char *name;
@@ -144,57 +167,94 @@ typedef struct far_proc_desc {
     size_t args_size;              /* sizeof the argument type (0 for void) */
     size_t res_size;               /* sizeof the result type (0 for void) */
     /* Calls the user's function for this procedure from `impl` (the struct of
-     * function pointers given to far_server_add_program). */
+     * function pointers given to far_server_add_program).  NULL: the
+     * procedure succeeds with a zeroed result (for the NULL procedure, 0: the
+     * runtime answers it without a handler). */
     far_err (*invoke)(const void *impl, far_svc_req *req, const void *args, void *res);
+    /* Fields added in later versions go here. */
 } far_proc_desc;
 
 /* One program version. */
 typedef struct far_program_desc {
+    uint32_t size;      /* sizeof(far_program_desc) as compiled (FAR_DESC_SIZES) */
+    uint32_t proc_size; /* sizeof(far_proc_desc) as compiled: the stride of procs */
     uint32_t prog;
     uint32_t vers;
     const char *name; /* program name as in the .x file */
     const far_proc_desc *procs;
     size_t nprocs;
+    /* True if `impl` has a function for procedure `proc`; NULL: every
+     * procedure with an invoke has one.  The server answers a procedure
+     * without a function by itself -- PROC_UNAVAIL, or SUCCESS for the NULL
+     * procedure (void -> void) -- so such calls never wait for a handler. */
+    bool (*implemented)(const void *impl, uint32_t proc);
+    /* Fields added in later versions go here. */
 } far_program_desc;
 
+/* The first two fields of every far_program_desc. */
+#define FAR_DESC_SIZES .size = sizeof(far_program_desc), .proc_size = sizeof(far_proc_desc)
+
+/* The default of far_server_opts.max_calls_per_conn. */
+#define FAR_SERVER_MAX_CALLS_PER_CONN 64
+
 typedef struct far_server_opts {
-    unsigned workers;            /* handler threads; 0: the number of cores */
-    unsigned max_conns;          /* 0: 4096 */
+    unsigned workers;            /* handlers that run at once; 0: the number of cores */
+    unsigned max_conns;          /* 0: 4096; past it a connection is refused (the client's
+                                  * call fails with FAR_ETOOMANY) */
     uint32_t max_record;         /* largest request record; 0: 1 MiB */
-    uint32_t idle_timeout_ms;    /* close idle connections after; 0: 120000 */
+    uint32_t idle_timeout_ms;    /* close a connection that has sent no call and taken no
+                                  * reply bytes for this long (and has no call running);
+                                  * 0: 120000 */
     unsigned max_calls_per_conn; /* calls being served + replies not yet written, per
                                   * connection; past it the connection is not read; 0: 64 */
+    unsigned max_workers;        /* when every handler is busy and calls wait, the pool
+                                  * grows one handler a millisecond up to this; 0: 64 (or
+                                  * `workers` if larger) */
 } far_server_opts;
 
-/* Creates a server (no sockets, no threads yet).  opts may be NULL. */
+/* Creates a server (no sockets, no threads yet).  opts may be NULL.
+ * Thread: any. */
 FAR_NODISCARD far_err far_server_create(far_server **out, const far_server_opts *opts);
 
 /* Serves program desc->prog version desc->vers with the functions in `impl`
  * (which must outlive the server).  Several programs and versions may be added;
- * adding the same program and version twice is FAR_EMISUSE. */
+ * adding the same program and version twice is FAR_EMISUSE, and so is adding
+ * one once the server has started.  The descriptors are copied.
+ * Thread: any, before far_server_start, one at a time per server. */
 FAR_NODISCARD far_err far_server_add_program(far_server *s, const far_program_desc *desc,
                                              const void *impl);
 
 /* Listens on `addr`.  If `bound` is not NULL it receives the address actually
- * bound (with the real port when the port was 0). */
+ * bound (with the real port when the port was 0).  FAR_EADDRINUSE if another
+ * socket holds the address -- for a Unix socket, if a server answers on the
+ * path (a stale socket file is replaced).
+ * Thread: any, before far_server_start, one at a time per server. */
 FAR_NODISCARD far_err far_server_listen(far_server *s, const char *addr, char *bound,
                                         size_t bound_len);
 
-/* Starts serving on background threads and returns. */
+/* Starts serving on background threads, registers every program version on
+ * every address with the binder (farcall/bind.h; not fatal if none answers),
+ * and returns.  Thread: any, once. */
 FAR_NODISCARD far_err far_server_start(far_server *s);
 
-/* Serves on background threads until far_server_stop, then returns. */
+/* Serves on background threads until far_server_stop, then returns.
+ * Thread: any but the server's own (from a handler: FAR_EMISUSE). */
 FAR_NODISCARD far_err far_server_run(far_server *s);
 
 /* Stops gracefully: stops accepting, lets calls in flight finish and send their
- * replies, then closes every connection.  Any thread may call it, including a
- * handler; it is async-signal-safe (it only writes to a pipe).  Idempotent. */
+ * replies, then closes every connection; the binder is told on a thread of
+ * its own.  Thread: any, a handler included; async-signal-safe (it only
+ * writes to an eventfd).  Idempotent. */
 void far_server_stop(far_server *s);
 
-/* Stops (if running) and frees everything.  far_server_destroy(NULL) does nothing. */
+/* Stops (if running), waits for the threads, and frees everything.
+ * far_server_destroy(NULL) does nothing.  Thread: any but the server's own:
+ * from a handler it only stops the server (misuse, logged and in
+ * far_last_error()); destroy it afterwards from another thread. */
 void far_server_destroy(far_server *s);
 
-/* Accessors for handlers. */
+/* Accessors for handlers.  Thread: the handler's, while it runs (r is valid
+ * until the handler returns). */
 uint32_t far_svc_req_prog(const far_svc_req *r);
 uint32_t far_svc_req_vers(const far_svc_req *r);
 uint32_t far_svc_req_proc(const far_svc_req *r);

@@ -70,6 +70,8 @@ typedef struct far_xdr_error {
     char msg[112];  /* why, in words ("length 4294967280 exceeds the 4 bytes left") */
     char path[128]; /* field path, built from the end backwards as calls unwind */
     size_t path_at; /* path[path_at..] is the current path */
+    bool local;     /* a limit of the decoding side (an arena's, the allocation maximum, memory),
+                     * not a fault of the data */
 } far_xdr_error;
 
 /* ------------------------------------------------------------------ encoder */

@@ -8,6 +8,7 @@
  * strictly (far_bind_uaddr_to_addr).
  */
 #include "bind/bind.h"
+#include "net/net.h"
 
 #include "farcall/bind.h"
 
@@ -749,39 +750,20 @@ FAR__API far_err far_bind_resolve(const char *spec, char *addr, size_t addr_len)
     return far_bind_lookup(where, prog, (uint32_t)vers, netid, addr, addr_len);
 }
 
-/* ------------------------------------------------------------ server hooks */
+/* ------------------------------------------------------------ registrar */
 
-#define BIND_MAX_LISTENERS 32
-
-struct far__bind_set {
+typedef struct far__bind_set {
     size_t n;
     struct {
         char netid[16];
         char uaddr[FAR_BIND_MAX_ADDR];
-    } l[BIND_MAX_LISTENERS];
+    } * l;
     size_t nreg;
     struct {
         uint32_t prog, vers;
-        unsigned li;
+        size_t li;
     } * reg;
-};
-
-void far__bind_note_listener(far__bind_set **bs, const far__addr *a)
-{
-    if (!*bs && !(*bs = calloc(1, sizeof **bs)))
-        return;
-    far__bind_set *s = *bs;
-    if (s->n >= BIND_MAX_LISTENERS)
-        return;
-    char text[FAR_BIND_MAX_ADDR];
-    if (a->t == FAR__UNIX)
-        snprintf(text, sizeof text, "%s", a->text);
-    else
-        far__addr_format(a->t, (const struct sockaddr *)&a->ss, a->len, text, sizeof text);
-    if (far_bind_addr_to_uaddr(text, s->l[s->n].netid, sizeof s->l[s->n].netid, s->l[s->n].uaddr,
-                               sizeof s->l[s->n].uaddr) == FAR_OK)
-        s->n++;
-}
+} far__bind_set;
 
 static bool skip_prog(uint32_t prog)
 {
@@ -789,52 +771,73 @@ static bool skip_prog(uint32_t prog)
            prog == FAR_BIND_NAMES_PROG; /* a binder never registers itself elsewhere */
 }
 
-void far__bind_server_up(far__bind_set **bs, const void *progs, size_t n, size_t stride)
+static void bind_set_free(far__bind_set *s)
 {
-    far__bind_set *s = *bs;
-    if (!s || !s->n || !n)
+    if (!s)
         return;
+    free(s->l);
+    free(s->reg);
+    free(s);
+}
+
+void *far__bind_register_all(const far__prog_vers *progs, size_t n, const char *const *addrs,
+                             size_t naddrs)
+{
     const char *env = getenv("FARCALL_BINDER");
-    if (env && strcmp(env, "none") == 0)
-        return;
+    if (!n || !naddrs || (env && strcmp(env, "none") == 0))
+        return NULL;
     bool any = false;
     for (size_t i = 0; i < n && !any; i++)
-        any = !skip_prog(
-            (*(const far_program_desc *const *)((const char *)progs + i * stride))->prog);
+        any = !skip_prog(progs[i].prog);
     if (!any)
-        return;
+        return NULL;
+    far__bind_set *s = calloc(1, sizeof *s);
+    if (!s || !(s->l = calloc(naddrs, sizeof *s->l)) ||
+        !(s->reg = calloc(n * naddrs, sizeof *s->reg))) {
+        bind_set_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < naddrs; i++)
+        if (far_bind_addr_to_uaddr(addrs[i], s->l[s->n].netid, sizeof s->l[s->n].netid,
+                                   s->l[s->n].uaddr, sizeof s->l[s->n].uaddr) == FAR_OK)
+            s->n++;
     char saved[256];
     snprintf(saved, sizeof saved, "%s", far_last_error());
     far_client *c;
-    if (far_bind_open(&c, NULL, NULL, 0) != FAR_OK) {
+    if (!s->n || far_bind_open(&c, NULL, NULL, 0) != FAR_OK) {
         far__set_last_error("%s", saved);
-        return;
+        bind_set_free(s);
+        return NULL;
     }
-    s->reg = calloc(n * s->n, sizeof *s->reg);
-    for (size_t i = 0; s->reg && i < n; i++) {
-        const far_program_desc *d =
-            *(const far_program_desc *const *)((const char *)progs + i * stride);
-        if (skip_prog(d->prog))
+    for (size_t i = 0; i < n; i++) {
+        if (skip_prog(progs[i].prog))
             continue;
-        for (unsigned li = 0; li < s->n; li++) {
+        for (size_t li = 0; li < s->n; li++) {
             bool dup = false; /* one registration per transport, as rpcbind keeps them */
-            for (unsigned k = 0; k < li; k++)
+            for (size_t k = 0; k < li; k++)
                 dup |= strcmp(s->l[k].netid, s->l[li].netid) == 0;
-            if (dup || register_with(c, d->prog, d->vers, s->l[li].netid, s->l[li].uaddr) != FAR_OK)
+            if (dup || register_with(c, progs[i].prog, progs[i].vers, s->l[li].netid,
+                                     s->l[li].uaddr) != FAR_OK)
                 continue;
-            s->reg[s->nreg].prog = d->prog;
-            s->reg[s->nreg].vers = d->vers;
+            s->reg[s->nreg].prog = progs[i].prog;
+            s->reg[s->nreg].vers = progs[i].vers;
             s->reg[s->nreg].li = li;
             s->nreg++;
         }
     }
     far_client_destroy(c);
     far__set_last_error("%s", saved);
+    if (!s->nreg) {
+        bind_set_free(s);
+        return NULL;
+    }
+    return s;
 }
 
-void far__bind_server_down(far__bind_set *s)
+void far__bind_unregister_all(void *reg)
 {
-    if (!s || !s->nreg)
+    far__bind_set *s = reg;
+    if (!s)
         return;
     char saved[256];
     snprintf(saved, sizeof saved, "%s", far_last_error());
@@ -848,14 +851,6 @@ void far__bind_server_down(far__bind_set *s)
         }
         far_client_destroy(c);
     }
-    s->nreg = 0;
     far__set_last_error("%s", saved);
-}
-
-void far__bind_free(far__bind_set *s)
-{
-    if (!s)
-        return;
-    free(s->reg);
-    free(s);
+    bind_set_free(s);
 }

@@ -1,26 +1,20 @@
-/* Binder hooks for the server (src/svc): register each program version on
- * each address a server listens on when it starts, unregister when it stops. */
+/* The binder layer's registrar and resolver, which src/hooks.c hands to the
+ * server and the client (neither of which knows this layer). */
 #ifndef FARCALL_BIND_INTERNAL_H
 #define FARCALL_BIND_INTERNAL_H
 
-#include "farcall/rpc.h"
-#include "net/net.h"
+#include "hooks.h"
 
-typedef struct far__bind_set far__bind_set;
+/* Registers every program version in progs[0..n) on every address in
+ * addrs[0..naddrs) (address strings as far_server_listen reports them) with
+ * the local binder.  Returns what far__bind_unregister_all undoes, or NULL if
+ * nothing was registered: no binder is a normal situation, and nothing is
+ * registered when FARCALL_BINDER is "none".  Blocks for at most a few
+ * seconds per binder tried. */
+void *far__bind_register_all(const far__prog_vers *progs, size_t n, const char *const *addrs,
+                             size_t naddrs);
 
-/* Notes an address a server listens on (called by far_server_listen). */
-void far__bind_note_listener(far__bind_set **bs, const far__addr *a);
-
-/* Registers every program version x noted address with the local binder.
- * `progs` points at the first `const far_program_desc *` of an array of
- * `n` records `stride` bytes apart.  Failures are not fatal (no binder is a
- * normal situation); nothing is registered when FARCALL_BINDER is "none". */
-void far__bind_server_up(far__bind_set **bs, const void *progs, size_t n, size_t stride);
-
-/* Unregisters what far__bind_server_up registered. */
-void far__bind_server_down(far__bind_set *bs);
-
-/* Frees the set (NULL: nothing). */
-void far__bind_free(far__bind_set *bs);
+/* Unregisters (and frees) what far__bind_register_all registered. */
+void far__bind_unregister_all(void *reg);
 
 #endif

@@ -32,6 +32,7 @@ static const struct {
     [FAR_ESYSTEM_ERR] = {"FAR_ESYSTEM_ERR", "system error on the server"},
     [FAR_ERPC_MISMATCH] = {"FAR_ERPC_MISMATCH", "server does not speak RPC version 2"},
     [FAR_EAUTH] = {"FAR_EAUTH", "authentication error"},
+    [FAR_EADDRINUSE] = {"FAR_EADDRINUSE", "address already in use"},
 };
 
 _Static_assert(FAR__ARRAY_LEN(errtab) == FAR_ERR_LAST + 1, "every far_err needs a table entry");

@@ -1,10 +1,11 @@
-/* RPC message layer (RFC 5531): call and reply headers, authentication
- * flavors, record marking for stream transports (§11). */
+/* RPC message layer (RFC 5531): call and reply headers, the auth-ops
+ * interface and its flavors, record marking for stream transports (§11).
+ * Nothing here knows of clients, servers or the layers above. */
 #ifndef FARCALL_MSG_H
 #define FARCALL_MSG_H
 
 #include "internal.h"
-#include "farcall/rpc.h"
+#include "farcall/auth.h"
 
 #include <sys/uio.h>
 
@@ -12,6 +13,7 @@
 #define FAR__MAX_AUTH_BYTES 400 /* RFC 5531 §8.2: opaque body<400> */
 
 enum { FAR__MSG_CALL = 0, FAR__MSG_REPLY = 1 };
+enum { FAR__AUTH_SHORT = 2 }; /* RFC 5531 Appendix A: a server's shorthand for AUTH_SYS */
 enum { FAR__MSG_ACCEPTED = 0, FAR__MSG_DENIED = 1 };
 enum {
     FAR__ACC_SUCCESS = 0,
@@ -29,6 +31,8 @@ enum {
     FAR__AUTH_BADVERF = 3,
     FAR__AUTH_REJECTEDVERF = 4,
     FAR__AUTH_TOOWEAK = 5,
+    FAR__AUTH_INVALIDRESP = 6,
+    FAR__AUTH_FAILED = 7,
 };
 
 /* A decoded call header.  The credential and verifier bodies point into the
@@ -41,19 +45,33 @@ typedef struct far__call_hdr {
     const uint8_t *verf_body;
 } far__call_hdr;
 
-/* A decoded reply header; on SUCCESS the decoder is left at the results. */
+/* A decoded reply header; on SUCCESS the decoder is left at the results.
+ * The verifier (accepted replies) points into the decoded input. */
 typedef struct far__reply_hdr {
     uint32_t xid;
     uint32_t reply_stat; /* FAR__MSG_ACCEPTED / FAR__MSG_DENIED */
     uint32_t stat;       /* accept_stat or reject_stat */
     uint32_t low, high;  /* PROG_MISMATCH / RPC_MISMATCH */
     uint32_t auth_stat;  /* AUTH_ERROR */
+    uint32_t verf_flavor, verf_len;
+    const uint8_t *verf_body;
 } far__reply_hdr;
 
+/* An opaque_auth (RFC 5531 §8.2) to encode. */
+typedef struct far__opaque_auth {
+    uint32_t flavor;
+    const uint8_t *body;
+    uint32_t len; /* at most FAR__MAX_AUTH_BYTES */
+} far__opaque_auth;
+
 /* Call header (RFC 5531 §9 call_body).  cred_body is the already-encoded
- * credential body (NULL/0 for AUTH_NONE). */
+ * credential body (NULL/0 for AUTH_NONE); the verifier is AUTH_NONE. */
 bool far__call_hdr_encode(far_xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
                           uint32_t cred_flavor, const uint8_t *cred_body, uint32_t cred_len);
+/* The call header up to the credential: xid, CALL, rpcvers, prog, vers, proc. */
+bool far__call_hdr_put_fixed(far_xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers,
+                             uint32_t proc);
+bool far__opaque_auth_put(far_xdr_enc *e, const far__opaque_auth *a);
 /* FAR_OK, or FAR_EPROTO/FAR_ETRUNC for a malformed header.  A message that is
  * not a CALL gives FAR_EBADVALUE. */
 far_err far__call_hdr_decode(far_xdr_dec *d, far__call_hdr *h);
@@ -66,13 +84,79 @@ far_err far__auth_sys_decode(const uint8_t *body, uint32_t len, far_auth_sys *ou
 /* The process's own credentials (uid, gid, groups, host name). */
 void far__auth_sys_self(far_auth_sys *a);
 
+/* An accepted reply header with an AUTH_NONE verifier, or with `verf`
+ * (_verf; NULL: AUTH_NONE). */
 bool far__reply_accepted_encode(far_xdr_enc *e, uint32_t xid, uint32_t accept_stat, uint32_t low,
                                 uint32_t high);
+bool far__reply_accepted_encode_verf(far_xdr_enc *e, uint32_t xid, const far__opaque_auth *verf,
+                                     uint32_t accept_stat, uint32_t low, uint32_t high);
 bool far__reply_denied_encode(far_xdr_enc *e, uint32_t xid, uint32_t reject_stat, uint32_t a,
                               uint32_t b);
 far_err far__reply_hdr_decode(far_xdr_dec *d, far__reply_hdr *h);
 /* The far_err for a decoded reply header (FAR_OK for SUCCESS). */
 far_err far__reply_err(const far__reply_hdr *h);
+
+/* ------------------------------------------------------------ auth-ops
+ * Everything an authentication flavor does to one call and its reply, on
+ * each side: make and check the credential and verifier, wrap and unwrap the
+ * arguments and results, keep per-call state.  AUTH_NONE and AUTH_SYS are
+ * its first two instances (auth.c); a new flavor -- farcall's context flavor
+ * for call semantics, the security levels -- is one more far__auth_ops and
+ * one more entry in far__auth_find, with nothing else in the runtime to edit.
+ * A NULL hook means "nothing to do" (wrap: send as encoded; check: accept). */
+
+typedef struct far__auth_ops far__auth_ops;
+
+/* A client's flavor state, made once when the client opens. */
+typedef struct far__cauth {
+    const far__auth_ops *ops;
+    uint8_t cred[FAR__MAX_AUTH_BYTES]; /* AUTH_SYS: the encoded body */
+    uint32_t credlen;
+    void *state; /* the flavor's own (a session, keys) */
+} far__cauth;
+
+/* A server's view of one call's authentication. */
+typedef struct far__sauth {
+    const far__auth_ops *ops;
+    bool has_sys;
+    far_auth_sys sys; /* AUTH_SYS: the caller's credentials */
+    void *state;
+} far__sauth;
+
+struct far__auth_ops {
+    uint32_t flavor;
+    const char *name;
+    /* Client.  Writes the call's credential and verifier, right after the
+     * fixed part of the header (any thread; several at once). */
+    bool (*put_cred_verf)(const far__cauth *a, far_xdr_enc *e, uint32_t xid);
+    /* Checks an accepted reply's verifier: FAR_OK, or FAR_EAUTH. */
+    far_err (*check_reply_verf)(const far__cauth *a, const far__reply_hdr *h);
+    /* Wraps the arguments encoded at [args_off, end) of e (integrity,
+     * privacy); unwraps the results at *p, *n in place or into the arena. */
+    bool (*wrap_args)(const far__cauth *a, far_xdr_enc *e, size_t args_off, uint32_t xid);
+    far_err (*unwrap_results)(const far__cauth *a, uint32_t xid, const uint8_t **p, size_t *n,
+                              far_arena *arena);
+    /* Server.  Checks the call's credential and verifier and fills `a`:
+     * FAR__AUTH_OK, or the auth_stat to deny the call with. */
+    int (*authenticate)(far__sauth *a, const far__call_hdr *h);
+    /* The reply's verifier (*v preset to AUTH_NONE, empty). */
+    void (*reply_verf)(const far__sauth *a, far__opaque_auth *v);
+    /* Unwraps the call's arguments; wraps the results encoded at
+     * [res_off, end) of e. */
+    far_err (*unwrap_args)(far__sauth *a, const uint8_t **p, size_t *n, far_arena *arena);
+    bool (*wrap_results)(const far__sauth *a, far_xdr_enc *e, size_t res_off);
+};
+
+extern const far__auth_ops far__auth_none, far__auth_sys;
+
+/* The flavor a server serves for `flavor`, or NULL (the call is denied
+ * AUTH_REJECTEDCRED). */
+const far__auth_ops *far__auth_find(uint32_t flavor);
+
+/* Sets up a client's flavor: AUTH_SYS with `sys` (NULL: the process's own
+ * credentials) when auth_sys, else AUTH_NONE.  FAR_ELIMIT if the credentials
+ * exceed the RFC 5531 limits. */
+far_err far__cauth_init(far__cauth *a, bool auth_sys, const far_auth_sys *sys);
 
 /* ------------------------------------------------------------ record marking */
 
@@ -134,6 +218,15 @@ size_t far__recrd_trim(far__recrd *r);
  * flat copy in several fragments (*flat owns it; free it after sending). */
 far_err far__rec_frame(struct iovec *iov, size_t *n, size_t total, size_t frag, uint8_t **flat);
 
+/* A message encoded in e, ready to write: its iovecs in iov[0..8) (copied
+ * into one block, *flat, when it has more pieces), framed as a record when
+ * `stream` (e then began with 4 reserved bytes), with *total its length on
+ * the wire.  *flat (NULL or malloc'ed) is the caller's to free once sent.
+ * The one copy of the iovecs -> flatten -> record frame sequence, for client
+ * calls and server replies alike.  FAR_ENOMEM, or e's error. */
+far_err far__msg_prepare(far_xdr_enc *e, struct iovec iov[8], size_t *niov, size_t *total,
+                         uint8_t **flat, bool stream, size_t frag);
+
 /* Copies the iovecs src[0..n) into dst, leaving out their first `skip` bytes
  * (already sent); returns how many dst entries were used (at most n). */
 static inline int far__iov_rest(struct iovec *dst, const struct iovec *src, size_t n, size_t skip)
@@ -151,10 +244,5 @@ static inline int far__iov_rest(struct iovec *dst, const struct iovec *src, size
     }
     return k;
 }
-
-/* Test and tuning knobs (not public API): send records in fragments of at
- * most `frag` bytes (0: one fragment per record). */
-void far__server_set_max_fragment(far_server *s, size_t frag);
-void far__client_set_max_fragment(far_client *c, size_t frag);
 
 #endif

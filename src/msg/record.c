@@ -121,6 +121,9 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
     }
     if (r->cap - r->len < 512 && r->cap >= want)
         want = r->cap * 2; /* the buffer keeps filling up: read bigger chunks */
+    else if (want > r->cap && want < r->cap * 2)
+        want = r->cap * 2; /* grow geometrically: a record sent as many small fragments
+                            * after a big one must not cost a realloc (and a recv) each */
     size_t hard = r->max_record + 8;
     if (hard < r->min_cap)
         hard = r->min_cap;
@@ -208,5 +211,44 @@ far_err far__rec_frame(struct iovec *iov, size_t *n, size_t total, size_t frag, 
     iov[0].iov_len = o;
     *n = 1;
     *flat = out;
+    return FAR_OK;
+}
+
+far_err far__msg_prepare(far_xdr_enc *e, struct iovec iov[8], size_t *niov, size_t *total,
+                         uint8_t **flat, bool stream, size_t frag)
+{
+    *flat = NULL;
+    if (e->err.code != FAR_OK)
+        return e->err.code;
+    *total = far_xdr_enc_len(e);
+    *niov = far_xdr_enc_iov(e, iov, 8);
+    if (*niov > 8) {
+        /* Many referenced pieces: copy them into one block. */
+        uint8_t *b = malloc(*total);
+        if (!b)
+            return FAR_ENOMEM;
+        far_err rc = far_xdr_enc_flatten(e, b, *total);
+        if (rc != FAR_OK) {
+            free(b);
+            return rc;
+        }
+        iov[0].iov_base = b;
+        iov[0].iov_len = *total;
+        *niov = 1;
+        *flat = b;
+    }
+    if (!stream)
+        return FAR_OK;
+    uint8_t *framed = NULL;
+    if (far__rec_frame(iov, niov, *total, frag, &framed) != FAR_OK) {
+        free(*flat);
+        *flat = NULL;
+        return FAR_ENOMEM;
+    }
+    if (framed) {
+        free(*flat);
+        *flat = framed;
+        *total = iov[0].iov_len;
+    }
     return FAR_OK;
 }

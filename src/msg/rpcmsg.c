@@ -9,8 +9,13 @@ static bool put_opaque_auth(far_xdr_enc *e, uint32_t flavor, const uint8_t *body
     return far_xdr_put_u32(e, flavor) && far_xdr_put_opaque(e, body, len, FAR__MAX_AUTH_BYTES);
 }
 
-bool far__call_hdr_encode(far_xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
-                          uint32_t cred_flavor, const uint8_t *cred_body, uint32_t cred_len)
+bool far__opaque_auth_put(far_xdr_enc *e, const far__opaque_auth *a)
+{
+    return put_opaque_auth(e, a->flavor, a->body, a->len);
+}
+
+bool far__call_hdr_put_fixed(far_xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers,
+                             uint32_t proc)
 {
     uint8_t *p = far_xdr_reserve(e, 24);
     if (!p)
@@ -21,7 +26,14 @@ bool far__call_hdr_encode(far_xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t 
     far_xdr_store_u32(p + 12, prog);
     far_xdr_store_u32(p + 16, vers);
     far_xdr_store_u32(p + 20, proc);
-    return put_opaque_auth(e, cred_flavor, cred_body, cred_len) &&
+    return true;
+}
+
+bool far__call_hdr_encode(far_xdr_enc *e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
+                          uint32_t cred_flavor, const uint8_t *cred_body, uint32_t cred_len)
+{
+    return far__call_hdr_put_fixed(e, xid, prog, vers, proc) &&
+           put_opaque_auth(e, cred_flavor, cred_body, cred_len) &&
            put_opaque_auth(e, FAR_AUTH_NONE, NULL, 0);
 }
 
@@ -121,6 +133,24 @@ void far__auth_sys_self(far_auth_sys *a)
         a->gids[a->ngids++] = (uint32_t)groups[i];
 }
 
+bool far__reply_accepted_encode_verf(far_xdr_enc *e, uint32_t xid, const far__opaque_auth *verf,
+                                     uint32_t accept_stat, uint32_t low, uint32_t high)
+{
+    if (!verf || (verf->flavor == FAR_AUTH_NONE && verf->len == 0))
+        return far__reply_accepted_encode(e, xid, accept_stat, low, high);
+    uint8_t *p = far_xdr_reserve(e, 12);
+    if (!p)
+        return false;
+    far_xdr_store_u32(p, xid);
+    far_xdr_store_u32(p + 4, FAR__MSG_REPLY);
+    far_xdr_store_u32(p + 8, FAR__MSG_ACCEPTED);
+    if (!far__opaque_auth_put(e, verf) || !far_xdr_put_u32(e, accept_stat))
+        return false;
+    if (accept_stat == FAR__ACC_PROG_MISMATCH)
+        return far_xdr_put_u32(e, low) && far_xdr_put_u32(e, high);
+    return true;
+}
+
 bool far__reply_accepted_encode(far_xdr_enc *e, uint32_t xid, uint32_t accept_stat, uint32_t low,
                                 uint32_t high)
 {
@@ -168,9 +198,8 @@ far_err far__reply_hdr_decode(far_xdr_dec *d, far__reply_hdr *h)
     if (mtype != FAR__MSG_REPLY)
         return FAR_EPROTO;
     if (h->reply_stat == FAR__MSG_ACCEPTED) {
-        uint32_t flavor, len;
-        const uint8_t *body;
-        if (get_opaque_auth(d, &flavor, &len, &body) != FAR_OK || !far_xdr_get_u32(d, &h->stat))
+        if (get_opaque_auth(d, &h->verf_flavor, &h->verf_len, &h->verf_body) != FAR_OK ||
+            !far_xdr_get_u32(d, &h->stat))
             return FAR_EPROTO;
         if (h->stat == FAR__ACC_PROG_MISMATCH &&
             (!far_xdr_get_u32(d, &h->low) || !far_xdr_get_u32(d, &h->high)))

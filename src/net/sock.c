@@ -1,17 +1,17 @@
-/* Sockets, the epoll poller, eventfds, time, logging, last-error text. */
+/* Sockets, the epoll poller, eventfds. */
 #include "net/net.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "farcall/rpc.h"
 
 static far_err errno_err(int e)
 {
@@ -26,6 +26,7 @@ static far_err errno_err(int e)
     case ENFILE:
         return FAR_ETOOMANY;
     case EADDRINUSE:
+        return FAR_EADDRINUSE;
     case EADDRNOTAVAIL:
     case EAFNOSUPPORT:
         return FAR_EADDR;
@@ -44,12 +45,23 @@ int far__sock_listen(far__addr *a, far_err *err)
     }
     int one = 1;
     if (a->t == FAR__UNIX) {
-        /* A stale socket file from an earlier run: remove it, but only if it
-         * is a socket. */
+        /* A stale socket file from an earlier run is removed -- but only if it
+         * is a socket and no server answers there: a live server's socket is
+         * not taken over. */
         struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
         struct stat st;
-        if (un->sun_path[0] && stat(un->sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+        if (un->sun_path[0] && stat(un->sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+            int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            bool live = probe >= 0 && connect(probe, (struct sockaddr *)un, a->len) == 0;
+            if (probe >= 0)
+                close(probe);
+            if (live) {
+                close(fd);
+                *err = FAR_EADDRINUSE;
+                return -1;
+            }
             unlink(un->sun_path);
+        }
     } else {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (a->ss.ss_family == AF_INET6)
@@ -72,68 +84,66 @@ int far__sock_listen(far__addr *a, far_err *err)
     return fd;
 }
 
-int far__sock_connect(const far__addr *a, far_err *err)
+int far__sock_connect(const far__addr *a, uint64_t deadline, far_err *err)
 {
     int type = a->t == FAR__UDP ? SOCK_DGRAM : SOCK_STREAM;
-    int fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC, 0);
+    int fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         *err = errno_err(errno);
         return -1;
     }
-    int rc;
-    do
-        rc = connect(fd, (const struct sockaddr *)&a->ss, a->len);
-    while (rc != 0 && errno == EINTR);
+    int rc = connect(fd, (const struct sockaddr *)&a->ss, a->len);
+    if (rc != 0 && (errno == EINPROGRESS || errno == EINTR || errno == EAGAIN)) {
+        /* Wait for it to complete, up to the deadline: a host that drops the
+         * SYNs would otherwise hold the caller for the kernel's timeout.  A
+         * Unix socket whose listener's backlog is full says EAGAIN: it gets
+         * the same wait (for room), then one more try. */
+        bool unix_again = errno == EAGAIN;
+        for (;;) {
+            uint64_t now = far__now_ns();
+            if (deadline && now >= deadline) {
+                close(fd);
+                *err = FAR_ETIMEDOUT;
+                return -1;
+            }
+            int ms = deadline ? (int)((deadline - now + 999999) / 1000000) : -1;
+            struct pollfd pf = {.fd = fd, .events = POLLOUT};
+            int pr = poll(&pf, 1, unix_again && (ms < 0 || ms > 10) ? 10 : ms);
+            if (pr < 0 && errno != EINTR) {
+                rc = -1;
+                break;
+            }
+            if (unix_again) {
+                rc = connect(fd, (const struct sockaddr *)&a->ss, a->len);
+                if (rc == 0 || errno != EAGAIN)
+                    break;
+                continue;
+            }
+            if (pr > 0) {
+                int e = 0;
+                socklen_t el = sizeof e;
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+                rc = e ? -1 : 0;
+                errno = e;
+                break;
+            }
+        }
+    }
     if (rc != 0) {
         *err = errno_err(errno);
         close(fd);
         return -1;
     }
+    /* Back to blocking mode: the client's reader blocks in recv (sends are
+     * MSG_DONTWAIT). */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     if (a->t == FAR__TCP) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     return fd;
-}
-
-int far__poller_init(far__poller *p)
-{
-    p->fd = epoll_create1(EPOLL_CLOEXEC);
-    return p->fd < 0 ? -1 : 0;
-}
-
-void far__poller_fini(far__poller *p)
-{
-    if (p->fd >= 0)
-        close(p->fd);
-    p->fd = -1;
-}
-
-static int ctl(far__poller *p, int op, int fd, uint32_t events, uint64_t data)
-{
-    struct epoll_event ev = {.events = events, .data.u64 = data};
-    return epoll_ctl(p->fd, op, fd, &ev);
-}
-
-int far__poller_add(far__poller *p, int fd, uint32_t events, uint64_t data)
-{
-    return ctl(p, EPOLL_CTL_ADD, fd, events, data);
-}
-
-int far__poller_mod(far__poller *p, int fd, uint32_t events, uint64_t data)
-{
-    return ctl(p, EPOLL_CTL_MOD, fd, events, data);
-}
-
-int far__poller_del(far__poller *p, int fd)
-{
-    return ctl(p, EPOLL_CTL_DEL, fd, 0, 0);
-}
-
-int far__poller_wait(far__poller *p, struct epoll_event *ev, int max, int timeout_ms)
-{
-    int n = epoll_wait(p->fd, ev, max, timeout_ms);
-    return n < 0 ? 0 : n;
 }
 
 int far__event_open(void)
@@ -153,38 +163,4 @@ void far__event_drain(int fd)
     uint64_t v;
     ssize_t r = read(fd, &v, sizeof v);
     (void)r;
-}
-
-uint64_t far__now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void far__log(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (getenv("FARCALL_QUIET"))
-        return;
-    fprintf(stderr, "farcall: %s\n", line);
-}
-
-static _Thread_local char last_error[256];
-
-void far__set_last_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
-}
-
-FAR__API const char *far_last_error(void)
-{
-    return last_error;
 }

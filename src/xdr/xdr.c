@@ -5,7 +5,6 @@
  */
 #include <stdarg.h>
 #include <stdatomic.h>
-#include <time.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -44,6 +43,7 @@ static void err_clear(far_xdr_error *err)
     err->msg[0] = '\0';
     err->path_at = 0;
     err->path[0] = '\0';
+    err->local = false;
 }
 
 /* Prepends `seg` to the path; once full, marks the cut with "..." and stops.
@@ -125,13 +125,6 @@ static void copy_pieces(uint8_t *dst, const uint8_t *src, size_t n)
 enum { SKEW_UNKNOWN = 0, SKEW_PLAIN = 1, SKEW_PIECES = 2 };
 static _Atomic int skew_mode = SKEW_UNKNOWN; /* process-wide tuning, like an ifunc */
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int skew_calibrate(void)
 {
     enum { N = 64 * 1024, REPS = 5 };
@@ -142,13 +135,13 @@ static int skew_calibrate(void)
         memset(dst, 0, N + 4096);
         uint64_t plain = UINT64_MAX, pieces = UINT64_MAX;
         for (int r = 0; r < REPS; r++) {
-            uint64_t t0 = mono_ns();
+            uint64_t t0 = far__now_ns();
             memcpy(dst + 4, src, N);
             __asm__ volatile("" : : "r"(dst) : "memory");
-            uint64_t t1 = mono_ns();
+            uint64_t t1 = far__now_ns();
             copy_pieces(dst + 4, src, N);
             __asm__ volatile("" : : "r"(dst) : "memory");
-            uint64_t t2 = mono_ns();
+            uint64_t t2 = far__now_ns();
             plain = t1 - t0 < plain ? t1 - t0 : plain;
             pieces = t2 - t1 < pieces ? t2 - t1 : pieces;
         }
@@ -605,6 +598,7 @@ FAR__API bool far_xdr_get_quad(far_xdr_dec *d, far_quad *v)
 FAR__API void *far_xdr_alloc(far_xdr_dec *d, size_t n)
 {
     void *p;
+    bool first = d->err.code == FAR_OK; /* a failure here is recorded, and local */
     if (d->arena) {
         p = far_arena_alloc(d->arena, n);
         if (!p) {
@@ -615,6 +609,7 @@ FAR__API void *far_xdr_alloc(far_xdr_dec *d, size_t n)
                         a->used, a->max);
             else
                 err_set(&d->err, FAR_ENOMEM, far_xdr_dec_pos(d), "cannot allocate %zu bytes", n);
+            d->err.local = d->err.local || first;
         }
         return p;
     }
@@ -622,11 +617,13 @@ FAR__API void *far_xdr_alloc(far_xdr_dec *d, size_t n)
         err_set(&d->err, FAR_ELIMIT, far_xdr_dec_pos(d),
                 "allocating %zu bytes would pass the decoder's limit (%zu of %zu used)", n,
                 d->heap_used, d->max_alloc);
+        d->err.local = d->err.local || first;
         return NULL;
     }
     p = malloc(n ? n : 1);
     if (!p) {
         err_set(&d->err, FAR_ENOMEM, far_xdr_dec_pos(d), "cannot allocate %zu bytes", n);
+        d->err.local = d->err.local || first;
         return NULL;
     }
     d->heap_used += n;

@@ -59,9 +59,12 @@ static const far_proc_desc procs[] = {
     {0, "null", NULL, NULL, 0, 0, nullproc},
     {1, "add1", dec_i32, enc_i32, sizeof(int32_t), sizeof(int32_t), add1},
 };
-static const far_program_desc p2 = {TEST_PROG, 2, "TEST", procs, 2};
-static const far_program_desc p3 = {TEST_PROG, 3, "TEST", procs, 2};
-static const far_program_desc p_other = {0x20000bb3u, 1, "OTHER", procs, 2};
+static const far_program_desc p2 = {FAR_DESC_SIZES, .prog = TEST_PROG, .vers = 2,
+                                    .name = "TEST", .procs = procs, .nprocs = 2};
+static const far_program_desc p3 = {FAR_DESC_SIZES, .prog = TEST_PROG, .vers = 3,
+                                    .name = "TEST", .procs = procs, .nprocs = 2};
+static const far_program_desc p_other = {FAR_DESC_SIZES, .prog = 0x20000bb3u, .vers = 1,
+                                         .name = "OTHER", .procs = procs, .nprocs = 2};
 
 static far_server *srv;
 static void on_term(int sig)

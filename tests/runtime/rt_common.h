@@ -19,6 +19,7 @@
 #include <farcall/rpc.h>
 
 #define TPROG 0x20000101u
+#define FAR__TEST_N(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
     P_NULL = 0,
@@ -215,10 +216,12 @@ static const far_proc_desc tprocs_v1[] = {
     {P_FWD, "FWD", str_dec, u32_enc, sizeof(char *), 4, h_fwd},
     {P_STOP, "STOP", NULL, NULL, 0, 0, h_stop},
 };
-static const far_program_desc tprog_v1 = {TPROG, 1, "TPROG", tprocs_v1,
-                                          sizeof tprocs_v1 / sizeof tprocs_v1[0]};
+static const far_program_desc tprog_v1 = {FAR_DESC_SIZES,     .prog = TPROG,
+                                          .vers = 1,          .name = "TPROG",
+                                          .procs = tprocs_v1, .nprocs = FAR__TEST_N(tprocs_v1)};
 static const far_proc_desc tprocs_v2[] = {{P_NULL, "NULL", NULL, NULL, 0, 0, NULL}};
-static const far_program_desc tprog_v2 = {TPROG, 2, "TPROG", tprocs_v2, 1};
+static const far_program_desc tprog_v2 = {
+    FAR_DESC_SIZES, .prog = TPROG, .vers = 2, .name = "TPROG", .procs = tprocs_v2, .nprocs = 1};
 
 /* A running test server with the test program (versions 1 and 2) listening
  * on `addr`; its bound address is written to bound. */

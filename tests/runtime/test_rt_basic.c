@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "clnt/clnt.h"
 #include "msg/msg.h"
+#include "svc/svc.h"
 #include "net/net.h"
 
 static void call_add(far_client *c, int32_t a, int32_t b)
@@ -154,7 +156,7 @@ static int raw_connect(const char *bound)
     far__addr a;
     far_err err;
     assert_int_equal(far__addr_parse(bound, &a, NULL, 0), FAR_OK);
-    int fd = far__sock_connect(&a, &err);
+    int fd = far__sock_connect(&a, 0, &err);
     assert_true(fd >= 0);
     return fd;
 }

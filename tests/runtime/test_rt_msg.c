@@ -109,6 +109,64 @@ static void test_record_limits(void **state)
     far__recrd_fini(&r);
 }
 
+/* A record sent as one big fragment and then thousands of tiny ones (found
+ * by fuzz_svc_conn): the reader's buffer grows geometrically, not by a few
+ * bytes per fragment (a realloc and a recv each). */
+static void test_record_many_small_fragments(void **state)
+{
+    (void)state;
+    enum { BIG = 32768, SMALL = 8, NSMALL = 4096 };
+    size_t len = 4 + BIG + NSMALL * (4 + SMALL);
+    uint8_t *in = malloc(len), *out = malloc(BIG + NSMALL * SMALL);
+    assert_non_null(in);
+    assert_non_null(out);
+    size_t o = 0;
+    put32(in, BIG);
+    memset(in + 4, 'b', BIG);
+    o = 4 + BIG;
+    for (int i = 0; i < NSMALL; i++) {
+        put32(in + o, (i == NSMALL - 1 ? FAR__REC_LAST : 0) | SMALL);
+        memset(in + o + 4, 's', SMALL);
+        o += 4 + SMALL;
+    }
+    far__recrd r;
+    far__recrd_init(&r, 1u << 20, 4096);
+    size_t off = 0, outlen = 0;
+    int grows = 0, reads = 0, nrec = 0;
+    size_t cap = 0;
+    far_err err = FAR_OK;
+    while (nrec == 0 && off <= len) {
+        uint8_t *p, *room;
+        size_t n, space;
+        int rc;
+        while ((rc = far__recrd_next(&r, &p, &n, &err)) == 1) {
+            memcpy(out, p, n);
+            outlen = n;
+            nrec++;
+        }
+        assert_true(rc >= 0);
+        if (nrec || off == len)
+            break;
+        assert_int_equal(far__recrd_room(&r, &room, &space), FAR_OK);
+        if (r.cap != cap)
+            grows++, cap = r.cap;
+        size_t k = len - off < space ? len - off : space; /* a read takes all it has room for */
+        memcpy(room, in + off, k);
+        far__recrd_commit(&r, k);
+        off += k;
+        reads++;
+    }
+    assert_int_equal(nrec, 1);
+    assert_int_equal(outlen, (size_t)BIG + NSMALL * SMALL);
+    print_message("%d reads, %d buffer sizes for one record in %d fragments\n", reads, grows,
+                  NSMALL + 1);
+    assert_true(grows < 20);
+    assert_true(reads < 40);
+    far__recrd_fini(&r);
+    free(in);
+    free(out);
+}
+
 static void test_rec_frame(void **state)
 {
     (void)state;
@@ -286,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_multifragment),
         cmocka_unit_test(test_record_limits),
+        cmocka_unit_test(test_record_many_small_fragments),
         cmocka_unit_test(test_rec_frame),
         cmocka_unit_test(test_auth_sys_limits),
         cmocka_unit_test(test_headers),

@@ -85,8 +85,12 @@ static void table(fg_emit *e, const fg_def *prog, const fg_version *ver)
     }
     fg_buf_puts(o, "    };\n");
     fg_printf(o,
-              "    static const far_program_desc desc = {%s, %s, \"%s\", procs,\n"
-              "                                          sizeof procs / sizeof procs[0]};\n",
+              "    static const far_program_desc desc = {FAR_DESC_SIZES,\n"
+              "                                          .prog = %s,\n"
+              "                                          .vers = %s,\n"
+              "                                          .name = \"%s\",\n"
+              "                                          .procs = procs,\n"
+              "                                          .nprocs = sizeof procs / sizeof procs[0]};\n",
               prog->name, ver->name, prog->name);
     fg_buf_puts(o, "    return &desc;\n}\n\n");
 }

@@ -100,8 +100,12 @@ const far_program_desc *lang_prog_1_program(void)
         {LANG_SUM, "LANG_SUM", lang_sum_1_argument_decode_any, far__int32_encode_any, sizeof(lang_sum_1_argument), sizeof(int32_t), lang_sum_1_invoke},
         {LANG_ECHO, "LANG_ECHO", far__string_decode_any, far__string_encode_any, sizeof(char *), sizeof(char *), lang_echo_1_invoke},
     };
-    static const far_program_desc desc = {LANG_PROG, LANG_V1, "LANG_PROG", procs,
-                                          sizeof procs / sizeof procs[0]};
+    static const far_program_desc desc = {FAR_DESC_SIZES,
+                                          .prog = LANG_PROG,
+                                          .vers = LANG_V1,
+                                          .name = "LANG_PROG",
+                                          .procs = procs,
+                                          .nprocs = sizeof procs / sizeof procs[0]};
     return &desc;
 }
 
@@ -135,8 +139,12 @@ const far_program_desc *lang_prog_2_program(void)
         {LANG_NULL, "LANG_NULL", NULL, NULL, 0, 0, lang_null_2_invoke},
         {LANG_ALL, "LANG_ALL", inline_forms_decode_any, scalars_encode_any, sizeof(inline_forms), sizeof(scalars), lang_all_2_invoke},
     };
-    static const far_program_desc desc = {LANG_PROG, LANG_V2, "LANG_PROG", procs,
-                                          sizeof procs / sizeof procs[0]};
+    static const far_program_desc desc = {FAR_DESC_SIZES,
+                                          .prog = LANG_PROG,
+                                          .vers = LANG_V2,
+                                          .name = "LANG_PROG",
+                                          .procs = procs,
+                                          .nprocs = sizeof procs / sizeof procs[0]};
     return &desc;
 }
 

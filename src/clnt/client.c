@@ -1,0 +1,394 @@
+/* Client: the public API and the lifecycle -- open (dynamic addresses through
+ * the resolver hook), destroy, synchronous and asynchronous calls, cancel.
+ * See clnt.h for the other files. */
+#include "clnt/clnt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UDP_MAX_PAYLOAD4 65507 /* the largest datagram over IPv4: 65535 - 20 - 8 */
+#define UDP_MAX_PAYLOAD6 65527 /* over IPv6: 65535 - 8 */
+
+static uint64_t deadline_after(uint32_t ms)
+{
+    return far__now_ns() + (uint64_t)ms * 1000000u;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+FAR__API far_err far_client_open(far_client **out, const char *addr, const far_client_opts *opts)
+{
+    if (!out || !addr)
+        return FAR_EMISUSE;
+    *out = NULL;
+    const far__resolver *resolver = far__resolver_get();
+    const char *spec = addr;
+    char dyn[256];
+    if (resolver->is_dynamic(addr)) {
+        far_err brc = resolver->resolve(addr, dyn, sizeof dyn);
+        if (brc != FAR_OK)
+            return brc;
+        addr = dyn;
+    }
+    far_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return FAR_ENOMEM;
+    char why[256];
+    far_err rc = far__addr_parse(addr, &c->addr, why, sizeof why);
+    if (rc != FAR_OK) {
+        far__set_last_error("%s", why);
+        free(c);
+        return rc;
+    }
+    static atomic_uint_fast64_t uids;
+    c->uid = atomic_fetch_add(&uids, 1) + 1;
+    snprintf(c->spec, sizeof c->spec, "%s", spec);
+    c->resolver = resolver;
+    if (opts)
+        c->o = *opts;
+    if (!c->o.timeout_ms)
+        c->o.timeout_ms = 25000;
+    if (!c->o.max_record)
+        c->o.max_record = 64u << 20;
+    if (!c->o.retry_ms)
+        c->o.retry_ms = 500;
+    if (far__cauth_init(&c->auth, c->o.auth_sys, c->o.cred) != FAR_OK) {
+        far__set_last_error("%s: AUTH_SYS credentials exceed the RFC 5531 limits", addr);
+        free(c);
+        return FAR_ELIMIT;
+    }
+    c->o.cred = NULL;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    far__stream_init(&c->st, -1, c->o.max_record, 16384);
+    c->dead_fd = c->wakefd = -1;
+    c->tabsize = 256;
+    c->tab = calloc(c->tabsize, sizeof *c->tab);
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
+        seed = far__now_ns() ^ ((uint64_t)getpid() << 32);
+    atomic_init(&c->next_id, seed);
+    if (c->addr.t == FAR__UDP)
+        c->ubuf = malloc(UDP_MAX);
+    if (!c->tab || (c->addr.t == FAR__UDP && !c->ubuf)) {
+        far__client_free(c);
+        return FAR_ENOMEM;
+    }
+    pthread_mutex_lock(&c->mu);
+    rc = far__conn_ensure(c, deadline_after(c->o.timeout_ms));
+    pthread_mutex_unlock(&c->mu);
+    if (rc != FAR_OK) {
+        far__client_free(c);
+        return rc;
+    }
+    *out = c;
+    return FAR_OK;
+}
+
+void far__client_free(far_client *c)
+{
+    for (far__wmsg *m = far__stream_take_all(&c->st), *nx; m; m = nx) {
+        nx = m->next;
+        call *k = FAR__CONTAINER_OF(m, call, wm);
+        k->in_outq = false;
+        far__call_unref(c, k);
+    }
+    if (c->st.fd >= 0)
+        close(c->st.fd);
+    if (c->dead_fd >= 0)
+        close(c->dead_fd);
+    if (c->wakefd >= 0)
+        close(c->wakefd);
+    while (c->pool) {
+        call *k = c->pool;
+        c->pool = k->cnext;
+        far__call_free(k);
+    }
+    far__stream_fini(&c->st);
+    free(c->ubuf);
+    free(c->tab);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+}
+
+/* Fails every call with FAR_ECANCELED and wakes every waiter (c->mu held). */
+static void cancel_everything(far_client *c)
+{
+    c->destroying = true;
+    far__call_fail_all(c, 0, FAR_ECANCELED, "client destroyed");
+    if (c->st.fd >= 0)
+        shutdown(c->st.fd, SHUT_RDWR);
+    for (call *k = c->w_head; k; k = k->wnext)
+        pthread_cond_signal(&k->cv);
+    pthread_cond_broadcast(&c->cv);
+}
+
+void far__client_destroy_now(far_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    cancel_everything(c);
+    while (c->active > 0 || c->reading || c->st.flushing || c->connecting)
+        pthread_cond_wait(&c->cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    far__io_detach(c); /* the callbacks still due run before this returns */
+    far__client_free(c);
+}
+
+FAR__API void far_client_destroy(far_client *c)
+{
+    if (!c)
+        return;
+    if (far__io_on_thread()) {
+        /* From a callback (this client's or another's): the calls are
+         * cancelled now, the client goes once every callback of this round
+         * has returned. */
+        pthread_mutex_lock(&c->mu);
+        bool again = c->destroy_deferred;
+        c->destroy_deferred = true;
+        if (!again)
+            cancel_everything(c);
+        pthread_mutex_unlock(&c->mu);
+        if (!again)
+            far__io_doom(c);
+        return;
+    }
+    far__client_destroy_now(c);
+}
+
+/* ------------------------------------------------------------ calls */
+
+/* Encodes call k (no lock: everything it reads of c is fixed once c is
+ * open).  FAR_OK, or the encoder's error with k's status filled. */
+static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void *args)
+{
+    uint64_t id = atomic_fetch_add(&c->next_id, 1);
+    if ((uint32_t)id == 0)
+        id = atomic_fetch_add(&c->next_id, 1); /* xid 0 is a server's refusal (conn.c) */
+    k->id = id;
+    k->xid = (uint32_t)id;
+    bool stream = c->addr.t != FAR__UDP;
+    far_xdr_enc *e = &k->enc;
+    far_xdr_enc_reset(e);
+    /* Async calls copy their arguments (they may be freed once we return);
+     * sync calls send large opaques by reference. */
+    far_xdr_enc_set_ref_min(e, k->async ? 0 : REF_MIN);
+    if ((stream && !far_xdr_reserve(e, 4)) ||
+        !far__call_hdr_put_fixed(e, k->xid, k->prog, k->vers, k->proc) ||
+        !c->auth.ops->put_cred_verf(&c->auth, e, k->xid)) {
+        far__call_set_status(c, k, FAR_ENOMEM, "the call header does not encode");
+        return FAR_ENOMEM;
+    }
+    k->args_off = far_xdr_enc_len(e);
+    if ((enc && !enc(e, args)) ||
+        (c->auth.ops->wrap_args && !c->auth.ops->wrap_args(&c->auth, e, k->args_off, k->xid))) {
+        char why[200], detail[240];
+        if (e->err.offset >= k->args_off)
+            e->err.offset -= k->args_off; /* counted from the start of the arguments */
+        far_err rc = e->err.code ? e->err.code : FAR_EMISUSE;
+        snprintf(detail, sizeof detail, "the arguments do not encode: %s",
+                 far_xdr_enc_strerror(e, why, sizeof why));
+        far__call_set_status(c, k, rc, detail);
+        return rc;
+    }
+    far_err rc = far__msg_prepare(e, k->iov, &k->niov, &k->total, &k->flat, stream, c->frag);
+    if (rc != FAR_OK) {
+        far__call_set_status(c, k, rc, NULL);
+        return rc;
+    }
+    if (!stream) {
+        size_t max = c->addr.ss.ss_family == AF_INET6 ? UDP_MAX_PAYLOAD6 : UDP_MAX_PAYLOAD4;
+        if (k->total > max) {
+            char detail[160];
+            snprintf(detail, sizeof detail,
+                     "a call of %zu bytes does not fit in a UDP datagram (at most %zu): use TCP",
+                     k->total, max);
+            far__call_set_status(c, k, FAR_ELIMIT, detail);
+            return FAR_ELIMIT;
+        }
+    }
+    return FAR_OK;
+}
+
+/* Sends (or queues) the encoded call k (c->mu held).  FAR_OK: k is in the
+ * table and sent or queued. */
+static far_err start(far_client *c, call *k)
+{
+    far__conn_check_idle(c);
+    far_err rc = far__conn_ensure(c, k->deadline);
+    if (rc != FAR_OK) {
+        far__call_set_status(c, k, rc, rc == FAR_ETIMEDOUT ? "no connection before the deadline"
+                                                          : NULL);
+        return rc;
+    }
+    k->gen = c->gen;
+    far__tab_insert(c, k);
+    if (c->addr.t == FAR__UDP) {
+        k->retry_ms = c->o.retry_ms;
+        k->next_retry = deadline_after(k->retry_ms);
+        far__udp_send(c, k);
+        return FAR_OK;
+    }
+    k->wm.iov = k->iov;
+    k->wm.niov = k->niov;
+    k->wm.total = k->total;
+    k->wm.sent = 0;
+    k->in_outq = true;
+    k->refs++;
+    far__stream_push(&c->st, &k->wm, FAR__WMSG_SMALL);
+    return FAR_OK;
+}
+
+static far_err check_args(far_client *c, far_xdr_encode_fn enc, const void *args,
+                          far_xdr_decode_fn dec, void *res)
+{
+    if (!c || (enc && !args) || (dec && !res))
+        return FAR_EMISUSE;
+    return FAR_OK;
+}
+
+FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, uint32_t proc,
+                                 far_xdr_encode_fn enc, const void *args, far_xdr_decode_fn dec,
+                                 void *res, far_arena *arena, const far_call_opts *opts)
+{
+    if (check_args(c, enc, args, dec, res) != FAR_OK) {
+        far__set_last_error("far_client_call: NULL client, or NULL args/result with a codec");
+        return FAR_EMISUSE;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (c->destroying) {
+        pthread_mutex_unlock(&c->mu);
+        return FAR_ECLOSED;
+    }
+    call *k = far__call_get(c);
+    if (!k) {
+        pthread_mutex_unlock(&c->mu);
+        return FAR_ENOMEM;
+    }
+    c->active++;
+    pthread_mutex_unlock(&c->mu);
+    k->async = false;
+    k->cancellable = opts && opts->call_id;
+    k->prog = prog, k->vers = vers, k->proc = proc;
+    k->dec = dec, k->res = res, k->arena = arena;
+    k->deadline = deadline_after(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
+    far_err rc = prepare(c, k, enc, args);
+    if (opts && opts->call_id)
+        *opts->call_id = k->id;
+    pthread_mutex_lock(&c->mu);
+    if (rc == FAR_OK)
+        rc = start(c, k);
+    if (rc == FAR_OK) {
+        if (c->addr.t != FAR__UDP && !c->st.flushing) {
+            c->st.flushing = true;
+            far__conn_flush_locked(c, k);
+        }
+        far__conn_wait_sync(c, k);
+        rc = k->st.err;
+    }
+    if (rc != FAR_OK)
+        far__set_last_error("%s", k->st.msg);
+    if (opts && opts->status)
+        *opts->status = k->st;
+    far__call_unref(c, k);
+    if (--c->active == 0 && c->destroying)
+        pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t vers, uint32_t proc,
+                                       far_xdr_encode_fn enc, const void *args,
+                                       far_xdr_decode_fn dec, void *res, far_arena *arena,
+                                       const far_call_opts *opts, far_call_cb cb, void *user)
+{
+    if (check_args(c, enc, args, dec, res) != FAR_OK || !cb)
+        return FAR_EMISUSE;
+    pthread_mutex_lock(&c->mu);
+    far_err rc = FAR_OK;
+    call *k = NULL;
+    bool post = false;
+    if (c->destroying) {
+        rc = FAR_ECLOSED;
+        goto out;
+    }
+    if ((rc = far__io_attach(c)) != FAR_OK)
+        goto out;
+    k = far__call_get(c);
+    if (!k) {
+        rc = FAR_ENOMEM;
+        goto out;
+    }
+    c->active++; /* destroy waits for us while we encode */
+    pthread_mutex_unlock(&c->mu);
+    k->async = true;
+    k->cancellable = false;
+    k->prog = prog, k->vers = vers, k->proc = proc;
+    k->dec = dec, k->res = res, k->arena = arena;
+    k->cb = cb, k->user = user;
+    k->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms;
+    k->deadline = deadline_after(k->timeout_ms);
+    rc = prepare(c, k, enc, args);
+    if (opts && opts->call_id)
+        *opts->call_id = k->id;
+    pthread_mutex_lock(&c->mu);
+    if (--c->active == 0 && c->destroying)
+        pthread_cond_broadcast(&c->cv);
+    if (rc == FAR_OK && c->destroying)
+        rc = FAR_ECLOSED;
+    if (rc == FAR_OK)
+        rc = start(c, k);
+    if (rc != FAR_OK) {
+        far__set_last_error("%s", k->st.msg[0] ? k->st.msg : far_strerror(rc));
+        far__call_unref(c, k);
+        goto out;
+    }
+    far__io_arm(c, k);
+    if (opts && opts->status)
+        opts->status->err = FAR_OK;
+    /* The I/O thread writes; calls queued meanwhile go in the same writev.
+     * It is woken after the lock is dropped: woken under it, on the same
+     * core, it would run at once and block on the lock. */
+    if (c->addr.t != FAR__UDP && !c->io_flush && !c->st.flushing) {
+        c->io_flush = true;
+        post = true;
+    }
+out:
+    pthread_mutex_unlock(&c->mu);
+    if (post)
+        far__io_post(c);
+    return rc;
+}
+
+FAR__API far_err far_client_cancel(far_client *c, uint64_t call_id)
+{
+    if (!c)
+        return FAR_EMISUSE;
+    pthread_mutex_lock(&c->mu);
+    call *k = far__tab_find(c, (uint32_t)call_id);
+    if (!k || k->id != call_id) {
+        pthread_mutex_unlock(&c->mu);
+        return FAR_EMISUSE; /* done already, or not a call of this client */
+    }
+    far__tab_remove(c, k);
+    far__call_set_status(c, k, FAR_ECANCELED, "cancelled by the caller");
+    if (k->async)
+        far__call_unlink_outq(c, k); /* a partly written one goes out whole */
+    far__call_complete(c, k); /* a sync caller wakes and lets go of the queue itself */
+    if (c->reader == k && c->wakefd >= 0)
+        far__event_wake(c->wakefd); /* it is the reader, in poll: wake it */
+    pthread_mutex_unlock(&c->mu);
+    return FAR_OK;
+}
+
+void far__client_set_max_fragment(far_client *c, size_t frag)
+{
+    c->frag = frag;
+}

@@ -1,0 +1,167 @@
+/* The client's internal header: its objects and the functions its files
+ * share.  The files, each one job:
+ *   client.c  public API and lifecycle: open (through the resolver hook),
+ *             destroy (deferred when called from the client's own callback),
+ *             sync and async calls, cancel
+ *   call.c    call objects (pooled), the xid table, per-call state and its
+ *             status text, completing and failing calls
+ *   conn.c    the stream connection: connecting within a deadline, sending,
+ *             reading replies, the reader token, waiting for a reply
+ *   udp.c     datagrams: sending, retransmitting, reading
+ *   io.c      the I/O thread all clients of a process share: async
+ *             completions, timers, writing and reading for async calls
+ * docs/architecture.md has the map of the whole runtime. */
+#ifndef FARCALL_CLNT_H
+#define FARCALL_CLNT_H
+
+#include "farcall/rpc.h"
+#include "hooks.h"
+#include "msg/msg.h"
+#include "net/net.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define REF_MIN      4096 /* sync calls send opaques this large by reference */
+#define UDP_MAX      65536
+#define RETRY_CAP_MS 8000
+#define CALL_POOL    1024        /* call objects kept for reuse (a pipelined window) */
+#define STEAL_MIN    (64 * 1024) /* replies this large are decoded in place */
+
+typedef struct call call;
+
+/* One call, from the moment it is made until its caller (or callback) is
+ * done with it.  Pooled per client. */
+struct call {
+    far_client *cl;
+    uint64_t id; /* far_call_opts.call_id; the xid is its low 32 bits */
+    uint32_t xid, prog, vers, proc;
+    far_xdr_decode_fn dec;
+    void *res;
+    far_arena *arena;
+    far_call_cb cb;
+    void *user;
+    bool async, done, in_table, in_outq, decoding;
+    bool cancellable; /* sync, with a call_id: its thread reads in a way a cancel can wake */
+    int refs;
+    uint64_t gen; /* connection it went out on */
+    uint64_t deadline, next_retry;
+    uint32_t retry_ms;
+    far_status st;
+    far_xdr_enc enc;
+    size_t args_off; /* where the arguments start in enc */
+    struct iovec iov[8];
+    far__wmsg wm; /* the call on its way out (streams) */
+    size_t niov, total;
+    uint8_t *flat;
+    pthread_cond_t cv;
+    far__timer timer;    /* async UDP (or an odd timeout): deadline or next retransmission */
+    uint32_t timeout_ms; /* what its deadline was made from */
+    int dq;              /* async: the client's deadline queue it is in, or -1 */
+    call *dnext, *dprev; /* ... its links there */
+    call *hnext;         /* xid table chain */
+    call *cnext;         /* completion queue, pool */
+    call *wnext, *wprev; /* sync callers waiting to read */
+};
+
+struct far_client {
+    uint64_t uid; /* unique in the process (never reused, unlike the address) */
+    far__addr addr;
+    char spec[256]; /* as opened ("100003/3@host", or the address) */
+    far_client_opts o;
+    size_t frag;
+    far__cauth auth;
+    const far__resolver *resolver;
+    _Atomic uint64_t next_id;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* connecting, dead fd closed, active callers gone, writer done */
+    far__stream st;    /* st.fd: the socket (-1: none); streams: reader and write queue */
+    int dead_fd;
+    uint64_t gen;
+    uint64_t last_io; /* last reply received or connection made */
+    bool connected, connecting, destroying;
+    int rcv_timeo_ms; /* the socket's SO_RCVTIMEO (0: none) */
+
+    call **tab;
+    size_t tabsize, ncalls, nasync;
+
+    bool reading, read_pending;
+    call *reader; /* the sync call whose thread holds the reader token, if any */
+    int wakefd;   /* wakes a cancellable sync reader (eventfd; -1 until needed) */
+    uint8_t *ubuf;
+    call *w_head, *w_tail;
+
+    /* The shared I/O thread (io.c), under mu except where said. */
+    void *io;                 /* the I/O thread it uses (NULL: none yet) */
+    bool io_detach_wanted;    /* being destroyed (under the I/O lock) */
+    bool io_fd;               /* its socket is in the I/O thread's loop */
+    bool io_flush, io_read;   /* work the I/O thread is asked to do */
+    bool peer_hup;            /* the I/O thread saw the peer hang up on this connection */
+    atomic_bool io_posted;    /* in the I/O thread's list (written under the I/O lock) */
+    bool io_detached;         /* the I/O thread has let go of it (under the I/O lock) */
+    bool destroy_deferred;    /* far_client_destroy from a callback: done after it */
+    far_client *io_next;      /* the I/O thread's list (under the I/O lock) */
+    call *comp_head, *comp_tail;
+    /* Async stream calls wait for their deadlines in FIFOs, one per timeout
+     * value in use (deadlines of one timeout come in the order the calls
+     * were made), under one timer for the client: a call costs no timer-heap
+     * work.  See io.c. */
+    struct {
+        uint32_t ms;
+        call *head, *tail;
+    } dq[4];
+    far__timer dq_timer;
+
+    int active; /* sync callers inside */
+    call *pool;
+    unsigned npool;
+};
+
+/* call.c */
+call *far__call_get(far_client *c);
+void far__call_free(call *k);
+void far__call_unref(far_client *c, call *k);
+void far__call_set_status(far_client *c, call *k, far_err err, const char *detail);
+void far__tab_insert(far_client *c, call *k);
+void far__tab_remove(far_client *c, call *k);
+call *far__tab_find(far_client *c, uint32_t xid);
+void far__call_complete(far_client *c, call *k);
+void far__call_unlink_outq(far_client *c, call *k);
+void far__call_fail_all(far_client *c, uint64_t gen, far_err err, const char *why);
+bool far__call_detach_args(far_client *c, call *k);
+
+/* conn.c */
+far_err far__conn_ensure(far_client *c, uint64_t deadline);
+void far__conn_lost(far_client *c, uint64_t gen, far_err err, const char *why);
+void far__conn_maybe_close_dead(far_client *c);
+void far__conn_check_idle(far_client *c);
+void far__conn_flush_locked(far_client *c, call *me);
+void far__conn_wait_sync(far_client *c, call *k);
+bool far__conn_read_once(far_client *c, int fd, uint64_t gen, bool nowait);
+void far__conn_release_reader(far_client *c);
+
+/* udp.c */
+void far__udp_send(far_client *c, call *k);
+void far__udp_maybe_retry(far_client *c, call *k, uint64_t now);
+bool far__udp_read_once(far_client *c, int fd, int flags);
+bool far__udp_handle(far_client *c, const uint8_t *p, size_t n);
+
+/* io.c */
+far_err far__io_attach(far_client *c);
+void far__io_detach(far_client *c);
+void far__io_post(far_client *c);
+bool far__io_on_thread(void);
+void far__io_conn_up(far_client *c);
+void far__io_conn_down(far_client *c, int fd);
+void far__io_arm(far_client *c, call *k);
+void far__io_disarm(far_client *c, call *k);
+void far__io_doom(far_client *c);
+
+/* client.c */
+void far__client_free(far_client *c);
+/* Test knob: calls in record fragments of at most `frag` bytes (0: one). */
+void far__client_set_max_fragment(far_client *c, size_t frag);
+void far__client_destroy_now(far_client *c);
+
+#endif

@@ -1,0 +1,37 @@
+/* The lowest layer of libfarcall: the monotonic clock, the log, the calling
+ * thread's last-error text, rate limits for repeated log lines.  Every other
+ * layer may use it; it uses nothing of theirs. */
+#ifndef FARCALL_COMMON_H
+#define FARCALL_COMMON_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Nanoseconds on the monotonic clock (CLOCK_MONOTONIC). */
+uint64_t far__now_ns(void);
+
+/* One line on standard error, "farcall: ...", unless FARCALL_QUIET is set in
+ * the environment.  Any thread. */
+void far__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Sets the calling thread's far_last_error() text. */
+void far__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* strerror for any thread: the text of errno value e, in buf. */
+const char *far__errno_text(int e, char *buf, size_t n);
+
+/* A log line that may repeat at a high rate (a refused connection, a dropped
+ * datagram) is written at most once per interval, with the count of the
+ * events since the last line. */
+typedef struct far__ratelimit {
+    _Atomic uint64_t last_ns; /* when a line was last let through */
+    atomic_ulong events;      /* events since then */
+} far__ratelimit;
+
+/* Counts one event; true if a line may be written now, *n then receiving the
+ * number of events the line stands for (this one included). */
+bool far__ratelimit_hit(far__ratelimit *r, uint64_t interval_ns, unsigned long *n);
+
+#endif

@@ -1,0 +1,42 @@
+/* Hooks: how the client and the server reach the binder layer without
+ * knowing it.  The client resolves dynamic addresses ("PROG/VERS@HOST")
+ * through a resolver; the server registers its programs at start and
+ * unregisters them at stop through a registrar.  src/hooks.c is the one file
+ * that knows both sides: it hands the binder layer's (src/bind) to them.  The
+ * next ways of finding servers (a cluster registry, say) plug in here. */
+#ifndef FARCALL_HOOKS_H
+#define FARCALL_HOOKS_H
+
+#include "internal.h"
+
+typedef struct far__prog_vers {
+    uint32_t prog, vers;
+} far__prog_vers;
+
+typedef struct far__registrar {
+    /* Registers progs x addrs; returns a handle for `down` (NULL: nothing
+     * registered).  May block for a bounded time; never fatal. */
+    void *(*up)(const far__prog_vers *progs, size_t n, const char *const *addrs, size_t naddrs);
+    /* Unregisters and frees what `up` returned (NULL: nothing). */
+    void (*down)(void *reg);
+} far__registrar;
+
+typedef struct far__resolver {
+    /* True if `spec` is an address this resolver resolves (not tcp://,
+     * udp:// or unix:). */
+    bool (*is_dynamic)(const char *spec);
+    /* Writes the address of what `spec` names into addr[0..n); sets
+     * far_last_error() on failure. */
+    far_err (*resolve)(const char *spec, char *addr, size_t n);
+} far__resolver;
+
+/* The hooks in force.  A server takes the registrar when it is created, a
+ * client the resolver when it opens. */
+const far__registrar *far__registrar_get(void);
+const far__resolver *far__resolver_get(void);
+
+/* Replaces the hooks (NULL: the binder layer's again): for tests, and for
+ * the ways of finding servers still to come. */
+void far__hooks_set(const far__resolver *res, const far__registrar *reg);
+
+#endif

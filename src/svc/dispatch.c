@@ -1,0 +1,310 @@
+/* Server: one call's way through the stages.
+ *
+ *   parse -> authenticate -> lookup -> (cache lookup)      far__svc_front, on the
+ *                                                           thread that read the call
+ *   decode -> invoke -> encode -> (cache store) -> send    far__svc_run, with a
+ *                                                           handler slot
+ *
+ * The front stages answer by themselves everything the runtime can: a
+ * malformed or unauthenticated call, an unknown program, version or
+ * procedure, the NULL procedure of a program with no function for it.  Such
+ * calls never wait for a handler.  The two cache stages are where the
+ * duplicate request cache plugs in (a hit replays its reply instead of
+ * invoking; a done call leaves its reply there); they do nothing yet. */
+#include "svc/svc.h"
+
+#include <stdio.h>
+
+#define REF_MIN 4096 /* results this large are sent by reference, not copied */
+
+static const svc_prog *find_prog(far_server *s, uint32_t prog, uint32_t vers, uint32_t *low,
+                                 uint32_t *high, bool *prog_known)
+{
+    *prog_known = false;
+    *low = UINT32_MAX, *high = 0;
+    const svc_prog *hit = NULL;
+    for (size_t i = 0; i < s->nprogs; i++) {
+        const far_program_desc *d = s->progs[i].d;
+        if (d->prog != prog)
+            continue;
+        *prog_known = true;
+        if (d->vers < *low)
+            *low = d->vers;
+        if (d->vers > *high)
+            *high = d->vers;
+        if (d->vers == vers)
+            hit = &s->progs[i];
+    }
+    return hit;
+}
+
+static const far_proc_desc *find_proc(const far_program_desc *d, uint32_t proc)
+{
+    if (proc < d->nprocs && d->procs[proc].proc == proc)
+        return &d->procs[proc];
+    for (size_t i = 0; i < d->nprocs; i++)
+        if (d->procs[i].proc == proc)
+            return &d->procs[i];
+    return NULL;
+}
+
+/* Starts a reply in r->enc (after a reserved record mark on streams). */
+static far_xdr_enc *reply_start(far_svc_req *r)
+{
+    far_xdr_enc *e = &r->enc;
+    far_xdr_enc_reset(e);
+    far_xdr_enc_set_ref_min(e, REF_MIN);
+    if (r->t != FAR__UDP)
+        far_xdr_reserve(e, 4);
+    return e;
+}
+
+/* An accepted reply header, with the verifier of the call's flavor. */
+static bool put_accepted(far_svc_req *r, far_xdr_enc *e, uint32_t stat, uint32_t low,
+                         uint32_t high)
+{
+    far__opaque_auth v = {FAR_AUTH_NONE, NULL, 0};
+    if (r->auth.ops && r->auth.ops->reply_verf)
+        r->auth.ops->reply_verf(&r->auth, &v);
+    return far__reply_accepted_encode_verf(e, r->h.xid, &v, stat, low, high);
+}
+
+static far__front reply_accepted(far_svc_req *r, uint32_t stat, uint32_t low, uint32_t high)
+{
+    return put_accepted(r, reply_start(r), stat, low, high) ? FRONT_REPLY : FRONT_DROP;
+}
+
+static far__front reply_denied(far_svc_req *r, uint32_t stat, uint32_t a, uint32_t b)
+{
+    return far__reply_denied_encode(reply_start(r), r->h.xid, stat, a, b) ? FRONT_REPLY
+                                                                          : FRONT_DROP;
+}
+
+/* ------------------------------------------------------------ front stages */
+
+static far__front stage_parse(far_svc_req *r)
+{
+    far_xdr_dec d;
+    far_xdr_dec_init(&d, r->in, r->in_len, NULL, 0);
+    far_err rc = far__call_hdr_decode(&d, &r->h);
+    if (rc == FAR_ELIMIT || rc == FAR_EPADDING) /* an oversized or ill-padded auth body */
+        return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR__AUTH_BADCRED, 0);
+    if (rc != FAR_OK)
+        return FRONT_DROP; /* not a call, or too short to answer */
+    r->args_off = r->in_len - far_xdr_dec_left(&d);
+    if (r->h.rpcvers != FAR__RPC_VERS)
+        return reply_denied(r, FAR__REJ_RPC_MISMATCH, FAR__RPC_VERS, FAR__RPC_VERS);
+    return FRONT_HANDLER;
+}
+
+static far__front stage_authenticate(far_svc_req *r)
+{
+    r->auth.ops = far__auth_find(r->h.cred_flavor);
+    if (!r->auth.ops)
+        return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR__AUTH_REJECTEDCRED, 0);
+    int stat = r->auth.ops->authenticate(&r->auth, &r->h);
+    if (stat != FAR__AUTH_OK)
+        return reply_denied(r, FAR__REJ_AUTH_ERROR, (uint32_t)stat, 0);
+    return FRONT_HANDLER;
+}
+
+static far__front stage_lookup(far_server *s, far_svc_req *r)
+{
+    uint32_t low, high;
+    bool known;
+    r->sp = find_prog(s, r->h.prog, r->h.vers, &low, &high, &known);
+    if (!r->sp && !known)
+        return reply_accepted(r, FAR__ACC_PROG_UNAVAIL, 0, 0);
+    if (!r->sp)
+        return reply_accepted(r, FAR__ACC_PROG_MISMATCH, low, high);
+    const far_program_desc *d = r->sp->d;
+    r->pd = find_proc(d, r->h.proc);
+    bool has_fn =
+        r->pd && r->pd->invoke && (!d->implemented || d->implemented(r->sp->impl, r->h.proc));
+    if (!has_fn) {
+        /* The NULL procedure (RFC 5531 §12.1 convention) of a program with
+         * no function for it: the runtime answers, with no handler. */
+        if (r->h.proc == 0 && (!r->pd || (!r->pd->decode_args && !r->pd->encode_res)))
+            return reply_accepted(r, FAR__ACC_SUCCESS, 0, 0);
+        if (!r->pd || r->pd->invoke)
+            return reply_accepted(r, FAR__ACC_PROC_UNAVAIL, 0, 0);
+    }
+    return FRONT_HANDLER;
+}
+
+/* The duplicate request cache's lookup plugs in here: a retransmission of a
+ * call in progress is dropped, of a call done is answered with the cached
+ * reply.  Nothing is cached yet. */
+static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
+{
+    (void)s, (void)r;
+    return FRONT_HANDLER;
+}
+
+far__front far__svc_front(far_server *s, far_svc_req *r)
+{
+    far__front v = stage_parse(r);
+    if (v == FRONT_HANDLER)
+        v = stage_authenticate(r);
+    if (v == FRONT_HANDLER)
+        v = stage_lookup(s, r);
+    if (v == FRONT_HANDLER)
+        v = stage_cache_lookup(s, r);
+    return v;
+}
+
+/* ------------------------------------------------------------ back stages */
+
+/* Decodes the arguments into *args (allocated from the call's arena).
+ * False with the reply built (GARBAGE_ARGS, SYSTEM_ERR) if they do not. */
+static bool stage_decode(far_svc_req *r, void **args, void **res)
+{
+    const far_proc_desc *pd = r->pd;
+    const uint8_t *p = r->in + r->args_off;
+    size_t n = r->in_len - r->args_off;
+    *args = far_arena_alloc(&r->arena, pd->args_size ? pd->args_size : 1);
+    *res = far_arena_alloc(&r->arena, pd->res_size ? pd->res_size : 1);
+    if (!*args || !*res) {
+        put_accepted(r, reply_start(r), FAR__ACC_SYSTEM_ERR, 0, 0);
+        return false;
+    }
+    memset(*args, 0, pd->args_size);
+    memset(*res, 0, pd->res_size);
+    if (r->auth.ops->unwrap_args && r->auth.ops->unwrap_args(&r->auth, &p, &n, &r->arena)) {
+        put_accepted(r, reply_start(r), FAR__ACC_GARBAGE_ARGS, 0, 0);
+        return false;
+    }
+    far_xdr_dec d;
+    far_xdr_dec_init(&d, p, n, &r->arena, FAR_XDR_ZEROCOPY);
+    if (pd->decode_args && (!pd->decode_args(&d, *args) || !far_xdr_dec_done(&d))) {
+        put_accepted(r, reply_start(r), FAR__ACC_GARBAGE_ARGS, 0, 0);
+        return false;
+    }
+    return true;
+}
+
+static far_err stage_invoke(far_svc_req *r, const void *args, void *res)
+{
+    return r->pd->invoke ? r->pd->invoke(r->sp->impl, r, args, res) : FAR_OK;
+}
+
+/* Builds the reply for the handler's outcome.  False: no reply at all. */
+static bool stage_encode(far_svc_req *r, far_err hr, const void *res)
+{
+    far_xdr_enc *e = reply_start(r);
+    uint32_t xid = r->h.xid;
+    switch (hr) {
+    case FAR_OK: {
+        if (!put_accepted(r, e, FAR__ACC_SUCCESS, 0, 0))
+            return false;
+        size_t res_off = far_xdr_enc_len(e);
+        if ((!r->pd->encode_res || r->pd->encode_res(e, res)) &&
+            (!r->auth.ops->wrap_results || r->auth.ops->wrap_results(&r->auth, e, res_off)))
+            return true;
+        char why[200];
+        if (e->err.offset >= res_off)
+            e->err.offset -= res_off; /* counted from the start of the results */
+        far__log("%s: prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
+                 ": result does not encode (%s): SYSTEM_ERR",
+                 far_svc_req_peer(r), r->h.prog, r->h.vers, r->h.proc,
+                 far_xdr_enc_strerror(e, why, sizeof why));
+        return put_accepted(r, reply_start(r), FAR__ACC_SYSTEM_ERR, 0, 0);
+    }
+    case FAR_EGARBAGE_ARGS:
+        return put_accepted(r, e, FAR__ACC_GARBAGE_ARGS, 0, 0);
+    case FAR_EPROC_UNAVAIL:
+        return put_accepted(r, e, FAR__ACC_PROC_UNAVAIL, 0, 0);
+    case FAR_EAUTH:
+        return far__reply_denied_encode(e, xid, FAR__REJ_AUTH_ERROR, (uint32_t)r->auth_stat, 0);
+    default:
+        return put_accepted(r, e, FAR__ACC_SYSTEM_ERR, 0, 0);
+    }
+}
+
+/* The duplicate request cache's store plugs in here: the reply of a call that
+ * is to be remembered is kept (a copy of r->enc) before it is sent. */
+static void stage_cache_store(far_server *s, far_svc_req *r)
+{
+    (void)s, (void)r;
+}
+
+bool far__svc_reply_finish(far_server *s, far_svc_req *r)
+{
+    uint8_t *flat = NULL;
+    far_err rc = far__msg_prepare(&r->enc, r->iov, &r->niov, &r->total, &flat, r->t != FAR__UDP,
+                                  s->frag);
+    free(r->flat);
+    r->flat = flat;
+    return rc == FAR_OK;
+}
+
+/* The send stage: the reply goes to its connection's writer, or out on UDP;
+ * a call with no reply is dropped. */
+static void stage_send(far_server *s, far_svc_req *r, bool reply)
+{
+    conn *c = r->c;
+    if (c) {
+        if (reply) {
+            r->next = NULL;
+            far__svc_conn_send(s, c, r, r, 1);
+        } else {
+            far__svc_conn_drop_call(s, c, r);
+        }
+    } else {
+        if (reply)
+            far__svc_udp_reply(r);
+        far__svc_req_put(s, r);
+    }
+}
+
+void far__svc_run(far_server *s, far_svc_req *r)
+{
+    conn *c = r->c;
+    if (c && c->dead) {
+        /* Its connection is gone: the reply could never be sent. */
+        atomic_fetch_sub(&s->busy, 1);
+        far__svc_conn_drop_call(s, c, r);
+        far__svc_req_done_count(s);
+        return;
+    }
+    /* Replies held back for this batch go out before a call that may block,
+     * once no other call of the connection is waiting. */
+    if (c && atomic_load(&c->queued) == 0)
+        far__svc_conn_flush(s, c, false);
+    void *args, *res;
+    bool reply = true;
+    if (stage_decode(r, &args, &res)) {
+        far_err hr = stage_invoke(r, args, res);
+        reply = stage_encode(r, hr, res);
+    }
+    atomic_fetch_add(&s->completed, 1);
+    atomic_fetch_sub(&s->busy, 1);
+    if (reply)
+        stage_cache_store(s, r);
+    reply = reply && far__svc_reply_finish(s, r);
+    stage_send(s, r, reply);
+    far__svc_req_done_count(s);
+}
+
+/* Runs a batch: the first inline if a handler slot is free, the rest queued
+ * for the other threads. */
+static _Thread_local int dispatch_depth;
+
+void far__svc_dispatch(far_server *s, lane *l, conn *c, far_svc_req *first, far_svc_req *last,
+                       int n)
+{
+    if (!first)
+        return;
+    /* A reply can resume reading its connection, which dispatches again:
+     * below the top level everything is queued, so the stack stays flat. */
+    if (dispatch_depth > 0 || !far__svc_slot_acquire(s)) {
+        far__svc_queue_push(s, l, c, first, last, n, false);
+        return;
+    }
+    if (n > 1)
+        far__svc_queue_push(s, l, c, first->next, last, n - 1, false);
+    first->next = NULL;
+    dispatch_depth++;
+    far__svc_run(s, first);
+    dispatch_depth--;
+}

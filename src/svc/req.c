@@ -1,0 +1,235 @@
+/* Server: call objects (pooled: a call reuses its arena, encoder and input
+ * buffer) and the accessors a handler uses on the call it serves. */
+#include "svc/svc.h"
+
+#include <stdio.h>
+
+#define INLINE_IN 512
+#define POOL_MAX  1024
+#define SPARE_MAX (4u << 20) /* a stolen buffer up to this size is reused */
+
+/* Each of a server's threads keeps a few call objects of its own, so the
+ * common case takes no lock; the server's pool is behind them. */
+#define CACHE_MAX 32
+
+static _Thread_local struct {
+    far_server *s;
+    far_svc_req *head;
+    unsigned n;
+} cache;
+
+far_svc_req *far__svc_req_get(far_server *s)
+{
+    far_svc_req *r = NULL;
+    if (cache.s == s && cache.head) {
+        r = cache.head;
+        cache.head = r->next;
+        cache.n--;
+    } else {
+        pthread_mutex_lock(&s->pool_mu);
+        if (s->pool) {
+            r = s->pool;
+            s->pool = r->next;
+            s->npool--;
+        }
+        pthread_mutex_unlock(&s->pool_mu);
+    }
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return NULL;
+        r->s = s;
+        far_arena_init(&r->arena, r->arena_block, sizeof r->arena_block, 0);
+        if (far_xdr_enc_init_grow(&r->enc, 1024, 0) != FAR_OK) {
+            free(r);
+            return NULL;
+        }
+    }
+    far__svc_req_reset(r);
+    return r;
+}
+
+void far__svc_req_reset(far_svc_req *r)
+{
+    r->next = r->hnext = NULL;
+    r->c = NULL;
+    r->stolen = NULL;
+    r->udp_counted = false;
+    r->in_table = false;
+    r->auth.ops = NULL;
+    r->auth.has_sys = false;
+    r->auth.state = NULL;
+    r->auth_stat = FAR__AUTH_TOOWEAK;
+    r->flat = NULL;
+    r->held = 0;
+    r->sp = NULL;
+    r->pd = NULL;
+    r->peerbuf[0] = 0;
+}
+
+void far__svc_req_free(far_svc_req *r)
+{
+    far_arena_fini(&r->arena);
+    far_xdr_enc_fini(&r->enc);
+    free(r->inbuf);
+    free(r);
+}
+
+void far__svc_req_put(far_server *s, far_svc_req *r)
+{
+    conn *c = r->c;
+    if (r->udp_counted) {
+        r->udp_counted = false;
+        atomic_fetch_sub(&s->udp_waiting, 1);
+    }
+    if (c && (r->held || (r->stolen && r->stolen_cap <= SPARE_MAX))) {
+        pthread_mutex_lock(&c->mu);
+        c->held -= r->held;
+        /* Back to the connection's reader for its next big record: reading
+         * into a fresh buffer faults in every page of it again. */
+        if (r->stolen && r->stolen_cap <= SPARE_MAX && !c->dead && c->spare_cap < r->stolen_cap) {
+            uint8_t *old = c->spare;
+            c->spare = r->stolen;
+            c->spare_cap = r->stolen_cap;
+            r->stolen = old;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    free(r->stolen);
+    free(r->flat);
+    r->stolen = r->flat = NULL;
+    r->held = 0;
+    far_arena_reset(&r->arena);
+    far_xdr_enc_reset(&r->enc);
+    r->c = NULL;
+    if (c)
+        far__svc_conn_put(c);
+    if (r->inbuf_cap <= 65536 && r->enc.cap <= 65536 && far__svc_on_worker(s)) {
+        if (cache.s != s && !cache.head)
+            cache.s = s;
+        if (cache.s == s && cache.n < CACHE_MAX) {
+            r->next = cache.head;
+            cache.head = r;
+            cache.n++;
+            return;
+        }
+    }
+    pthread_mutex_lock(&s->pool_mu);
+    if (s->npool < POOL_MAX && r->inbuf_cap <= 65536 && r->enc.cap <= 65536) {
+        r->next = s->pool;
+        s->pool = r;
+        s->npool++;
+        r = NULL;
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    if (r)
+        far__svc_req_free(r);
+}
+
+bool far__svc_req_copy_in(far_svc_req *r, const uint8_t *p, size_t n)
+{
+    if (n > r->inbuf_cap) {
+        size_t cap = n < INLINE_IN ? INLINE_IN : n;
+        uint8_t *b = realloc(r->inbuf, cap);
+        if (!b)
+            return false;
+        r->inbuf = b;
+        r->inbuf_cap = cap;
+    }
+    if (n)
+        memcpy(r->inbuf, p, n);
+    r->in = r->inbuf;
+    r->in_len = n;
+    return true;
+}
+
+/* A thread of s that ends gives its cached call objects back to the pool. */
+void far__svc_req_cache_flush(far_server *s)
+{
+    if (cache.s != s)
+        return;
+    while (cache.head) {
+        far_svc_req *r = cache.head;
+        cache.head = r->next;
+        pthread_mutex_lock(&s->pool_mu);
+        r->next = s->pool;
+        s->pool = r;
+        s->npool++;
+        pthread_mutex_unlock(&s->pool_mu);
+    }
+    cache.n = 0;
+    cache.s = NULL;
+}
+
+/* A request is answered (or dropped): it no longer counts as in flight. */
+void far__svc_req_done_count(far_server *s)
+{
+    if (atomic_fetch_sub(&s->inflight, 1) == 1 && atomic_load(&s->state) == ST_STOPPING)
+        far__svc_finish_stop(s);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+FAR__API uint32_t far_svc_req_prog(const far_svc_req *r)
+{
+    return r ? r->h.prog : 0;
+}
+
+FAR__API uint32_t far_svc_req_vers(const far_svc_req *r)
+{
+    return r ? r->h.vers : 0;
+}
+
+FAR__API uint32_t far_svc_req_proc(const far_svc_req *r)
+{
+    return r ? r->h.proc : 0;
+}
+
+FAR__API uint32_t far_svc_req_xid(const far_svc_req *r)
+{
+    return r ? r->h.xid : 0;
+}
+
+FAR__API const far_auth_sys *far_svc_req_auth_sys(const far_svc_req *r)
+{
+    return r && r->auth.has_sys ? &r->auth.sys : NULL;
+}
+
+FAR__API const char *far_svc_req_peer(const far_svc_req *r)
+{
+    if (!r)
+        return "";
+    if (r->c)
+        return r->c->peer;
+    far_svc_req *m = (far_svc_req *)r;
+    if (!m->peerbuf[0])
+        far__addr_format(FAR__UDP, (struct sockaddr *)&m->peer, m->peer_len, m->peerbuf,
+                         sizeof m->peerbuf);
+    return m->peerbuf;
+}
+
+FAR__API far_arena *far_svc_req_arena(far_svc_req *r)
+{
+    return r ? &r->arena : NULL;
+}
+
+FAR__API void far_svc_req_set_auth_stat(far_svc_req *r, int auth_stat)
+{
+    if (r)
+        r->auth_stat = auth_stat;
+}
+
+FAR__API far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid)
+{
+    if (!r || !r->c || r->t != FAR__UNIX)
+        return FAR_EMISUSE;
+    struct ucred uc;
+    socklen_t len = sizeof uc;
+    if (getsockopt(r->c->st.fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0)
+        return FAR_EIO;
+    if (uid)
+        *uid = (uint32_t)uc.uid;
+    if (gid)
+        *gid = (uint32_t)uc.gid;
+    return FAR_OK;
+}

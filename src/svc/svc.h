@@ -1,0 +1,273 @@
+/* The server's internal header: its objects and the functions its files
+ * share.  The files, each one job:
+ *   server.c    public API and lifecycle: create, add_program, listen, start,
+ *               run, stop, destroy; the registrar hook
+ *   work.c      the threads: lanes of queued calls, the ready ring, handler
+ *               slots, the pool that grows, the event loop's dispatch
+ *   conn.c      one stream connection: reading records into calls, the table
+ *               of its calls in flight, pausing, writing replies, closing;
+ *               the idle sweep
+ *   dispatch.c  one call's stages, parse -> authenticate -> (cache lookup) ->
+ *               decode -> invoke -> encode -> (cache store) -> send
+ *   accept.c    accepting, running out of descriptors, refusing past max_conns
+ *   udp.c       datagrams
+ *   req.c       call objects and the accessors handlers use
+ * docs/architecture.md has the map of the whole runtime. */
+#ifndef FARCALL_SVC_H
+#define FARCALL_SVC_H
+
+#include "farcall/rpc.h"
+#include "hooks.h"
+#include "msg/msg.h"
+#include "net/net.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* epoll data: tag, generation, index. */
+#define EV_TAG(v)        ((unsigned)((v) >> 56))
+#define EV_GEN(v)        ((uint32_t)((v) >> 24))
+#define EV_IDX(v)        ((uint32_t)((v)&0xffffff))
+#define EV_MAKE(t, g, i) (((uint64_t)(t) << 56) | ((uint64_t)(g) << 24) | (uint64_t)(i))
+enum { TAG_CONN = 1, TAG_LISTEN, TAG_STOP, TAG_EXIT };
+
+#define MAX_LISTENERS 32
+#define KICK_NS       1000000     /* queued work waits at most this for a helper */
+#define TRIM_NS       1000000000u /* a connection quiet this long gives back big buffers */
+#define HELD_MIN      (4u << 20)  /* request + reply bytes one connection may hold (at least) */
+
+enum { ST_CREATED, ST_RUNNING, ST_STOPPING, ST_STOPPED };
+
+typedef struct conn conn;
+typedef struct lane lane;
+
+/* What the first stages decided about a call. */
+typedef enum far__front {
+    FRONT_DROP,    /* not a call, or too short to answer: no reply */
+    FRONT_REPLY,   /* answered by the runtime: the reply is in r->enc */
+    FRONT_HANDLER, /* needs its procedure's handler */
+} far__front;
+
+/* A program version served: the caller's descriptors copied at
+ * far_server_add_program into the layout this library was compiled with
+ * (fields the caller's code did not have are zero). */
+typedef struct svc_prog {
+    const far_program_desc *d; /* the copy (malloc'ed); d->procs the copied procedures */
+    const void *impl;
+} svc_prog;
+
+/* One call being served (the public far_svc_req). */
+struct far_svc_req {
+    far_server *s;
+    conn *c;    /* NULL for UDP */
+    int udp_fd; /* UDP: the socket it came in on */
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    far__transport t;
+    const uint8_t *in; /* the record / datagram */
+    size_t in_len;
+    size_t args_off;  /* where the arguments start in `in` */
+    size_t held;      /* bytes counted against the connection's budget */
+    uint8_t *inbuf;   /* owned copy space (kept across uses) */
+    size_t inbuf_cap;
+    uint8_t *stolen;  /* a large record's buffer, freed after the reply */
+    size_t stolen_cap;
+    bool udp_counted; /* counted in s->udp_waiting */
+    bool in_table;    /* in its connection's table of calls in flight */
+    far__call_hdr h;
+    const svc_prog *sp;
+    const far_proc_desc *pd;
+    far__sauth auth;
+    int auth_stat; /* for a handler returning FAR_EAUTH */
+    far_arena arena;
+    far_xdr_enc enc;
+    struct iovec iov[8];
+    far__wmsg wm; /* the reply on its way out (streams; kind WM_REPLY) */
+    size_t niov, total;
+    uint8_t *flat;
+    far_svc_req *next;  /* lane, lists */
+    far_svc_req *hnext; /* the connection's table of calls in flight */
+    char peerbuf[80];
+    uint64_t arena_block[256];
+};
+
+/* What a message on a connection's stream is part of (far__wmsg.kind). */
+enum { WM_REPLY = 0, WM_BATCH = 1 };
+
+/* Replies the runtime answered itself while reading a connection, written as
+ * one message: a pipelined stream of NULL calls (health checks, a client
+ * probing) costs no call object per call. */
+typedef struct rbatch {
+    far__wmsg wm; /* kind WM_BATCH */
+    struct iovec iov;
+    unsigned n; /* replies in it */
+    uint8_t *buf;
+    size_t len, cap;
+} rbatch;
+
+/* The calls of one connection, or of one UDP socket, waiting for a handler
+ * (under far_server.qmu). */
+struct lane {
+    far_svc_req *head, *tail;
+    unsigned n;
+    bool ready;          /* in the ready ring */
+    lane *rnext, *rprev; /* the ready ring */
+};
+
+struct conn {
+    far_server *s;
+    uint32_t idx, gen;
+    far__transport t;
+    atomic_int refs;
+    atomic_uint queued; /* = ln.n, read without the queue lock */
+    atomic_bool hup;    /* the peer hung up (or an error) */
+    atomic_bool dead;   /* closed: nothing more is read, run or written */
+    pthread_mutex_t mu;
+    far__stream st; /* socket, record reader, replies to write (under mu) */
+    bool reading, read_again, paused;
+    unsigned inflight; /* calls read and not yet answered (queued or running) */
+    unsigned outq;     /* replies queued and not yet written: they count against
+                        * max_calls_per_conn too, or a client that never reads
+                        * its replies would make the server queue them without end */
+    size_t held;       /* request and reply bytes of those, against the budget */
+    /* The calls in flight by xid (under mu): read, and not yet answered. */
+    far_svc_req **calls;
+    size_t calls_size, ncalls;
+    lane ln;
+    rbatch *batch_spare; /* one written batch kept for the next (under mu) */
+    uint8_t *spare; /* a stolen record buffer given back (under mu), for the reader */
+    size_t spare_cap;
+    /* When the connection last made progress: a complete call received or
+     * reply bytes written.  The idle sweep measures from here. */
+    _Atomic uint64_t last_active;
+    char peer[80];
+};
+
+typedef struct listener {
+    int fd;
+    far__transport t;
+    bool accepting, again, starved; /* under far_server.mu */
+    lane ln;                        /* UDP: requests waiting for a handler */
+    char path[128];                 /* unix: unlinked at stop */
+    char bound[128];                /* the address it is bound to (for the registrar) */
+} listener;
+
+typedef struct slot {
+    conn *c;
+    uint32_t gen;
+} slot;
+
+struct far_server {
+    far_server_opts o;
+    /* UDP requests read and not yet finished.  UDP has no connection to stop
+     * reading, so past FAR__UDP_WAIT_MAX further datagrams are read and
+     * dropped (as a full socket buffer would; clients retransmit) rather than
+     * queued without end behind slow handlers. */
+    atomic_uint udp_waiting;
+    far__ratelimit udp_drops;
+    size_t frag;
+    size_t held_max; /* per-connection byte budget */
+    svc_prog *progs;
+    size_t nprogs;
+    far__loop loop;
+    int stopfd, exitfd, reserve_fd;
+    far__timer sweep_timer, kick_timer;
+    uint64_t sweep_ns;
+    atomic_bool kick_armed;
+    listener lst[MAX_LISTENERS];
+    unsigned nlst;
+
+    pthread_mutex_t slots_mu;
+    slot *slots;
+    uint32_t *free_idx;
+    uint32_t nfree;
+    unsigned nconns;
+
+    pthread_mutex_t qmu; /* lanes and the ready ring */
+    lane *ready;         /* head of the ready ring (NULL: empty) */
+    atomic_int qlen;
+    atomic_uint idle;
+    atomic_uint busy;             /* handlers running */
+    atomic_uint cap;              /* handlers allowed to run at once: workers .. max_workers */
+    atomic_ulong completed;       /* handlers that have returned */
+    unsigned long seen_completed; /* ... when the kick timer last looked (under mu) */
+
+    pthread_mutex_t pool_mu;
+    far_svc_req *pool;
+    unsigned npool;
+
+    pthread_mutex_t mu; /* state, threads, listeners */
+    pthread_cond_t cv;
+    atomic_int state;
+    atomic_long inflight; /* requests parsed and not yet answered */
+    atomic_bool stop_done;
+    pthread_t *threads; /* max_workers + 1 */
+    unsigned nthreads;
+    bool joined;
+    uint64_t last_emfile_log;
+    far__ratelimit refusals; /* connections refused at max_conns */
+    /* Registration with the binder (the registrar hook): made at start,
+     * undone at stop on a thread of its own, so no worker waits for it. */
+    const far__registrar *registrar;
+    void *registration;
+    pthread_t unreg_thread;
+    bool unreg_started;
+};
+
+/* work.c */
+bool far__svc_slot_acquire(far_server *s);
+void far__svc_queue_push(far_server *s, lane *l, conn *c, far_svc_req *first, far_svc_req *last,
+                         int n, bool wake);
+far_svc_req *far__svc_lane_take_all(far_server *s, lane *l);
+void far__svc_kick_later(far_server *s);
+void far__svc_kick_fired(far__timer *t, void *arg);
+void *far__svc_worker(void *arg);
+/* True on one of s's own threads (a handler of s is running here). */
+bool far__svc_on_worker(const far_server *s);
+
+/* req.c */
+far_svc_req *far__svc_req_get(far_server *s);
+/* Makes r ready for another record (the reader's scratch object). */
+void far__svc_req_reset(far_svc_req *r);
+void far__svc_req_put(far_server *s, far_svc_req *r);
+bool far__svc_req_copy_in(far_svc_req *r, const uint8_t *p, size_t n);
+void far__svc_req_done_count(far_server *s);
+void far__svc_req_free(far_svc_req *r);
+void far__svc_req_cache_flush(far_server *s);
+
+/* dispatch.c */
+far__front far__svc_front(far_server *s, far_svc_req *r);
+bool far__svc_reply_finish(far_server *s, far_svc_req *r);
+void far__svc_run(far_server *s, far_svc_req *r);
+void far__svc_dispatch(far_server *s, lane *l, conn *c, far_svc_req *first, far_svc_req *last,
+                       int n);
+
+/* conn.c */
+conn *far__svc_conn_new(far_server *s, int fd, far__transport t, const struct sockaddr *peer,
+                        socklen_t plen);
+conn *far__svc_conn_lookup(far_server *s, uint64_t v);
+void far__svc_conn_put(conn *c);
+void far__svc_conn_kill(conn *c, const char *why);
+void far__svc_conn_read(far_server *s, conn *c);
+void far__svc_conn_flush(far_server *s, conn *c, bool from_event);
+void far__svc_conn_send(far_server *s, conn *c, far_svc_req *first, far_svc_req *last, unsigned n);
+void far__svc_conn_drop_call(far_server *s, conn *c, far_svc_req *r);
+void far__svc_sweep(far__timer *t, void *arg);
+/* The call with `xid` in flight on r's connection (r itself, or another call
+ * read and not yet answered), or NULL; for UDP, NULL. */
+far_svc_req *far__svc_find_call(far_svc_req *r, uint32_t xid);
+
+/* accept.c */
+void far__svc_accept_all(far_server *s, listener *l);
+
+/* udp.c */
+void far__svc_udp_read(far_server *s, listener *l);
+void far__svc_udp_reply(far_svc_req *r);
+
+/* server.c */
+void far__svc_begin_stop(far_server *s);
+/* Test knob: replies in record fragments of at most `frag` bytes (0: one). */
+void far__server_set_max_fragment(far_server *s, size_t frag);
+void far__svc_finish_stop(far_server *s);
+
+#endif
