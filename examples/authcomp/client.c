@@ -14,11 +14,11 @@ static void *compute(void *arg)
 {
     far_client *c = arg;
     int32_t x = 12, born = 1990;
-    comp_rc = square_1(c, &x, &sq, NULL);
+    comp_rc = square_1(c, &x, &sq, NULL, NULL);
     if (comp_rc == FAR_OK)
-        comp_rc = cube_1(c, &x, &cu, NULL);
+        comp_rc = cube_1(c, &x, &cu, NULL, NULL);
     if (comp_rc == FAR_OK)
-        comp_rc = age_1(c, &born, &years, NULL);
+        comp_rc = age_1(c, &born, &years, NULL, NULL);
     return NULL;
 }
 
@@ -39,11 +39,11 @@ int main(int argc, char **argv)
     int32_t uid = (int32_t)getuid(), back = -1;
     name n = NULL;
     user_info info = {0};
-    far_err rc = user_name_1(c, &uid, &n, &arena);
+    far_err rc = user_name_1(c, &uid, &n, &arena, NULL);
     if (rc == FAR_OK)
-        rc = user_id_1(c, &n, &back, NULL);
+        rc = user_id_1(c, &n, &back, NULL, NULL);
     if (rc == FAR_OK)
-        rc = user_info_1(c, &uid, &info, &arena);
+        rc = user_info_1(c, &uid, &info, &arena, NULL);
     pthread_join(th, NULL);
     if (rc == FAR_OK) {
         printf("user %d is \"%s\" (and \"%s\" is user %d), home %s\n", uid, n, n, back, info.home);

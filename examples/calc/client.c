@@ -16,10 +16,10 @@ int main(int argc, char **argv)
     operands op = {strtof(argv[2], NULL), strtof(argv[3], NULL)};
     float product;
     double root = 0;
-    far_err rc = multiply_1(c, &op, &product, NULL);
+    far_err rc = multiply_1(c, &op, &product, NULL, NULL);
     if (rc == FAR_OK) {
         double p = product;
-        rc = square_root_1(c, &p, &root, NULL);
+        rc = square_root_1(c, &p, &root, NULL, NULL);
     }
     far_client_destroy(c);
     if (rc != FAR_OK)

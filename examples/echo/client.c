@@ -14,7 +14,7 @@ int main(int argc, char **argv)
     message in = argc > 2 ? argv[2] : "hello, world", out = NULL;
     far_arena arena;
     far_arena_init(&arena, NULL, 0, 0);
-    far_err rc = echo_1(c, &in, &out, &arena);
+    far_err rc = echo_1(c, &in, &out, &arena, NULL);
     if (rc == FAR_OK)
         printf("echo: %s\n", out);
     far_arena_fini(&arena);

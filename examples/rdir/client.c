@@ -16,14 +16,14 @@ int main(int argc, char **argv)
     far_arena_init(&arena, NULL, 0, 0);
     path cwd = NULL, msg = argc > 2 ? argv[2] : "hello from rdir_client";
     path_list libs = {0};
-    far_err rc = get_cwd_1(c, &cwd, &arena);
+    far_err rc = get_cwd_1(c, &cwd, &arena, NULL);
     if (rc == FAR_OK) {
         printf("server working directory: %s\n", cwd);
-        rc = print_1(c, &msg);
+        rc = print_1(c, &msg, NULL);
     }
     if (rc == FAR_OK) {
         printf("printed on the server: %s\n", msg);
-        rc = library_path_1(c, &libs, &arena);
+        rc = library_path_1(c, &libs, &arena, NULL);
     }
     if (rc == FAR_OK) {
         printf("server library search path:\n");

@@ -14,7 +14,9 @@ int main(int argc, char **argv)
     if (!c)
         return 1;
     rtime_val t;
-    far_err rc = gettime_1(c, &t, NULL);
+    /* per-call options: a 5 s deadline rather than the client's 25 s */
+    const far_call_opts opts = {.timeout_ms = 5000};
+    far_err rc = gettime_1(c, &t, NULL, &opts);
     far_client_destroy(c);
     if (rc != FAR_OK)
         return example_fail("rtime_client", rc);

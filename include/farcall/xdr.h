@@ -450,6 +450,42 @@ bool far_xdr_dec_done(far_xdr_dec *d);
 typedef bool (*far_xdr_encode_fn)(far_xdr_enc *e, const void *v);
 typedef bool (*far_xdr_decode_fn)(far_xdr_dec *d, void *v);
 
+/* Adapters of the built-in types to the two shapes above: what generated
+ * stubs pass to far_client_call and put in a far_proc_desc when a procedure's
+ * argument or result is a built-in type (the .x file's own types get
+ * T_encode_any / T_decode_any in foo_xdr.c).  far_xdr_TAG_encode_any and
+ * _decode_any, for TAG int32 (.x int, long), uint32 (unsigned), int64
+ * (hyper), uint64 (unsigned hyper), float, double, quad (quadruple), bool,
+ * char, u_char, short, u_short (rpcgen's char and short forms) and string
+ * (string<>, unbounded); `v` points at the C type fargen maps the .x type to
+ * (int32_t, ..., char *: see docs/fargen.md). */
+bool far_xdr_int32_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_int32_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_uint32_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_uint32_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_int64_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_int64_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_uint64_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_uint64_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_float_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_float_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_double_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_double_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_quad_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_quad_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_bool_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_bool_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_char_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_char_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_u_char_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_u_char_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_short_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_short_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_u_short_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_u_short_decode_any(far_xdr_dec *d, void *v);
+bool far_xdr_string_encode_any(far_xdr_enc *e, const void *v);
+bool far_xdr_string_decode_any(far_xdr_dec *d, void *v);
+
 /* Decodes one complete value from buf[0..len) into *v, allocating from
  * `arena`, and requires that no bytes are left over.  On failure, returns the
  * code and, if `why` is not NULL, writes a description into why[0..why_len). */

@@ -85,9 +85,9 @@ static int cmd_info(int argc, char **argv)
     size_t n = 0, cap = 0;
     int status = 1;
     rpcblist_ptr list = NULL;
-    far_err rc = rpcb4proc_dump_4(c, &list, &arena);
+    far_err rc = rpcb4proc_dump_4(c, &list, &arena, NULL);
     if (rc == FAR_EPROG_MISMATCH || rc == FAR_EPROG_UNAVAIL)
-        rc = rpcbproc_dump_3(c, &list, &arena);
+        rc = rpcbproc_dump_3(c, &list, &arena, NULL);
     if (rc == FAR_OK) {
         for (rp__list *l = list; l; l = l->rpcb_next) {
             if (n == cap) {
@@ -106,7 +106,7 @@ static int cmd_info(int argc, char **argv)
         }
     } else if (rc == FAR_EPROG_MISMATCH || rc == FAR_EPROG_UNAVAIL) {
         pmaplist_ptr pl = NULL; /* a portmapper-only binder */
-        if ((rc = pmapproc_dump_2(c, &pl, &arena)) != FAR_OK)
+        if ((rc = pmapproc_dump_2(c, &pl, &arena, NULL)) != FAR_OK)
             goto fail;
         for (pmaplist *l = pl; l; l = l->next) {
             if (n == cap) {
@@ -161,7 +161,7 @@ static int cmd_info(int argc, char **argv)
     }
     /* farbind's names, if the binder keeps any */
     farbind_name_list_ptr names = NULL;
-    if (farbind_name_dump_1(c, &names, &arena) == FAR_OK && names) {
+    if (farbind_name_dump_1(c, &names, &arena, NULL) == FAR_OK && names) {
         printf("\nnames:\n");
         for (farbind_name_list *l = names; l; l = l->next) {
             char nm[SHOW_MAX + 8], ow[SHOW_MAX + 8];

@@ -732,9 +732,10 @@ static void check_proc_type(fg_unit *u, fg_type *t)
 {
     resolve_type(u, t);
     if (t->base == FG_NAMED) {
-        const fg_def *d = t->def;
+        fg_def *d = t->def;
         if (d->kind == FG_TYPEDEF && fg_canon(&d->decl)->type.base == FG_VOID)
             fg_fail(u, t->loc, "'%s' is void", t->name);
+        d->proc_type = true;
     }
 }
 

@@ -1,7 +1,9 @@
 /* fargen — foo_clnt.c: the client stubs.  Each procedure gets a synchronous
  * call (blocks only the calling thread) and an _async form whose callback
- * runs exactly once; both go through far_client_call(_async), so a stub is
- * reentrant and any number of threads may share one far_client. */
+ * runs exactly once; both go through far_client_call(_async), passing the
+ * caller's far_call_opts on, so a stub is reentrant and any number of threads
+ * may share one far_client.  The codecs they pass are the adapters of
+ * foo_xdr.c and, for built-in types, the library's. */
 #include <string.h>
 
 #include "fargen.h"
@@ -68,7 +70,7 @@ static void stub(fg_emit *e, const fg_def *prog, const fg_version *ver, const fg
         arena = "arena";
     }
     fg_printf(o,
-              "    return far_client_call%s(clnt, %s, %s, %s, %s, %s, %s, %s, %s, NULL%s);\n}\n\n",
+              "    return far_client_call%s(clnt, %s, %s, %s, %s, %s, %s, %s, %s, opts%s);\n}\n\n",
               async ? "_async" : "", prog->name, ver->name, p->name, enc, args, dec, res, arena,
               async ? ", cb, user" : "");
 }
@@ -78,7 +80,6 @@ void fg_emit_clnt(fg_emit *e)
     fg_banner(e, "Client stubs: see far_client_call in <farcall/rpc.h>.");
     fg_printf(e->out, "#include <string.h>\n\n#include \"%s.h\"\n\n", e->base);
     pass_lines(e);
-    fg_emit_adapters(e, true);
     for (int i = 0; i < e->u->ndefs; i++) {
         const fg_def *d = e->u->defs[i];
         if (d->kind != FG_PROGRAM)

@@ -1,6 +1,6 @@
 /* fargen — what every emitter shares: banners, C types and declarations,
- * stub names, and the adapters between far_xdr_encode_fn/decode_fn and the
- * typed codec functions. */
+ * stub names and parameter lists, and the names of the adapters between
+ * far_xdr_encode_fn/decode_fn and the typed codec functions. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -225,6 +225,8 @@ const char *fg_arg_type_name(fg_emit *e, const fg_proc *p, const fg_version *v)
     return fg_fmt(e->u, "%s_argument", fg_proc_stub(e, p, v));
 }
 
+/* A built-in type's name in its adapters, which the library provides
+ * (<farcall/xdr.h>, src/xdr/any.c): far_xdr_TAG_encode_any / _decode_any. */
 static const char *builtin_tag(fg_base b)
 {
     switch (b) {
@@ -263,107 +265,7 @@ const char *fg_adapter_name(fg_emit *e, const fg_type *t, bool encode)
 {
     if (t->base == FG_NAMED)
         return fg_fmt(e->u, "%s_%s_any", fg_ctype(e, t), encode ? "encode" : "decode");
-    return fg_fmt(e->u, "far__%s_%s_any", builtin_tag(t->base), encode ? "encode" : "decode");
-}
-
-/* The primitive calls for builtin argument/result types. */
-static void builtin_adapter(fg_emit *e, const fg_type *t, bool encode)
-{
-    fg_buf *o = e->out;
-    const char *c = base_ctype(t->base);
-    const char *tag = builtin_tag(t->base);
-    if (encode) {
-        fg_printf(o, "static bool %s(far_xdr_enc *e, const void *v)\n{\n",
-                  fg_adapter_name(e, t, true));
-        if (t->base == FG_STRING)
-            fg_buf_puts(o, "    return far_xdr_put_string(e, *(char *const *)v, "
-                           "FAR_XDR_UNBOUNDED);\n");
-        else if (t->base == FG_QUAD)
-            fg_buf_puts(o, "    return far_xdr_put_quad(e, (const far_quad *)v);\n");
-        else
-            fg_printf(o, "    return far_xdr_put_%s(e, *(const %s *)v);\n",
-                      t->base == FG_INT      ? "i32"
-                      : t->base == FG_UINT   ? "u32"
-                      : t->base == FG_HYPER  ? "i64"
-                      : t->base == FG_UHYPER ? "u64"
-                                             : tag,
-                      c);
-    } else {
-        fg_printf(o, "static bool %s(far_xdr_dec *d, void *v)\n{\n", fg_adapter_name(e, t, false));
-        if (t->base == FG_STRING)
-            fg_buf_puts(o, "    return far_xdr_get_string(d, (char **)v, FAR_XDR_UNBOUNDED);\n");
-        else
-            fg_printf(o, "    return far_xdr_get_%s(d, (%s *)v);\n",
-                      t->base == FG_INT      ? "i32"
-                      : t->base == FG_UINT   ? "u32"
-                      : t->base == FG_HYPER  ? "i64"
-                      : t->base == FG_UHYPER ? "u64"
-                                             : tag,
-                      c);
-    }
-    fg_buf_puts(o, "}\n\n");
-}
-
-static void adapter(fg_emit *e, const fg_type *t, bool encode, const char **done, int *ndone)
-{
-    if (t->base == FG_VOID)
-        return;
-    const char *name = fg_adapter_name(e, t, encode);
-    for (int i = 0; i < *ndone; i++)
-        if (strcmp(done[i], name) == 0)
-            return;
-    done[(*ndone)++] = name;
-    if (t->base != FG_NAMED) {
-        builtin_adapter(e, t, encode);
-        return;
-    }
-    const char *ty = fg_ctype(e, t);
-    if (encode)
-        fg_printf(e->out,
-                  "static bool %s(far_xdr_enc *e, const void *v)\n{\n"
-                  "    return %s_encode(e, (const %s *)v);\n}\n\n",
-                  name, ty, ty);
-    else
-        fg_printf(e->out,
-                  "static bool %s(far_xdr_dec *d, void *v)\n{\n"
-                  "    return %s_decode(d, (%s *)v);\n}\n\n",
-                  name, ty, ty);
-}
-
-void fg_emit_adapters(fg_emit *e, bool for_client)
-{
-    int total = 0;
-    for (int i = 0; i < e->u->ndefs; i++) {
-        const fg_def *d = e->u->defs[i];
-        if (d->kind == FG_PROGRAM)
-            for (int v = 0; v < d->nvers; v++)
-                total += 2 * d->vers[v].nprocs;
-    }
-    if (!total)
-        return;
-    const char **done = fg_alloc(e->u, (size_t)total * sizeof *done);
-    int ndone = 0;
-    fg_buf_puts(e->out, "/* Adapters between far_xdr_encode_fn / far_xdr_decode_fn and the typed "
-                        "codec functions. */\n");
-    for (int i = 0; i < e->u->ndefs; i++) {
-        const fg_def *d = e->u->defs[i];
-        if (d->kind != FG_PROGRAM)
-            continue;
-        for (int v = 0; v < d->nvers; v++) {
-            const fg_version *ver = &d->vers[v];
-            for (int p = 0; p < ver->nprocs; p++) {
-                const fg_proc *pr = &ver->procs[p];
-                fg_type arg = pr->args[0];
-                if (pr->nargs > 1) {
-                    memset(&arg, 0, sizeof arg);
-                    arg.base = FG_NAMED;
-                    arg.name = fg_arg_type_name(e, pr, ver);
-                }
-                adapter(e, &arg, for_client, done, &ndone);
-                adapter(e, &pr->res, !for_client, done, &ndone);
-            }
-        }
-    }
+    return fg_fmt(e->u, "far_xdr_%s_%s_any", builtin_tag(t->base), encode ? "encode" : "decode");
 }
 
 /* rpcgen -N: a procedure with several arguments sends them as one struct
@@ -390,6 +292,7 @@ fg_def *fg_arg_struct(fg_emit *e, const fg_proc *p, const fg_version *v)
     }
     d->state = 2;
     d->fstate = 2;
+    d->proc_type = true;
     return d;
 }
 
@@ -451,6 +354,7 @@ const char *fg_client_params(fg_emit *e, const fg_proc *p, bool async)
         s = join(
             e, s,
             fg_fmt(e->u, "%s, far_arena *arena", param(e, ptr(e, arg_ctype(e, &p->res)), "resp")));
+    s = join(e, s, "const far_call_opts *opts");
     if (async)
         s = join(e, s, "far_call_cb cb, void *user");
     return s;

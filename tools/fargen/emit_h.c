@@ -7,7 +7,9 @@
 
 /* libtirpc's netobj, used by lock-manager .x files without a definition.
  * Layout and member names as in <rpc/xdr.h>, so code written for rpcgen
- * output works; if that header came first, its definition is used. */
+ * output works; if that header came first, its definition is used.  Every
+ * function is static inline (with the adapters, for a procedure that takes or
+ * returns a netobj), so two .x files' code that both use it link together. */
 static const char netobj_text[] =
     "#ifndef FARGEN_NETOBJ\n"
     "#define FARGEN_NETOBJ\n"
@@ -35,15 +37,31 @@ static const char netobj_text[] =
     "{\n"
     "    free(v->n_bytes);\n"
     "}\n"
+    "static inline bool netobj_encode_any(far_xdr_enc *e, const void *v)\n"
+    "{\n"
+    "    return netobj_encode(e, (const netobj *)v);\n"
+    "}\n"
+    "static inline bool netobj_decode_any(far_xdr_dec *d, void *v)\n"
+    "{\n"
+    "    return netobj_decode(d, (netobj *)v);\n"
+    "}\n"
     "#endif\n\n";
 
-static void protos(fg_emit *e, const char *n)
+/* A procedure argument or result type also gets the adapters that
+ * far_client_call and far_proc_desc take (foo_xdr.c). */
+static void protos(fg_emit *e, const char *n, bool any)
 {
     fg_printf(e->out,
               "bool %s_encode(far_xdr_enc *e, const %s *v);\n"
               "bool %s_decode(far_xdr_dec *d, %s *v);\n"
-              "void %s_free(%s *v);\n\n",
+              "void %s_free(%s *v);\n",
               n, n, n, n, n, n);
+    if (any)
+        fg_printf(e->out,
+                  "bool %s_encode_any(far_xdr_enc *e, const void *v); /* far_xdr_encode_fn */\n"
+                  "bool %s_decode_any(far_xdr_dec *d, void *v);       /* far_xdr_decode_fn */\n",
+                  n, n);
+    fg_buf_puts(e->out, "\n");
 }
 
 static void struct_def(fg_emit *e, const fg_def *d)
@@ -98,6 +116,13 @@ static void program(fg_emit *e, const fg_def *d)
     fg_buf *o = e->out;
     fg_where(e, d->loc);
     fg_printf(o, "#define %s %s\n\n", d->name, d->num.text);
+    fg_printf(o,
+              "/* Client stubs of %s (%s_clnt.c), per version below.\n"
+              " * Each returns FAR_OK or the reason the call failed (see far_client_call); an\n"
+              " * _async stub calls cb exactly once when it returned FAR_OK.  `opts` is the\n"
+              " * call's options, NULL for the defaults: its deadline, a far_status that\n"
+              " * receives the outcome in detail, ... (far_call_opts in <farcall/rpc.h>). */\n\n",
+              d->name, e->base);
     for (int v = 0; v < d->nvers; v++) {
         const fg_version *ver = &d->vers[v];
         fg_where(e, ver->loc);
@@ -113,14 +138,10 @@ static void program(fg_emit *e, const fg_def *d)
                 fg_where(e, pr->loc);
                 fg_printf(o, "typedef struct %s %s;\n", a->name, a->name);
                 struct_def(e, a);
-                protos(e, a->name);
+                protos(e, a->name, true);
             }
         }
-        fg_printf(o,
-                  "/* Client stubs of %s version %u (%s_clnt.c).  Each returns FAR_OK or "
-                  "the reason\n * the call failed (see far_client_call); the _async form "
-                  "calls cb exactly once\n * when it returned FAR_OK. */\n",
-                  d->name, ver->number, e->base);
+        fg_printf(o, "/* Client stubs of %s version %u. */\n", d->name, ver->number);
         for (int p = 0; p < ver->nprocs; p++) {
             const fg_proc *pr = &ver->procs[p];
             const char *stub = fg_proc_stub(e, pr, ver);
@@ -189,22 +210,22 @@ void fg_emit_h(fg_emit *e)
             fg_where(e, d->loc);
             fg_buf_puts(o, "typedef ");
             fg_declare(e, &d->decl, d->name, 0);
-            protos(e, d->name);
+            protos(e, d->name, d->proc_type);
             break;
         case FG_ENUM:
             fg_where(e, d->loc);
             enum_def(e, d);
-            protos(e, d->name);
+            protos(e, d->name, d->proc_type);
             break;
         case FG_STRUCT:
             fg_where(e, d->loc);
             struct_def(e, d);
-            protos(e, d->name);
+            protos(e, d->name, d->proc_type);
             break;
         case FG_UNION:
             fg_where(e, d->loc);
             union_def(e, d);
-            protos(e, d->name);
+            protos(e, d->name, d->proc_type);
             break;
         case FG_PROGRAM:
             program(e, d);

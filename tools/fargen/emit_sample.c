@@ -20,8 +20,15 @@ void fg_emit_sample_clnt(fg_emit *e)
                    "        fprintf(stderr, \"%s: %s\\n\", addr, far_last_error());\n"
                    "        return 1;\n    }\n"
                    "    far_arena arena;\n"
-                   "    far_arena_init(&arena, NULL, 0, 0);\n"
-                   "    int failures = 0;\n");
+                   "    far_arena_init(&arena, NULL, 0, 0);\n");
+    bool any = false;
+    for (int i = 0; i < e->u->ndefs; i++)
+        any = any || e->u->defs[i]->kind == FG_PROGRAM;
+    if (any)
+        fg_buf_puts(o, "    /* every call's options: a 5 s deadline (see far_call_opts; NULL: the\n"
+                       "     * client's defaults) */\n"
+                       "    const far_call_opts opts = {.timeout_ms = 5000};\n");
+    fg_buf_puts(o, "    int failures = 0;\n");
     for (int i = 0; i < e->u->ndefs; i++) {
         const fg_def *d = e->u->defs[i];
         if (d->kind != FG_PROGRAM)
@@ -55,7 +62,7 @@ void fg_emit_sample_clnt(fg_emit *e)
                     fg_printf(o, "        %s%sfar_res;\n", t, t[strlen(t) - 1] == '*' ? "" : " ");
                     args = fg_fmt(e->u, "%s, &far_res, &arena", args);
                 }
-                fg_printf(o, "        err = %s(%s);\n", stub, args);
+                fg_printf(o, "        err = %s(%s, &opts);\n", stub, args);
                 fg_printf(o,
                           "        if (err != FAR_OK) {\n"
                           "            fprintf(stderr, \"%s: %%s\\n\", far_last_error());\n"

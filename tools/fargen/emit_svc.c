@@ -1,6 +1,9 @@
 /* fargen — foo_svc.c: per program version, a table of far_proc_desc whose
- * invoke trampolines call the functions of the user's PROG_V_impl struct.
- * Nothing global the user must define, nothing that changes, no exit(). */
+ * invoke trampolines call the functions of the user's PROG_V_impl struct, and
+ * PROG_V_implemented, which tells the server which of them are there.  The
+ * codecs in the table are the adapters of foo_xdr.c and, for built-in types,
+ * the library's.  Nothing global the user must define, nothing that changes,
+ * no exit(). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,8 +21,8 @@ static void invoke(fg_emit *e, const fg_def *prog, const fg_version *ver, const 
               fg_proc_stub(e, p, ver));
     fg_printf(o, "    const %s_impl *far_fns = (const %s_impl *)far_impl;\n", pn, pn);
     bool null_proc = p->number == 0 && p->args[0].base == FG_VOID && p->res.base == FG_VOID;
-    fg_printf(o, "    if (!far_fns->%s)\n        return %s;\n", fn,
-              null_proc ? "FAR_OK; /* the null procedure answers anyway */" : "FAR_EPROC_UNAVAIL");
+    fg_printf(o, "    if (!far_fns->%s)\n        return %s\n", fn,
+              null_proc ? "FAR_OK; /* the null procedure answers anyway */" : "FAR_EPROC_UNAVAIL;");
     const char *call_args = "far_req";
     if (p->nargs > 1) {
         const char *at = fg_arg_type_name(e, p, ver);
@@ -49,21 +52,35 @@ static int by_number(const void *a, const void *b)
     return x->number < y->number ? -1 : x->number > y->number;
 }
 
-static void table(fg_emit *e, const fg_def *prog, const fg_version *ver)
+/* PROG_V_implemented: whether the user's struct has a function for a
+ * procedure, so that the server answers PROC_UNAVAIL (or the null procedure)
+ * itself, without taking a handler. */
+static void implemented(fg_emit *e, const fg_def *prog, const fg_version *ver,
+                        const fg_proc **sorted)
 {
     fg_buf *o = e->out;
     const char *pn = fg_prog_name(e, prog, ver);
-    const fg_proc **sorted = fg_alloc(e->u, (size_t)ver->nprocs * sizeof *sorted);
-    for (int p = 0; p < ver->nprocs; p++)
-        sorted[p] = &ver->procs[p];
-    qsort(sorted, (size_t)ver->nprocs, sizeof *sorted, by_number);
+    fg_where(e, ver->loc);
+    fg_printf(o, "static bool %s_implemented(const void *far_impl, uint32_t far_proc)\n{\n", pn);
+    fg_printf(o, "    const %s_impl *far_fns = (const %s_impl *)far_impl;\n", pn, pn);
+    fg_buf_puts(o, "    switch (far_proc) {\n");
+    for (int i = 0; i < ver->nprocs; i++)
+        fg_printf(o, "    case %s:\n        return far_fns->%s != NULL;\n", sorted[i]->name,
+                  fg_lower(e->u, sorted[i]->name));
+    fg_buf_puts(o, "    default:\n        return false;\n    }\n}\n\n");
+}
+
+static void table(fg_emit *e, const fg_def *prog, const fg_version *ver, const fg_proc **sorted)
+{
+    fg_buf *o = e->out;
+    const char *pn = fg_prog_name(e, prog, ver);
     fg_where(e, ver->loc);
     fg_printf(o, "const far_program_desc *%s_program(void)\n{\n", pn);
     fg_buf_puts(o, "    /* sorted by procedure number */\n");
     fg_buf_puts(o, "    static const far_proc_desc procs[] = {\n");
     for (int i = 0; i < ver->nprocs; i++) {
         const fg_proc *p = sorted[i];
-        const char *dec = "NULL", *asz = "0", *enc = "NULL", *rsz = "0";
+        const char *dec = NULL, *asz = NULL, *enc = NULL, *rsz = NULL;
         if (p->nargs > 1) {
             const char *at = fg_arg_type_name(e, p, ver);
             fg_type t;
@@ -71,28 +88,52 @@ static void table(fg_emit *e, const fg_def *prog, const fg_version *ver)
             t.base = FG_NAMED;
             t.name = at;
             dec = fg_adapter_name(e, &t, false);
-            asz = fg_fmt(e->u, "sizeof(%s)", at);
+            asz = at;
         } else if (p->args[0].base != FG_VOID) {
             dec = fg_adapter_name(e, &p->args[0], false);
-            asz = fg_fmt(e->u, "sizeof(%s)", fg_ctype(e, &p->args[0]));
+            asz = fg_ctype(e, &p->args[0]);
         }
         if (p->res.base != FG_VOID) {
             enc = fg_adapter_name(e, &p->res, true);
-            rsz = fg_fmt(e->u, "sizeof(%s)", fg_ctype(e, &p->res));
+            rsz = fg_ctype(e, &p->res);
         }
-        fg_printf(o, "        {%s, \"%s\", %s, %s, %s, %s, %s_invoke},\n", p->name, p->name, dec,
-                  enc, asz, rsz, fg_proc_stub(e, p, ver));
+        /* a void argument or result leaves its two fields zero */
+        fg_printf(o, "        {.proc = %s,\n", p->name);
+        fg_printf(o, "         .name = \"%s\",\n", p->name);
+        if (dec)
+            fg_printf(o, "         .decode_args = %s,\n", dec);
+        if (enc)
+            fg_printf(o, "         .encode_res = %s,\n", enc);
+        if (asz)
+            fg_printf(o, "         .args_size = sizeof(%s),\n", asz);
+        if (rsz)
+            fg_printf(o, "         .res_size = sizeof(%s),\n", rsz);
+        fg_printf(o, "         .invoke = %s_invoke},\n", fg_proc_stub(e, p, ver));
     }
     fg_buf_puts(o, "    };\n");
-    fg_printf(o,
-              "    static const far_program_desc desc = {FAR_DESC_SIZES,\n"
-              "                                          .prog = %s,\n"
-              "                                          .vers = %s,\n"
-              "                                          .name = \"%s\",\n"
-              "                                          .procs = procs,\n"
-              "                                          .nprocs = sizeof procs / sizeof procs[0]};\n",
-              prog->name, ver->name, prog->name);
+    fg_printf(
+        o,
+        "    static const far_program_desc desc = {FAR_DESC_SIZES,\n"
+        "                                          .prog = %s,\n"
+        "                                          .vers = %s,\n"
+        "                                          .name = \"%s\",\n"
+        "                                          .procs = procs,\n"
+        "                                          .nprocs = sizeof procs / sizeof procs[0],\n"
+        "                                          .implemented = %s_implemented};\n",
+        prog->name, ver->name, prog->name, pn);
     fg_buf_puts(o, "    return &desc;\n}\n\n");
+}
+
+static void version(fg_emit *e, const fg_def *prog, const fg_version *ver)
+{
+    const fg_proc **sorted = fg_alloc(e->u, (size_t)ver->nprocs * sizeof *sorted);
+    for (int p = 0; p < ver->nprocs; p++)
+        sorted[p] = &ver->procs[p];
+    qsort(sorted, (size_t)ver->nprocs, sizeof *sorted, by_number);
+    for (int p = 0; p < ver->nprocs; p++)
+        invoke(e, prog, ver, &ver->procs[p]);
+    implemented(e, prog, ver, sorted);
+    table(e, prog, ver, sorted);
 }
 
 void fg_emit_svc(fg_emit *e)
@@ -100,15 +141,11 @@ void fg_emit_svc(fg_emit *e)
     fg_banner(e, "Server dispatch tables: see far_server_add_program in <farcall/rpc.h>.");
     fg_printf(e->out, "#include <stddef.h>\n\n#include \"%s.h\"\n\n", e->base);
     fg_emit_pass_lines(e);
-    fg_emit_adapters(e, false);
     for (int i = 0; i < e->u->ndefs; i++) {
         const fg_def *d = e->u->defs[i];
         if (d->kind != FG_PROGRAM)
             continue;
-        for (int v = 0; v < d->nvers; v++) {
-            for (int p = 0; p < d->vers[v].nprocs; p++)
-                invoke(e, d, &d->vers[v], &d->vers[v].procs[p]);
-            table(e, d, &d->vers[v]);
-        }
+        for (int v = 0; v < d->nvers; v++)
+            version(e, d, &d->vers[v]);
     }
 }

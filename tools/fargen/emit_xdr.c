@@ -13,6 +13,9 @@
  *   - int/unsigned and hyper arrays go through the bulk u32/u64 primitives;
  *   - in heap mode (no arena) a decode first zeroes the value, so that after
  *     a failure TYPE_free releases exactly what was allocated.
+ * A type that is a procedure's argument or result (and every PROC_V_argument
+ * struct) also gets TYPE_encode_any / TYPE_decode_any, the shape
+ * far_client_call and far_proc_desc take, shared by foo_clnt.c and foo_svc.c.
  */
 #include <string.h>
 
@@ -610,14 +613,23 @@ static void emit_list(fg_emit *e, const fg_def *def)
     fg_buf_puts(e->out, "}\n\n");
 }
 
-static void emit_type(fg_emit *e, const fg_def *def)
+/* A procedure's argument or result type, as far_client_call and
+ * far_proc_desc take it: void pointers.  Defined here, once for the client
+ * and the server side. */
+static void emit_any(fg_emit *e, const char *n)
+{
+    fg_printf(e->out,
+              "bool %s_encode_any(far_xdr_enc *e, const void *v)\n{\n"
+              "    return %s_encode(e, (const %s *)v);\n}\n\n"
+              "bool %s_decode_any(far_xdr_dec *d, void *v)\n{\n"
+              "    return %s_decode(d, (%s *)v);\n}\n\n",
+              n, n, n, n, n, n);
+}
+
+static void emit_codec(fg_emit *e, const fg_def *def)
 {
     const char *n = def->name;
     fail f = {0, NULL};
-    if (def->kind == FG_STRUCT && def->is_list) {
-        emit_list(e, def);
-        return;
-    }
     bool zero = def->kind == FG_TYPEDEF ? fg_decl_needs_free(&def->decl) : def->needs_free;
 
     fg_printf(e->out, "bool %s_encode(far_xdr_enc *e, const %s *v)\n{\n", n, n);
@@ -650,6 +662,16 @@ static void emit_type(fg_emit *e, const fg_def *def)
     else
         free_body(e, def, "(*v)", 1);
     fg_buf_puts(e->out, "}\n\n");
+}
+
+static void emit_type(fg_emit *e, const fg_def *def)
+{
+    if (def->kind == FG_STRUCT && def->is_list)
+        emit_list(e, def);
+    else
+        emit_codec(e, def);
+    if (def->proc_type)
+        emit_any(e, def->name);
 }
 
 void fg_emit_xdr(fg_emit *e)

@@ -183,6 +183,7 @@ typedef struct fg_def {
     bool is_list;    /* struct whose last member is optional data of its own type */
     bool recursive;  /* can reach itself (through optional data or arrays) */
     bool needs_free; /* holds pointers */
+    bool proc_type;  /* a procedure's argument or result: gets T_encode_any / T_decode_any */
     uint64_t min_wire;
     int state;  /* check's DFS marks: minimum wire size */
     int fstate; /* needs_free */
@@ -287,9 +288,10 @@ const char *fg_param_type(fg_emit *e, const fg_type *t);
 /* Names of a procedure's stubs. */
 const char *fg_proc_stub(fg_emit *e, const fg_proc *p, const fg_version *v);
 const char *fg_prog_name(fg_emit *e, const fg_def *prog, const fg_version *v);
-/* static adapter functions for a procedure argument/result type */
+/* The far_xdr_encode_fn / far_xdr_decode_fn of a procedure's argument or
+ * result type: the library's far_xdr_TAG_{en,de}code_any for a built-in type,
+ * else T_{en,de}code_any (declared in foo.h, defined in foo_xdr.c). */
 const char *fg_adapter_name(fg_emit *e, const fg_type *t, bool encode);
-void fg_emit_adapters(fg_emit *e, bool for_client);
 const char *fg_arg_type_name(fg_emit *e, const fg_proc *p, const fg_version *v);
 const char *fg_arg_params(fg_emit *e, const fg_proc *p);
 const char *fg_res_ctype(fg_emit *e, const fg_proc *p);

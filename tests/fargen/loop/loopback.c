@@ -1,12 +1,22 @@
 /* A fargen-generated client calls a fargen-generated server over loopback
  * TCP: sync and async stubs, lists, unions, strings, several arguments, two
- * versions, an unimplemented procedure and the implicit null procedure. */
+ * versions, an unimplemented procedure and the implicit null procedure; the
+ * far_call_opts a stub is given (deadline, status) reach the call; and two
+ * .x files' generated code (calc.x, tally.x) in one program.
+ *
+ * The server has one handler, and CALCPROC_WAIT holds it until the test
+ * opens the gate: calls answered while it is held were answered without a
+ * handler (an unimplemented procedure, the null procedure with no function),
+ * and calls that need one time out by their opts' deadline. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "calc.h"
+#include "tally.h"
 
 static int failures;
 #define CHECK(c)                                                                                   \
@@ -56,42 +66,173 @@ static far_err echo(far_svc_req *req, char *const *argp, char **resp)
     return FAR_OK;
 }
 
+/* The gate CALCPROC_WAIT waits at (10 s at most, so that a failing test
+ * still ends). */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_open;
+static int waits_entered;
+
+static struct timespec after_ms(long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static far_err wait_at_gate(far_svc_req *req)
+{
+    (void)req;
+    struct timespec until = after_ms(10000);
+    pthread_mutex_lock(&gate_mu);
+    waits_entered++;
+    pthread_cond_broadcast(&gate_cv);
+    while (!gate_open)
+        if (pthread_cond_timedwait(&gate_cv, &gate_mu, &until) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&gate_mu);
+    return FAR_OK;
+}
+
 static far_err count(far_svc_req *req, uint64_t *resp)
 {
     *resp = far_svc_req_vers(req) * 1000u;
     return FAR_OK;
 }
 
+/* calcproc_null and calcproc_missing have no function. */
 static const calc_prog_1_impl v1 = {
     .calcproc_eval = eval,
     .calcproc_add2 = add2,
     .calcproc_echo = echo,
+    .calcproc_wait = wait_at_gate,
 };
 static const calc_prog_2_impl v2 = {.calcproc_count = count};
 
+static far_err tally_add(far_svc_req *req, const struct tally_item *argp, int32_t *resp)
+{
+    (void)req;
+    *resp = argp->count + (int32_t)strlen(argp->name);
+    return FAR_OK;
+}
+
+static far_err tally_label(far_svc_req *req, int32_t arg1, char *arg2, char **resp)
+{
+    char *s = far_arena_alloc(far_svc_req_arena(req), strlen(arg2) + 16);
+    if (!s)
+        return FAR_ESYSTEM_ERR;
+    sprintf(s, "%s #%d", arg2, (int)arg1);
+    *resp = s;
+    return FAR_OK;
+}
+
+static const tally_prog_1_impl tally = {.tallyproc_add = tally_add, .tallyproc_label = tally_label};
+
+/* One async call's completion. */
+typedef struct done {
+    bool done;
+    far_err err;
+    char msg[256];
+} done;
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int async_done;
-static far_err async_err;
 
 static void on_reply(const far_status *st, void *res, void *user)
 {
     (void)res;
-    (void)user;
+    done *d = user;
     pthread_mutex_lock(&mu);
-    async_err = st->err;
-    async_done++;
-    pthread_cond_signal(&cv);
+    d->err = st->err;
+    snprintf(d->msg, sizeof d->msg, "%s", st->msg);
+    d->done = true;
+    pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
+}
+
+/* Waits (10 s at most) for an async call's callback; false if it never came. */
+static bool await(done *d)
+{
+    struct timespec until = after_ms(10000);
+    pthread_mutex_lock(&mu);
+    while (!d->done)
+        if (pthread_cond_timedwait(&cv, &mu, &until) == ETIMEDOUT)
+            break;
+    bool ok = d->done;
+    pthread_mutex_unlock(&mu);
+    return ok;
+}
+
+/* "prog P vers V proc N", as a far_status message names a call. */
+static bool names_call(const char *msg, uint32_t prog, uint32_t vers, uint32_t proc)
+{
+    char want[96];
+    snprintf(want, sizeof want, "prog %u vers %u proc %u", (unsigned)prog, (unsigned)vers,
+             (unsigned)proc);
+    return strstr(msg, want) != NULL;
+}
+
+/* The calls that need no handler, and the deadlines of those that do, while
+ * the server's one handler is held at the gate. */
+static void while_held(far_client *c)
+{
+    done first = {0};
+    CHECK(calcproc_wait_1_async(c, NULL, on_reply, &first) == FAR_OK);
+    struct timespec until = after_ms(10000);
+    pthread_mutex_lock(&gate_mu);
+    while (waits_entered == 0)
+        if (pthread_cond_timedwait(&gate_cv, &gate_mu, &until) == ETIMEDOUT)
+            break;
+    bool held = waits_entered > 0;
+    pthread_mutex_unlock(&gate_mu);
+    CHECK(held);
+
+    /* answered by the server itself, well within a deadline that would
+     * expire (twice) before the gate's 10 s if they waited for the handler */
+    far_status st;
+    far_call_opts opts = {.timeout_ms = 3000, .status = &st};
+    int32_t x = 1;
+    st.err = FAR_EIO;
+    CHECK(calcproc_missing_1(c, &x, &opts) == FAR_EPROC_UNAVAIL);
+    CHECK(st.err == FAR_EPROC_UNAVAIL);
+    CHECK(names_call(st.msg, CALC_PROG, CALC_V1, CALCPROC_MISSING));
+    st.err = FAR_EIO;
+    CHECK(calcproc_null_1(c, &opts) == FAR_OK);
+    CHECK(st.err == FAR_OK && names_call(st.msg, CALC_PROG, CALC_V1, CALCPROC_NULL));
+
+    /* needs the handler: the stubs' short deadlines expire */
+    opts.timeout_ms = 100;
+    st.err = FAR_OK;
+    CHECK(calcproc_wait_1(c, &opts) == FAR_ETIMEDOUT);
+    CHECK(st.err == FAR_ETIMEDOUT && names_call(st.msg, CALC_PROG, CALC_V1, CALCPROC_WAIT));
+    done late = {0};
+    far_call_opts aopts = {.timeout_ms = 100};
+    CHECK(calcproc_wait_1_async(c, &aopts, on_reply, &late) == FAR_OK);
+    CHECK(await(&late) && late.err == FAR_ETIMEDOUT);
+    CHECK(names_call(late.msg, CALC_PROG, CALC_V1, CALCPROC_WAIT));
+
+    pthread_mutex_lock(&gate_mu);
+    gate_open = true;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    CHECK(await(&first) && first.err == FAR_OK);
 }
 
 int main(void)
 {
     far_server *srv;
+    far_server_opts so = {.workers = 1, .max_workers = 1};
     char addr[128];
-    if (far_server_create(&srv, NULL) != FAR_OK ||
+    if (far_server_create(&srv, &so) != FAR_OK ||
         far_server_add_program(srv, calc_prog_1_program(), &v1) != FAR_OK ||
         far_server_add_program(srv, calc_prog_2_program(), &v2) != FAR_OK ||
+        far_server_add_program(srv, tally_prog_1_program(), &tally) != FAR_OK ||
         far_server_listen(srv, "tcp://127.0.0.1:0", addr, sizeof addr) != FAR_OK ||
         far_server_start(srv) != FAR_OK) {
         fprintf(stderr, "server: %s\n", far_last_error());
@@ -105,42 +246,58 @@ int main(void)
     far_arena arena;
     far_arena_init(&arena, NULL, 0, 0);
 
-    CHECK(calcproc_null_1(c) == FAR_OK); /* not implemented: the null procedure answers */
+    CHECK(calcproc_null_1(c, NULL) == FAR_OK); /* not implemented: the null procedure answers */
 
     operand o3 = {3, NULL}, o2 = {2, &o3}, o1 = {7, &o2};
     request rq = {MUL, &o1, "product"};
     reply rp;
-    CHECK(calcproc_eval_1(c, &rq, &rp, &arena) == FAR_OK);
+    CHECK(calcproc_eval_1(c, &rq, &rp, &arena, NULL) == FAR_OK);
     CHECK(rp.status == 0 && rp.reply_u.result == 42);
     rq.what = NEG;
     rq.args = NULL;
-    CHECK(calcproc_eval_1(c, &rq, &rp, NULL) == FAR_OK); /* heap mode */
+    CHECK(calcproc_eval_1(c, &rq, &rp, NULL, NULL) == FAR_OK); /* heap mode */
     CHECK(rp.status == 2 && strcmp(rp.reply_u.why, "NEG needs an operand") == 0);
     reply_free(&rp);
 
+    /* opts reach the call: its status says how it went and names it */
+    far_status st;
+    memset(&st, 0, sizeof st);
+    st.err = FAR_EIO;
+    const far_call_opts opts = {.timeout_ms = 5000, .status = &st};
     int32_t sum = 0;
-    CHECK(calcproc_add2_1(c, 40, 2, &sum, &arena) == FAR_OK && sum == 42);
+    CHECK(calcproc_add2_1(c, 40, 2, &sum, &arena, &opts) == FAR_OK && sum == 42);
+    CHECK(st.err == FAR_OK);
+    CHECK(names_call(st.msg, CALC_PROG, CALC_V1, CALCPROC_ADD2));
 
     char *in = "hello", *out = NULL;
-    CHECK(calcproc_echo_1(c, &in, &out, &arena) == FAR_OK && out && strcmp(out, "hello!") == 0);
+    CHECK(calcproc_echo_1(c, &in, &out, &arena, NULL) == FAR_OK && out &&
+          strcmp(out, "hello!") == 0);
 
-    CHECK(calcproc_missing_1(c, &sum) == FAR_EPROC_UNAVAIL);
+    CHECK(calcproc_missing_1(c, &sum, &opts) == FAR_EPROC_UNAVAIL);
+    CHECK(st.err == FAR_EPROC_UNAVAIL && names_call(st.msg, CALC_PROG, CALC_V1, CALCPROC_MISSING));
 
     uint64_t n = 0;
-    CHECK(calcproc_count_2(c, &n, &arena) == FAR_OK && n == 2000);
+    CHECK(calcproc_count_2(c, &n, &arena, NULL) == FAR_OK && n == 2000);
 
     /* a label over CALC_MAX: the client refuses to encode it */
     rq.label = "a label longer than sixteen bytes";
-    CHECK(calcproc_eval_1(c, &rq, &rp, &arena) != FAR_OK);
+    CHECK(calcproc_eval_1(c, &rq, &rp, &arena, NULL) != FAR_OK);
     rq.label = "ok";
 
     int32_t asum = 0;
-    CHECK(calcproc_add2_1_async(c, 1, 2, &asum, &arena, on_reply, NULL) == FAR_OK);
-    pthread_mutex_lock(&mu);
-    while (!async_done)
-        pthread_cond_wait(&cv, &mu);
-    pthread_mutex_unlock(&mu);
-    CHECK(async_done == 1 && async_err == FAR_OK && asum == 3);
+    done d = {0};
+    CHECK(calcproc_add2_1_async(c, 1, 2, &asum, &arena, NULL, on_reply, &d) == FAR_OK);
+    CHECK(await(&d) && d.err == FAR_OK && asum == 3);
+
+    /* the second .x file's stubs, on the same client */
+    tally_item item = {"apples", 3};
+    int32_t total = 0;
+    CHECK(tallyproc_add_1(c, &item, &total, &arena, NULL) == FAR_OK && total == 9);
+    char *label = NULL;
+    CHECK(tallyproc_label_1(c, 7, "pears", &label, &arena, NULL) == FAR_OK && label &&
+          strcmp(label, "pears #7") == 0);
+
+    while_held(c);
 
     far_arena_fini(&arena);
     far_client_destroy(c);

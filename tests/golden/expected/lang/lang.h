@@ -82,6 +82,8 @@ typedef char *name;
 bool name_encode(far_xdr_enc *e, const name *v);
 bool name_decode(far_xdr_dec *d, name *v);
 void name_free(name *v);
+bool name_encode_any(far_xdr_enc *e, const void *v); /* far_xdr_encode_fn */
+bool name_decode_any(far_xdr_dec *d, void *v);       /* far_xdr_decode_fn */
 
 /* lang.x:17 */
 typedef struct {
@@ -148,6 +150,8 @@ struct scalars {
 bool scalars_encode(far_xdr_enc *e, const scalars *v);
 bool scalars_decode(far_xdr_dec *d, scalars *v);
 void scalars_free(scalars *v);
+bool scalars_encode_any(far_xdr_enc *e, const void *v); /* far_xdr_encode_fn */
+bool scalars_decode_any(far_xdr_dec *d, void *v);       /* far_xdr_decode_fn */
 
 /* lang.x:51 */
 struct result {
@@ -160,6 +164,8 @@ struct result {
 bool result_encode(far_xdr_enc *e, const result *v);
 bool result_decode(far_xdr_dec *d, result *v);
 void result_free(result *v);
+bool result_encode_any(far_xdr_enc *e, const void *v); /* far_xdr_encode_fn */
+bool result_decode_any(far_xdr_dec *d, void *v);       /* far_xdr_decode_fn */
 
 /* lang.x:61 */
 struct flag {
@@ -203,6 +209,8 @@ struct inline_forms {
 bool inline_forms_encode(far_xdr_enc *e, const inline_forms *v);
 bool inline_forms_decode(far_xdr_dec *d, inline_forms *v);
 void inline_forms_free(inline_forms *v);
+bool inline_forms_encode_any(far_xdr_enc *e, const void *v); /* far_xdr_encode_fn */
+bool inline_forms_decode_any(far_xdr_dec *d, void *v);       /* far_xdr_decode_fn */
 
 /* lang.x:82 */
 struct pair {
@@ -215,6 +223,12 @@ void pair_free(pair *v);
 
 /* lang.x:84 */
 #define LANG_PROG 0x20001234
+
+/* Client stubs of LANG_PROG (lang_clnt.c), per version below.
+ * Each returns FAR_OK or the reason the call failed (see far_client_call); an
+ * _async stub calls cb exactly once when it returned FAR_OK.  `opts` is the
+ * call's options, NULL for the defaults: its deadline, a far_status that
+ * receives the outcome in detail, ... (far_call_opts in <farcall/rpc.h>). */
 
 /* lang.x:85 */
 #define LANG_V1 1
@@ -233,18 +247,18 @@ struct lang_sum_1_argument {
 bool lang_sum_1_argument_encode(far_xdr_enc *e, const lang_sum_1_argument *v);
 bool lang_sum_1_argument_decode(far_xdr_dec *d, lang_sum_1_argument *v);
 void lang_sum_1_argument_free(lang_sum_1_argument *v);
+bool lang_sum_1_argument_encode_any(far_xdr_enc *e, const void *v); /* far_xdr_encode_fn */
+bool lang_sum_1_argument_decode_any(far_xdr_dec *d, void *v);       /* far_xdr_decode_fn */
 
-/* Client stubs of LANG_PROG version 1 (lang_clnt.c).  Each returns FAR_OK or the reason
- * the call failed (see far_client_call); the _async form calls cb exactly once
- * when it returned FAR_OK. */
-FAR_NODISCARD far_err lang_null_1(far_client *clnt);
-FAR_NODISCARD far_err lang_null_1_async(far_client *clnt, far_call_cb cb, void *user);
-FAR_NODISCARD far_err lang_get_1(far_client *clnt, const name *argp, result *resp, far_arena *arena);
-FAR_NODISCARD far_err lang_get_1_async(far_client *clnt, const name *argp, result *resp, far_arena *arena, far_call_cb cb, void *user);
-FAR_NODISCARD far_err lang_sum_1(far_client *clnt, int32_t arg1, int64_t arg2, name arg3, int32_t *resp, far_arena *arena);
-FAR_NODISCARD far_err lang_sum_1_async(far_client *clnt, int32_t arg1, int64_t arg2, name arg3, int32_t *resp, far_arena *arena, far_call_cb cb, void *user);
-FAR_NODISCARD far_err lang_echo_1(far_client *clnt, char *const *argp, char **resp, far_arena *arena);
-FAR_NODISCARD far_err lang_echo_1_async(far_client *clnt, char *const *argp, char **resp, far_arena *arena, far_call_cb cb, void *user);
+/* Client stubs of LANG_PROG version 1. */
+FAR_NODISCARD far_err lang_null_1(far_client *clnt, const far_call_opts *opts);
+FAR_NODISCARD far_err lang_null_1_async(far_client *clnt, const far_call_opts *opts, far_call_cb cb, void *user);
+FAR_NODISCARD far_err lang_get_1(far_client *clnt, const name *argp, result *resp, far_arena *arena, const far_call_opts *opts);
+FAR_NODISCARD far_err lang_get_1_async(far_client *clnt, const name *argp, result *resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user);
+FAR_NODISCARD far_err lang_sum_1(far_client *clnt, int32_t arg1, int64_t arg2, name arg3, int32_t *resp, far_arena *arena, const far_call_opts *opts);
+FAR_NODISCARD far_err lang_sum_1_async(far_client *clnt, int32_t arg1, int64_t arg2, name arg3, int32_t *resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user);
+FAR_NODISCARD far_err lang_echo_1(far_client *clnt, char *const *argp, char **resp, far_arena *arena, const far_call_opts *opts);
+FAR_NODISCARD far_err lang_echo_1_async(far_client *clnt, char *const *argp, char **resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user);
 
 /* Server side of LANG_PROG version 1 (lang_svc.c): fill in the functions you serve
  * (NULL: the call gets PROC_UNAVAIL, except a void procedure 0, which
@@ -264,13 +278,11 @@ const far_program_desc *lang_prog_1_program(void);
 #define LANG_V2 2
 #define LANG_ALL 5
 
-/* Client stubs of LANG_PROG version 2 (lang_clnt.c).  Each returns FAR_OK or the reason
- * the call failed (see far_client_call); the _async form calls cb exactly once
- * when it returned FAR_OK. */
-FAR_NODISCARD far_err lang_null_2(far_client *clnt);
-FAR_NODISCARD far_err lang_null_2_async(far_client *clnt, far_call_cb cb, void *user);
-FAR_NODISCARD far_err lang_all_2(far_client *clnt, const inline_forms *argp, scalars *resp, far_arena *arena);
-FAR_NODISCARD far_err lang_all_2_async(far_client *clnt, const inline_forms *argp, scalars *resp, far_arena *arena, far_call_cb cb, void *user);
+/* Client stubs of LANG_PROG version 2. */
+FAR_NODISCARD far_err lang_null_2(far_client *clnt, const far_call_opts *opts);
+FAR_NODISCARD far_err lang_null_2_async(far_client *clnt, const far_call_opts *opts, far_call_cb cb, void *user);
+FAR_NODISCARD far_err lang_all_2(far_client *clnt, const inline_forms *argp, scalars *resp, far_arena *arena, const far_call_opts *opts);
+FAR_NODISCARD far_err lang_all_2_async(far_client *clnt, const inline_forms *argp, scalars *resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user);
 
 /* Server side of LANG_PROG version 2 (lang_svc.c): fill in the functions you serve
  * (NULL: the call gets PROC_UNAVAIL, except a void procedure 0, which

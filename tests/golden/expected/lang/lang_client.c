@@ -16,11 +16,14 @@ int main(int argc, char **argv)
     }
     far_arena arena;
     far_arena_init(&arena, NULL, 0, 0);
+    /* every call's options: a 5 s deadline (see far_call_opts; NULL: the
+     * client's defaults) */
+    const far_call_opts opts = {.timeout_ms = 5000};
     int failures = 0;
 
     /* LANG_NULL, version 1: fill in the arguments */
     {
-        err = lang_null_1(clnt);
+        err = lang_null_1(clnt, &opts);
         if (err != FAR_OK) {
             fprintf(stderr, "lang_null_1: %s\n", far_last_error());
             failures++;
@@ -32,7 +35,7 @@ int main(int argc, char **argv)
         name far_arg;
         memset(&far_arg, 0, sizeof far_arg);
         result far_res;
-        err = lang_get_1(clnt, &far_arg, &far_res, &arena);
+        err = lang_get_1(clnt, &far_arg, &far_res, &arena, &opts);
         if (err != FAR_OK) {
             fprintf(stderr, "lang_get_1: %s\n", far_last_error());
             failures++;
@@ -49,7 +52,7 @@ int main(int argc, char **argv)
         name far_arg3;
         memset(&far_arg3, 0, sizeof far_arg3);
         int32_t far_res;
-        err = lang_sum_1(clnt, far_arg1, far_arg2, far_arg3, &far_res, &arena);
+        err = lang_sum_1(clnt, far_arg1, far_arg2, far_arg3, &far_res, &arena, &opts);
         if (err != FAR_OK) {
             fprintf(stderr, "lang_sum_1: %s\n", far_last_error());
             failures++;
@@ -62,7 +65,7 @@ int main(int argc, char **argv)
         char *far_arg;
         memset(&far_arg, 0, sizeof far_arg);
         char *far_res;
-        err = lang_echo_1(clnt, &far_arg, &far_res, &arena);
+        err = lang_echo_1(clnt, &far_arg, &far_res, &arena, &opts);
         if (err != FAR_OK) {
             fprintf(stderr, "lang_echo_1: %s\n", far_last_error());
             failures++;
@@ -72,7 +75,7 @@ int main(int argc, char **argv)
 
     /* LANG_NULL, version 2: fill in the arguments */
     {
-        err = lang_null_2(clnt);
+        err = lang_null_2(clnt, &opts);
         if (err != FAR_OK) {
             fprintf(stderr, "lang_null_2: %s\n", far_last_error());
             failures++;
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
         inline_forms far_arg;
         memset(&far_arg, 0, sizeof far_arg);
         scalars far_res;
-        err = lang_all_2(clnt, &far_arg, &far_res, &arena);
+        err = lang_all_2(clnt, &far_arg, &far_res, &arena, &opts);
         if (err != FAR_OK) {
             fprintf(stderr, "lang_all_2: %s\n", far_last_error());
             failures++;

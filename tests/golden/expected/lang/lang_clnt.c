@@ -6,118 +6,77 @@
 
 
 
-/* Adapters between far_xdr_encode_fn / far_xdr_decode_fn and the typed codec functions. */
-static bool name_encode_any(far_xdr_enc *e, const void *v)
-{
-    return name_encode(e, (const name *)v);
-}
-
-static bool result_decode_any(far_xdr_dec *d, void *v)
-{
-    return result_decode(d, (result *)v);
-}
-
-static bool lang_sum_1_argument_encode_any(far_xdr_enc *e, const void *v)
-{
-    return lang_sum_1_argument_encode(e, (const lang_sum_1_argument *)v);
-}
-
-static bool far__int32_decode_any(far_xdr_dec *d, void *v)
-{
-    return far_xdr_get_i32(d, (int32_t *)v);
-}
-
-static bool far__string_encode_any(far_xdr_enc *e, const void *v)
-{
-    return far_xdr_put_string(e, *(char *const *)v, FAR_XDR_UNBOUNDED);
-}
-
-static bool far__string_decode_any(far_xdr_dec *d, void *v)
-{
-    return far_xdr_get_string(d, (char **)v, FAR_XDR_UNBOUNDED);
-}
-
-static bool inline_forms_encode_any(far_xdr_enc *e, const void *v)
-{
-    return inline_forms_encode(e, (const inline_forms *)v);
-}
-
-static bool scalars_decode_any(far_xdr_dec *d, void *v)
-{
-    return scalars_decode(d, (scalars *)v);
-}
-
 /* lang.x:86 */
-far_err lang_null_1(far_client *clnt)
+far_err lang_null_1(far_client *clnt, const far_call_opts *opts)
 {
-    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_NULL, NULL, NULL, NULL, NULL, NULL, opts);
 }
 
-far_err lang_null_1_async(far_client *clnt, far_call_cb cb, void *user)
+far_err lang_null_1_async(far_client *clnt, const far_call_opts *opts, far_call_cb cb, void *user)
 {
-    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_NULL, NULL, NULL, NULL, NULL, NULL, NULL, cb, user);
+    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_NULL, NULL, NULL, NULL, NULL, NULL, opts, cb, user);
 }
 
 /* lang.x:87 */
-far_err lang_get_1(far_client *clnt, const name *argp, result *resp, far_arena *arena)
+far_err lang_get_1(far_client *clnt, const name *argp, result *resp, far_arena *arena, const far_call_opts *opts)
 {
-    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_GET, name_encode_any, argp, result_decode_any, resp, arena, NULL);
+    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_GET, name_encode_any, argp, result_decode_any, resp, arena, opts);
 }
 
-far_err lang_get_1_async(far_client *clnt, const name *argp, result *resp, far_arena *arena, far_call_cb cb, void *user)
+far_err lang_get_1_async(far_client *clnt, const name *argp, result *resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user)
 {
-    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_GET, name_encode_any, argp, result_decode_any, resp, arena, NULL, cb, user);
+    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_GET, name_encode_any, argp, result_decode_any, resp, arena, opts, cb, user);
 }
 
 /* lang.x:88 */
-far_err lang_sum_1(far_client *clnt, int32_t arg1, int64_t arg2, name arg3, int32_t *resp, far_arena *arena)
+far_err lang_sum_1(far_client *clnt, int32_t arg1, int64_t arg2, name arg3, int32_t *resp, far_arena *arena, const far_call_opts *opts)
 {
     lang_sum_1_argument far_args;
     far_args.arg1 = arg1;
     far_args.arg2 = arg2;
     far_args.arg3 = arg3;
-    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_SUM, lang_sum_1_argument_encode_any, &far_args, far__int32_decode_any, resp, arena, NULL);
+    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_SUM, lang_sum_1_argument_encode_any, &far_args, far_xdr_int32_decode_any, resp, arena, opts);
 }
 
-far_err lang_sum_1_async(far_client *clnt, int32_t arg1, int64_t arg2, name arg3, int32_t *resp, far_arena *arena, far_call_cb cb, void *user)
+far_err lang_sum_1_async(far_client *clnt, int32_t arg1, int64_t arg2, name arg3, int32_t *resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user)
 {
     lang_sum_1_argument far_args;
     far_args.arg1 = arg1;
     far_args.arg2 = arg2;
     far_args.arg3 = arg3;
-    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_SUM, lang_sum_1_argument_encode_any, &far_args, far__int32_decode_any, resp, arena, NULL, cb, user);
+    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_SUM, lang_sum_1_argument_encode_any, &far_args, far_xdr_int32_decode_any, resp, arena, opts, cb, user);
 }
 
 /* lang.x:89 */
-far_err lang_echo_1(far_client *clnt, char *const *argp, char **resp, far_arena *arena)
+far_err lang_echo_1(far_client *clnt, char *const *argp, char **resp, far_arena *arena, const far_call_opts *opts)
 {
-    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_ECHO, far__string_encode_any, argp, far__string_decode_any, resp, arena, NULL);
+    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_ECHO, far_xdr_string_encode_any, argp, far_xdr_string_decode_any, resp, arena, opts);
 }
 
-far_err lang_echo_1_async(far_client *clnt, char *const *argp, char **resp, far_arena *arena, far_call_cb cb, void *user)
+far_err lang_echo_1_async(far_client *clnt, char *const *argp, char **resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user)
 {
-    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_ECHO, far__string_encode_any, argp, far__string_decode_any, resp, arena, NULL, cb, user);
+    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_ECHO, far_xdr_string_encode_any, argp, far_xdr_string_decode_any, resp, arena, opts, cb, user);
 }
 
 /* lang.x:92 */
-far_err lang_null_2(far_client *clnt)
+far_err lang_null_2(far_client *clnt, const far_call_opts *opts)
 {
-    return far_client_call(clnt, LANG_PROG, LANG_V2, LANG_NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    return far_client_call(clnt, LANG_PROG, LANG_V2, LANG_NULL, NULL, NULL, NULL, NULL, NULL, opts);
 }
 
-far_err lang_null_2_async(far_client *clnt, far_call_cb cb, void *user)
+far_err lang_null_2_async(far_client *clnt, const far_call_opts *opts, far_call_cb cb, void *user)
 {
-    return far_client_call_async(clnt, LANG_PROG, LANG_V2, LANG_NULL, NULL, NULL, NULL, NULL, NULL, NULL, cb, user);
+    return far_client_call_async(clnt, LANG_PROG, LANG_V2, LANG_NULL, NULL, NULL, NULL, NULL, NULL, opts, cb, user);
 }
 
 /* lang.x:93 */
-far_err lang_all_2(far_client *clnt, const inline_forms *argp, scalars *resp, far_arena *arena)
+far_err lang_all_2(far_client *clnt, const inline_forms *argp, scalars *resp, far_arena *arena, const far_call_opts *opts)
 {
-    return far_client_call(clnt, LANG_PROG, LANG_V2, LANG_ALL, inline_forms_encode_any, argp, scalars_decode_any, resp, arena, NULL);
+    return far_client_call(clnt, LANG_PROG, LANG_V2, LANG_ALL, inline_forms_encode_any, argp, scalars_decode_any, resp, arena, opts);
 }
 
-far_err lang_all_2_async(far_client *clnt, const inline_forms *argp, scalars *resp, far_arena *arena, far_call_cb cb, void *user)
+far_err lang_all_2_async(far_client *clnt, const inline_forms *argp, scalars *resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user)
 {
-    return far_client_call_async(clnt, LANG_PROG, LANG_V2, LANG_ALL, inline_forms_encode_any, argp, scalars_decode_any, resp, arena, NULL, cb, user);
+    return far_client_call_async(clnt, LANG_PROG, LANG_V2, LANG_ALL, inline_forms_encode_any, argp, scalars_decode_any, resp, arena, opts, cb, user);
 }
 

@@ -6,54 +6,13 @@
 
 
 
-/* Adapters between far_xdr_encode_fn / far_xdr_decode_fn and the typed codec functions. */
-static bool name_decode_any(far_xdr_dec *d, void *v)
-{
-    return name_decode(d, (name *)v);
-}
-
-static bool result_encode_any(far_xdr_enc *e, const void *v)
-{
-    return result_encode(e, (const result *)v);
-}
-
-static bool lang_sum_1_argument_decode_any(far_xdr_dec *d, void *v)
-{
-    return lang_sum_1_argument_decode(d, (lang_sum_1_argument *)v);
-}
-
-static bool far__int32_encode_any(far_xdr_enc *e, const void *v)
-{
-    return far_xdr_put_i32(e, *(const int32_t *)v);
-}
-
-static bool far__string_decode_any(far_xdr_dec *d, void *v)
-{
-    return far_xdr_get_string(d, (char **)v, FAR_XDR_UNBOUNDED);
-}
-
-static bool far__string_encode_any(far_xdr_enc *e, const void *v)
-{
-    return far_xdr_put_string(e, *(char *const *)v, FAR_XDR_UNBOUNDED);
-}
-
-static bool inline_forms_decode_any(far_xdr_dec *d, void *v)
-{
-    return inline_forms_decode(d, (inline_forms *)v);
-}
-
-static bool scalars_encode_any(far_xdr_enc *e, const void *v)
-{
-    return scalars_encode(e, (const scalars *)v);
-}
-
 /* lang.x:86 */
 static far_err lang_null_1_invoke(const void *far_impl, far_svc_req *far_req,
                          const void *far_args, void *far_res)
 {
     const lang_prog_1_impl *far_fns = (const lang_prog_1_impl *)far_impl;
     if (!far_fns->lang_null)
-        return FAR_OK; /* the null procedure answers anyway */;
+        return FAR_OK; /* the null procedure answers anyway */
     (void)far_args;
     (void)far_res;
     return far_fns->lang_null(far_req);
@@ -91,21 +50,60 @@ static far_err lang_echo_1_invoke(const void *far_impl, far_svc_req *far_req,
 }
 
 /* lang.x:85 */
+static bool lang_prog_1_implemented(const void *far_impl, uint32_t far_proc)
+{
+    const lang_prog_1_impl *far_fns = (const lang_prog_1_impl *)far_impl;
+    switch (far_proc) {
+    case LANG_NULL:
+        return far_fns->lang_null != NULL;
+    case LANG_GET:
+        return far_fns->lang_get != NULL;
+    case LANG_SUM:
+        return far_fns->lang_sum != NULL;
+    case LANG_ECHO:
+        return far_fns->lang_echo != NULL;
+    default:
+        return false;
+    }
+}
+
+/* lang.x:85 */
 const far_program_desc *lang_prog_1_program(void)
 {
     /* sorted by procedure number */
     static const far_proc_desc procs[] = {
-        {LANG_NULL, "LANG_NULL", NULL, NULL, 0, 0, lang_null_1_invoke},
-        {LANG_GET, "LANG_GET", name_decode_any, result_encode_any, sizeof(name), sizeof(result), lang_get_1_invoke},
-        {LANG_SUM, "LANG_SUM", lang_sum_1_argument_decode_any, far__int32_encode_any, sizeof(lang_sum_1_argument), sizeof(int32_t), lang_sum_1_invoke},
-        {LANG_ECHO, "LANG_ECHO", far__string_decode_any, far__string_encode_any, sizeof(char *), sizeof(char *), lang_echo_1_invoke},
+        {.proc = LANG_NULL,
+         .name = "LANG_NULL",
+         .invoke = lang_null_1_invoke},
+        {.proc = LANG_GET,
+         .name = "LANG_GET",
+         .decode_args = name_decode_any,
+         .encode_res = result_encode_any,
+         .args_size = sizeof(name),
+         .res_size = sizeof(result),
+         .invoke = lang_get_1_invoke},
+        {.proc = LANG_SUM,
+         .name = "LANG_SUM",
+         .decode_args = lang_sum_1_argument_decode_any,
+         .encode_res = far_xdr_int32_encode_any,
+         .args_size = sizeof(lang_sum_1_argument),
+         .res_size = sizeof(int32_t),
+         .invoke = lang_sum_1_invoke},
+        {.proc = LANG_ECHO,
+         .name = "LANG_ECHO",
+         .decode_args = far_xdr_string_decode_any,
+         .encode_res = far_xdr_string_encode_any,
+         .args_size = sizeof(char *),
+         .res_size = sizeof(char *),
+         .invoke = lang_echo_1_invoke},
     };
     static const far_program_desc desc = {FAR_DESC_SIZES,
                                           .prog = LANG_PROG,
                                           .vers = LANG_V1,
                                           .name = "LANG_PROG",
                                           .procs = procs,
-                                          .nprocs = sizeof procs / sizeof procs[0]};
+                                          .nprocs = sizeof procs / sizeof procs[0],
+                                          .implemented = lang_prog_1_implemented};
     return &desc;
 }
 
@@ -115,7 +113,7 @@ static far_err lang_null_2_invoke(const void *far_impl, far_svc_req *far_req,
 {
     const lang_prog_2_impl *far_fns = (const lang_prog_2_impl *)far_impl;
     if (!far_fns->lang_null)
-        return FAR_OK; /* the null procedure answers anyway */;
+        return FAR_OK; /* the null procedure answers anyway */
     (void)far_args;
     (void)far_res;
     return far_fns->lang_null(far_req);
@@ -132,19 +130,42 @@ static far_err lang_all_2_invoke(const void *far_impl, far_svc_req *far_req,
 }
 
 /* lang.x:91 */
+static bool lang_prog_2_implemented(const void *far_impl, uint32_t far_proc)
+{
+    const lang_prog_2_impl *far_fns = (const lang_prog_2_impl *)far_impl;
+    switch (far_proc) {
+    case LANG_NULL:
+        return far_fns->lang_null != NULL;
+    case LANG_ALL:
+        return far_fns->lang_all != NULL;
+    default:
+        return false;
+    }
+}
+
+/* lang.x:91 */
 const far_program_desc *lang_prog_2_program(void)
 {
     /* sorted by procedure number */
     static const far_proc_desc procs[] = {
-        {LANG_NULL, "LANG_NULL", NULL, NULL, 0, 0, lang_null_2_invoke},
-        {LANG_ALL, "LANG_ALL", inline_forms_decode_any, scalars_encode_any, sizeof(inline_forms), sizeof(scalars), lang_all_2_invoke},
+        {.proc = LANG_NULL,
+         .name = "LANG_NULL",
+         .invoke = lang_null_2_invoke},
+        {.proc = LANG_ALL,
+         .name = "LANG_ALL",
+         .decode_args = inline_forms_decode_any,
+         .encode_res = scalars_encode_any,
+         .args_size = sizeof(inline_forms),
+         .res_size = sizeof(scalars),
+         .invoke = lang_all_2_invoke},
     };
     static const far_program_desc desc = {FAR_DESC_SIZES,
                                           .prog = LANG_PROG,
                                           .vers = LANG_V2,
                                           .name = "LANG_PROG",
                                           .procs = procs,
-                                          .nprocs = sizeof procs / sizeof procs[0]};
+                                          .nprocs = sizeof procs / sizeof procs[0],
+                                          .implemented = lang_prog_2_implemented};
     return &desc;
 }
 

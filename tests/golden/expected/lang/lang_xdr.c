@@ -149,6 +149,16 @@ void name_free(name *v)
     free((*v));
 }
 
+bool name_encode_any(far_xdr_enc *e, const void *v)
+{
+    return name_encode(e, (const name *)v);
+}
+
+bool name_decode_any(far_xdr_dec *d, void *v)
+{
+    return name_decode(d, (name *)v);
+}
+
 /* lang.x:17 */
 bool counts_encode(far_xdr_enc *e, const counts *v)
 {
@@ -454,6 +464,16 @@ void scalars_free(scalars *v)
     node_free(&v->first);
 }
 
+bool scalars_encode_any(far_xdr_enc *e, const void *v)
+{
+    return scalars_encode(e, (const scalars *)v);
+}
+
+bool scalars_decode_any(far_xdr_dec *d, void *v)
+{
+    return scalars_decode(d, (scalars *)v);
+}
+
 /* lang.x:51 */
 bool result_encode(far_xdr_enc *e, const result *v)
 {
@@ -520,6 +540,16 @@ void result_free(result *v)
     default:
         break;
     }
+}
+
+bool result_encode_any(far_xdr_enc *e, const void *v)
+{
+    return result_encode(e, (const result *)v);
+}
+
+bool result_decode_any(far_xdr_dec *d, void *v)
+{
+    return result_decode(d, (result *)v);
 }
 
 /* lang.x:61 */
@@ -688,6 +718,16 @@ void inline_forms_free(inline_forms *v)
     (void)v; /* nothing allocated */
 }
 
+bool inline_forms_encode_any(far_xdr_enc *e, const void *v)
+{
+    return inline_forms_encode(e, (const inline_forms *)v);
+}
+
+bool inline_forms_decode_any(far_xdr_dec *d, void *v)
+{
+    return inline_forms_decode(d, (inline_forms *)v);
+}
+
 /* lang.x:82 */
 bool pair_encode(far_xdr_enc *e, const pair *v)
 {
@@ -740,5 +780,15 @@ bool lang_sum_1_argument_decode(far_xdr_dec *d, lang_sum_1_argument *v)
 void lang_sum_1_argument_free(lang_sum_1_argument *v)
 {
     free(v->arg3);
+}
+
+bool lang_sum_1_argument_encode_any(far_xdr_enc *e, const void *v)
+{
+    return lang_sum_1_argument_encode(e, (const lang_sum_1_argument *)v);
+}
+
+bool lang_sum_1_argument_decode_any(far_xdr_dec *d, void *v)
+{
+    return lang_sum_1_argument_decode(d, (lang_sum_1_argument *)v);
 }
 
