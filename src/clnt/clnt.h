@@ -6,7 +6,8 @@
  *   call.c    call objects (pooled), the xid table, per-call state and its
  *             status text, completing and failing calls
  *   conn.c    the stream connection: connecting within a deadline, sending,
- *             reading replies, the reader token, waiting for a reply
+ *             the reader token, waiting for a reply
+ *   reply.c   reading replies, matching them to calls, decoding them
  *   udp.c     datagrams: sending, retransmitting, reading
  *   io.c      the I/O thread all clients of a process share: async
  *             completions, timers, writing and reading for async calls
@@ -138,14 +139,16 @@ void far__conn_maybe_close_dead(far_client *c);
 void far__conn_check_idle(far_client *c);
 void far__conn_flush_locked(far_client *c, call *me);
 void far__conn_wait_sync(far_client *c, call *k);
-bool far__conn_read_once(far_client *c, int fd, uint64_t gen, bool nowait);
 void far__conn_release_reader(far_client *c);
+
+/* reply.c */
+bool far__conn_read_once(far_client *c, int fd, uint64_t gen, bool nowait);
+bool far__udp_handle(far_client *c, const uint8_t *p, size_t n);
 
 /* udp.c */
 void far__udp_send(far_client *c, call *k);
 void far__udp_maybe_retry(far_client *c, call *k, uint64_t now);
 bool far__udp_read_once(far_client *c, int fd, int flags);
-bool far__udp_handle(far_client *c, const uint8_t *p, size_t n);
 
 /* io.c */
 far_err far__io_attach(far_client *c);

@@ -1,5 +1,6 @@
 /* Client: the connection -- connecting within the call's deadline, writing
- * calls, reading replies, and a synchronous caller's wait.
+ * calls, the reader token and a synchronous caller's wait.  Reading and
+ * matching the replies is reply.c.
  *
  * Sending.  A call is encoded by its own thread (outside the client's lock),
  * entered in the xid table and queued on the connection's stream; whichever
@@ -28,8 +29,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#define REPLY_BATCH 64 /* replies of one read matched and completed together */
 
 static void abs_time(uint64_t ns_mono, struct timespec *ts)
 {
@@ -215,216 +214,6 @@ void far__conn_flush_locked(far_client *c, call *me)
     far__conn_maybe_close_dead(c);
 }
 
-/* ------------------------------------------------------------ receiving */
-
-/* A reply read and not yet handed to its caller. */
-typedef struct reply {
-    const uint8_t *p;
-    size_t n;
-    call *k;
-    far_err rc;
-    far__reply_hdr h;
-    far_xdr_dec d;
-} reply;
-
-/* Decodes one matched reply into its call (no lock: the call is out of the
- * table and marked decoding, so nobody else touches it).  A large reply
- * (`steal`: it is in the stream's read buffer) decoded into an arena is
- * decoded in place: the buffer goes to the arena (freed at its reset) and
- * opaques and strings point into it, no copy. */
-static void decode_reply(far_client *c, reply *v, bool steal)
-{
-    call *k = v->k;
-    far_err rc = v->rc;
-    const char *detail = NULL;
-    char why[256];
-    if (rc != FAR_OK) {
-        rc = FAR_EPROTO;
-        detail = "malformed reply header";
-    } else {
-        rc = far__reply_err(&v->h);
-        k->st.low = v->h.low;
-        k->st.high = v->h.high;
-        k->st.auth_stat = (int)v->h.auth_stat;
-        if (v->h.reply_stat == FAR__MSG_ACCEPTED && c->auth.ops->check_reply_verf &&
-            c->auth.ops->check_reply_verf(&c->auth, &v->h) != FAR_OK) {
-            rc = FAR_EAUTH;
-            k->st.auth_stat = FAR__AUTH_INVALIDRESP;
-            snprintf(why, sizeof why, "the reply's verifier (flavor %" PRIu32 ") is not one "
-                     "%s replies carry", v->h.verf_flavor, c->auth.ops->name);
-            detail = why;
-        }
-        const uint8_t *p = v->d.p;
-        size_t n = far_xdr_dec_left(&v->d);
-        if (rc == FAR_OK && c->auth.ops->unwrap_results &&
-            (rc = c->auth.ops->unwrap_results(&c->auth, k->xid, &p, &n, k->arena)) != FAR_OK)
-            detail = "the results do not unwrap";
-        if (rc == FAR_OK && k->dec) {
-            unsigned flags = 0;
-            uint8_t *own = NULL;
-            if (steal && k->arena && (own = far__recrd_steal(&c->st.rd, NULL)) != NULL &&
-                far__arena_adopt(k->arena, own)) {
-                flags = FAR_XDR_ZEROCOPY;
-                own = NULL;
-            }
-            far_xdr_dec rd;
-            far_xdr_dec_init(&rd, p, n, k->arena, flags);
-            if (!k->dec(&rd, k->res) || !far_xdr_dec_done(&rd)) {
-                /* A limit of ours (the caller's arena, the decoder's allocation
-                 * limit, memory) is not the peer's fault. */
-                rc = rd.err.local ? rd.err.code : FAR_EPROTO;
-                detail = far_xdr_dec_strerror(&rd, why, sizeof why);
-            }
-            free(own);
-        }
-    }
-    far__call_set_status(c, k, rc, detail);
-}
-
-/* A farcall server at its connection limit says so before it closes the
- * connection: a reply to xid 0 (which this client never uses) with
- * SYSTEM_ERR.  Classic peers never send one unasked. */
-static bool is_refusal(const reply *v)
-{
-    return v->rc == FAR_OK && v->h.xid == 0 && v->h.reply_stat == FAR__MSG_ACCEPTED &&
-           v->h.stat == FAR__ACC_SYSTEM_ERR;
-}
-
-/* The replies of one read (the reader token is held, c->mu is not); `now`:
- * when they were read.  Matched to their calls under one lock, decoded
- * without it, completed under one lock.  `steal`: see decode_reply (n is 1).
- * Returns true if the server refused the connection (is_refusal). */
-static bool handle_replies(far_client *c, reply *v, int n, uint64_t now, bool steal)
-{
-    for (int i = 0; i < n; i++) {
-        far_xdr_dec_init(&v[i].d, v[i].p, v[i].n, NULL, 0);
-        v[i].rc = far__reply_hdr_decode(&v[i].d, &v[i].h);
-        v[i].k = NULL;
-    }
-    int found = 0;
-    bool refused = false;
-    pthread_mutex_lock(&c->mu);
-    for (int i = 0; i < n; i++) {
-        if (v[i].n < 4)
-            continue;
-        call *k = far__tab_find(c, far_xdr_load_u32(v[i].p));
-        if (!k) {
-            /* a late reply to a call that timed out or was cancelled, or a stray */
-            refused = refused || is_refusal(&v[i]);
-            continue;
-        }
-        far__tab_remove(c, k);
-        k->decoding = true;
-        v[i].k = k;
-        found++;
-    }
-    pthread_mutex_unlock(&c->mu);
-    if (!found)
-        return refused;
-    for (int i = 0; i < n; i++)
-        if (v[i].k)
-            decode_reply(c, &v[i], steal);
-    pthread_mutex_lock(&c->mu);
-    c->last_io = now;
-    for (int i = 0; i < n; i++) {
-        if (v[i].k) {
-            v[i].k->decoding = false;
-            far__call_complete(c, v[i].k);
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
-    return refused;
-}
-
-#define REFUSED_WHY "the server refused the connection (it is at its connection limit)"
-
-static void refused_conn(far_client *c, uint64_t gen)
-{
-    pthread_mutex_lock(&c->mu);
-    far__conn_lost(c, gen, FAR_ETOOMANY, REFUSED_WHY);
-    pthread_mutex_unlock(&c->mu);
-}
-
-/* UDP: one datagram (udp.c calls this). */
-bool far__udp_handle(far_client *c, const uint8_t *p, size_t n)
-{
-    reply v = {.p = p, .n = n};
-    return handle_replies(c, &v, 1, far__now_ns(), false);
-}
-
-/* Reads once (blocking, within the socket's SO_RCVTIMEO, unless `nowait`)
- * and handles every complete reply.  Returns false when the socket had
- * nothing (or is gone). */
-bool far__conn_read_once(far_client *c, int fd, uint64_t gen, bool nowait)
-{
-    int flags = nowait ? MSG_DONTWAIT : 0;
-    if (c->addr.t == FAR__UDP)
-        return far__udp_read_once(c, fd, flags);
-    far_err rerr;
-    ssize_t got = far__stream_recv(&c->st, flags, &rerr);
-    if (got < 0 && rerr != FAR_OK)
-        return false;
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return false;
-    if (got <= 0) {
-        char eb[64];
-        const char *why = got == 0 ? "the server closed the connection"
-                                   : far__errno_text(errno, eb, sizeof eb);
-        pthread_mutex_lock(&c->mu);
-        far__conn_lost(c, gen, FAR_ECONNLOST, why);
-        pthread_mutex_unlock(&c->mu);
-        return false;
-    }
-    uint64_t now = far__now_ns();
-    /* Records stay where they are until the next read makes room, so the
-     * small replies of this read are collected and handled together; a large
-     * one (whose buffer may be handed to an arena) is handled on its own. */
-    reply v[REPLY_BATCH];
-    int nv = 0;
-    for (;;) {
-        uint8_t *p;
-        size_t n;
-        far_err err;
-        int rc = far__recrd_next(&c->st.rd, &p, &n, &err);
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            if (handle_replies(c, v, nv, now, false)) {
-                refused_conn(c, gen);
-                return false;
-            }
-            pthread_mutex_lock(&c->mu);
-            far__conn_lost(c, gen, FAR_EPROTO,
-                           err == FAR_ELIMIT ? "reply larger than max_record" : "bad record marking");
-            pthread_mutex_unlock(&c->mu);
-            return false;
-        }
-        bool refused = false;
-        if (n >= STEAL_MIN) {
-            refused = handle_replies(c, v, nv, now, false);
-            nv = 0;
-            reply big = {.p = p, .n = n};
-            refused = handle_replies(c, &big, 1, now, true) || refused;
-        } else {
-            v[nv].p = p;
-            v[nv].n = n;
-            if (++nv == REPLY_BATCH) {
-                refused = handle_replies(c, v, nv, now, false);
-                nv = 0;
-            }
-        }
-        if (refused) {
-            refused_conn(c, gen);
-            return false;
-        }
-    }
-    if (handle_replies(c, v, nv, now, false)) {
-        refused_conn(c, gen);
-        return false;
-    }
-    return (size_t)got == c->st.last_space ? true : !nowait;
-}
-
 /* Gives the reader token to the first caller still waiting for its reply
  * (c->mu held): a waiter whose reply we just delivered would wake, find its
  * call done and leave, and the token would be lost -- the others sleeping
@@ -510,8 +299,7 @@ static int wait_readable(far_client *c, int fd, uint64_t until)
 
 /* Reads as the holder of the reader token until k is done, the connection
  * changes, or there is nothing more for now (c->mu not held). */
-static void read_for(far_client *c, call *k, int fd, uint64_t gen, bool cancellable,
-                     uint64_t until)
+static void read_for(far_client *c, call *k, int fd, uint64_t gen, bool cancellable, uint64_t until)
 {
     for (;;) {
         if (cancellable) {

@@ -4,9 +4,10 @@
  *               run, stop, destroy; the registrar hook
  *   work.c      the threads: lanes of queued calls, the ready ring, handler
  *               slots, the pool that grows, the event loop's dispatch
- *   conn.c      one stream connection: reading records into calls, the table
- *               of its calls in flight, pausing, writing replies, closing;
- *               the idle sweep
+ *   conn.c      one stream connection: its lifetime, the table of its calls
+ *               in flight, closing it; the idle sweep
+ *   read.c      reading a connection: records into calls, pausing
+ *   write.c     writing a connection's replies, one by one and in batches
  *   dispatch.c  one call's stages, parse -> authenticate -> (cache lookup) ->
  *               decode -> invoke -> encode -> (cache store) -> send
  *   accept.c    accepting, running out of descriptors, refusing past max_conns
@@ -66,11 +67,11 @@ struct far_svc_req {
     far__transport t;
     const uint8_t *in; /* the record / datagram */
     size_t in_len;
-    size_t args_off;  /* where the arguments start in `in` */
-    size_t held;      /* bytes counted against the connection's budget */
-    uint8_t *inbuf;   /* owned copy space (kept across uses) */
+    size_t args_off; /* where the arguments start in `in` */
+    size_t held;     /* bytes counted against the connection's budget */
+    uint8_t *inbuf;  /* owned copy space (kept across uses) */
     size_t inbuf_cap;
-    uint8_t *stolen;  /* a large record's buffer, freed after the reply */
+    uint8_t *stolen; /* a large record's buffer, freed after the reply */
     size_t stolen_cap;
     bool udp_counted; /* counted in s->udp_waiting */
     bool in_table;    /* in its connection's table of calls in flight */
@@ -135,7 +136,7 @@ struct conn {
     size_t calls_size, ncalls;
     lane ln;
     rbatch *batch_spare; /* one written batch kept for the next (under mu) */
-    uint8_t *spare; /* a stolen record buffer given back (under mu), for the reader */
+    uint8_t *spare;      /* a stolen record buffer given back (under mu), for the reader */
     size_t spare_cap;
     /* When the connection last made progress: a complete call received or
      * reply bytes written.  The idle sweep measures from here. */
@@ -242,7 +243,19 @@ void far__svc_run(far_server *s, far_svc_req *r);
 void far__svc_dispatch(far_server *s, lane *l, conn *c, far_svc_req *first, far_svc_req *last,
                        int n);
 
-/* conn.c */
+/* conn.c, read.c, write.c: one connection */
+void far__svc_calls_insert(conn *c, far_svc_req *r);
+void far__svc_calls_remove(conn *c, far_svc_req *r);
+void far__svc_drop_list(far_server *s, conn *c, far_svc_req *r, bool waiting);
+bool far__svc_batch_add(conn *c, rbatch **bp, far_svc_req *r);
+void far__svc_batch_queue(conn *c, rbatch *b);
+far_svc_req *far__svc_split_msgs(far__wmsg *m, rbatch **batches, unsigned *nreplies, size_t *bytes);
+void far__svc_drop_msgs(far_server *s, conn *c, far_svc_req *reqs, rbatch *batches, size_t bytes);
+void far__svc_flush_locked(far_server *s, conn *c);
+bool far__svc_conn_full(far_server *s, conn *c);
+bool far__svc_may_resume(far_server *s, conn *c);
+void far__svc_send_replies(far_server *s, conn *c, far_svc_req *first, unsigned n,
+                           bool *resume_out);
 conn *far__svc_conn_new(far_server *s, int fd, far__transport t, const struct sockaddr *peer,
                         socklen_t plen);
 conn *far__svc_conn_lookup(far_server *s, uint64_t v);
