@@ -93,6 +93,44 @@ void far__call_set_status(far_client *c, call *k, far_err err, const char *detai
 
 /* ------------------------------------------------------------ call objects */
 
+/* A new call object (no lock needed). */
+static call *call_new(void)
+{
+    call *k = calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    if (far_xdr_enc_init_grow(&k->enc, 512, 0) != FAR_OK) {
+        free(k);
+        return NULL;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return k;
+}
+
+/* Makes k a fresh call of client c. */
+static void call_reset(far_client *c, call *k)
+{
+    k->cl = c;
+    k->done = k->in_table = k->in_outq = k->decoding = false;
+    k->refs = 1;
+    k->flat = NULL;
+    k->wm.sent = 0;
+    k->wm.writing = false;
+    k->wm.kind = 0;
+    k->hnext = k->cnext = k->wnext = k->wprev = NULL;
+    k->deadline = k->next_retry = 0;
+    k->dq = -1;
+    k->dnext = k->dprev = NULL;
+    k->st.err = FAR_OK;
+    k->st.low = k->st.high = 0;
+    k->st.auth_stat = 0;
+    k->st.msg[0] = 0;
+}
+
 call *far__call_get(far_client *c)
 {
     call *k = NULL;
@@ -101,32 +139,54 @@ call *far__call_get(far_client *c)
         c->pool = k->cnext;
         c->npool--;
     }
-    if (!k) {
-        k = calloc(1, sizeof *k);
-        if (!k)
-            return NULL;
-        if (far_xdr_enc_init_grow(&k->enc, 512, 0) != FAR_OK) {
-            free(k);
-            return NULL;
-        }
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&k->cv, &ca);
-        pthread_condattr_destroy(&ca);
-    }
-    k->cl = c;
-    k->done = k->in_table = k->in_outq = k->decoding = false;
-    k->refs = 1;
-    k->flat = NULL;
-    k->wm.sent = 0;
-    k->wm.writing = false;
-    k->hnext = k->cnext = k->wnext = k->wprev = NULL;
-    k->deadline = k->next_retry = 0;
-    k->dq = -1;
-    k->dnext = k->dprev = NULL;
-    memset(&k->st, 0, sizeof k->st);
+    if (!k && !(k = call_new()))
+        return NULL;
+    call_reset(c, k);
     return k;
+}
+
+/* Each thread making calls keeps one call object of its own, which it fills
+ * and encodes without any client's lock; under the lock, when the call
+ * starts, the client's pool gives it its next one.  (Call objects are alike
+ * whichever client they were last used by.)  Freed when the thread ends. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local call *scratch;
+
+static void scratch_free(void *p)
+{
+    if (p)
+        far__call_free(p);
+}
+
+static void scratch_init(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
+
+call *far__call_scratch(far_client *c)
+{
+    call *k = scratch;
+    if (!k) {
+        pthread_once(&scratch_once, scratch_init);
+        if (!(k = call_new()))
+            return NULL;
+    }
+    scratch = NULL;
+    pthread_setspecific(scratch_key, NULL);
+    call_reset(c, k);
+    return k;
+}
+
+void far__call_refill_scratch(far_client *c)
+{
+    if (scratch || !c->pool)
+        return;
+    call *k = c->pool;
+    c->pool = k->cnext;
+    c->npool--;
+    scratch = k;
+    pthread_setspecific(scratch_key, k);
 }
 
 void far__call_free(call *k)

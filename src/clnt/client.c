@@ -135,7 +135,8 @@ void far__client_destroy_now(far_client *c)
 {
     pthread_mutex_lock(&c->mu);
     cancel_everything(c);
-    while (c->active > 0 || c->reading || c->st.flushing || c->connecting)
+    while (c->active > 0 || atomic_load(&c->preparing) > 0 || c->reading || c->st.flushing ||
+           c->connecting)
         pthread_cond_wait(&c->cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
     far__io_detach(c); /* the callbacks still due run before this returns */
@@ -254,6 +255,15 @@ static far_err check_args(far_client *c, far_xdr_encode_fn enc, const void *args
     return FAR_OK;
 }
 
+/* Takes the lock after encoding a call outside it: a destroy waiting for
+ * callers that encode is told when the last one is done. */
+static void lock_after_prepare(far_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (atomic_fetch_sub(&c->preparing, 1) == 1 && c->destroying)
+        pthread_cond_broadcast(&c->cv);
+}
+
 FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, uint32_t proc,
                                  far_xdr_encode_fn enc, const void *args, far_xdr_decode_fn dec,
                                  void *res, far_arena *arena, const far_call_opts *opts)
@@ -262,27 +272,32 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
         far__set_last_error("far_client_call: NULL client, or NULL args/result with a codec");
         return FAR_EMISUSE;
     }
-    pthread_mutex_lock(&c->mu);
-    if (c->destroying) {
-        pthread_mutex_unlock(&c->mu);
-        return FAR_ECLOSED;
+    atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
+    call *k = far__call_scratch(c);
+    far_err rc = FAR_ENOMEM;
+    if (k) {
+        k->async = false;
+        k->cancellable = opts && opts->call_id;
+        k->prog = prog, k->vers = vers, k->proc = proc;
+        k->dec = dec, k->res = res, k->arena = arena;
+        k->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms;
+        k->deadline = deadline_after(k->timeout_ms);
+        rc = prepare(c, k, enc, args);
+        if (opts && opts->call_id)
+            *opts->call_id = k->id;
     }
-    call *k = far__call_get(c);
+    lock_after_prepare(c);
     if (!k) {
         pthread_mutex_unlock(&c->mu);
         return FAR_ENOMEM;
     }
+    far__call_refill_scratch(c);
+    if (c->destroying) {
+        far__call_unref(c, k);
+        pthread_mutex_unlock(&c->mu);
+        return FAR_ECLOSED;
+    }
     c->active++;
-    pthread_mutex_unlock(&c->mu);
-    k->async = false;
-    k->cancellable = opts && opts->call_id;
-    k->prog = prog, k->vers = vers, k->proc = proc;
-    k->dec = dec, k->res = res, k->arena = arena;
-    k->deadline = deadline_after(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
-    far_err rc = prepare(c, k, enc, args);
-    if (opts && opts->call_id)
-        *opts->call_id = k->id;
-    pthread_mutex_lock(&c->mu);
     if (rc == FAR_OK)
         rc = start(c, k);
     if (rc == FAR_OK) {
@@ -311,38 +326,30 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
 {
     if (check_args(c, enc, args, dec, res) != FAR_OK || !cb)
         return FAR_EMISUSE;
-    pthread_mutex_lock(&c->mu);
-    far_err rc = FAR_OK;
-    call *k = NULL;
+    atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
+    call *k = far__call_scratch(c);
+    far_err rc = FAR_ENOMEM;
     bool post = false;
-    if (c->destroying) {
-        rc = FAR_ECLOSED;
-        goto out;
+    if (k) {
+        k->async = true;
+        k->cancellable = false;
+        k->prog = prog, k->vers = vers, k->proc = proc;
+        k->dec = dec, k->res = res, k->arena = arena;
+        k->cb = cb, k->user = user;
+        k->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms;
+        k->deadline = deadline_after(k->timeout_ms);
+        rc = prepare(c, k, enc, args);
+        if (opts && opts->call_id)
+            *opts->call_id = k->id;
     }
-    if ((rc = far__io_attach(c)) != FAR_OK)
+    lock_after_prepare(c);
+    if (!k)
         goto out;
-    k = far__call_get(c);
-    if (!k) {
-        rc = FAR_ENOMEM;
-        goto out;
-    }
-    c->active++; /* destroy waits for us while we encode */
-    pthread_mutex_unlock(&c->mu);
-    k->async = true;
-    k->cancellable = false;
-    k->prog = prog, k->vers = vers, k->proc = proc;
-    k->dec = dec, k->res = res, k->arena = arena;
-    k->cb = cb, k->user = user;
-    k->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms;
-    k->deadline = deadline_after(k->timeout_ms);
-    rc = prepare(c, k, enc, args);
-    if (opts && opts->call_id)
-        *opts->call_id = k->id;
-    pthread_mutex_lock(&c->mu);
-    if (--c->active == 0 && c->destroying)
-        pthread_cond_broadcast(&c->cv);
+    far__call_refill_scratch(c);
     if (rc == FAR_OK && c->destroying)
         rc = FAR_ECLOSED;
+    if (rc == FAR_OK)
+        rc = far__io_attach(c);
     if (rc == FAR_OK)
         rc = start(c, k);
     if (rc != FAR_OK) {

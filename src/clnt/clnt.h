@@ -114,13 +114,19 @@ struct far_client {
     } dq[4];
     far__timer dq_timer;
 
-    int active; /* sync callers inside */
+    int active;           /* sync callers inside */
+    atomic_int preparing; /* callers encoding a call (without the lock) */
     call *pool;
     unsigned npool;
 };
 
 /* call.c */
 call *far__call_get(far_client *c);
+/* The calling thread's own call object, made a fresh call of c (no lock);
+ * NULL if out of memory.  far__call_refill_scratch (c->mu held) gives the
+ * thread its next one from c's pool. */
+call *far__call_scratch(far_client *c);
+void far__call_refill_scratch(far_client *c);
 void far__call_free(call *k);
 void far__call_unref(far_client *c, call *k);
 void far__call_set_status(far_client *c, call *k, far_err err, const char *detail);
