@@ -19,7 +19,8 @@
  *
  * All put/get functions return true on success and false on failure, with the
  * reason kept in the stream (e->err / d->err): a chain of calls can stop at the
- * first false.  Encoders and decoders are not thread-safe; use one per thread.
+ * first false.  Encoders and decoders are not thread-safe; use one per thread
+ * (the functions keep no global state: any thread may use its own).
  * The structs are public so they can live on the stack; fields are private
  * unless documented here.
  */

@@ -98,8 +98,8 @@ static void *rawpeer_main(void *arg)
     }
     if (got >= 8) {
         uint32_t xid = far_xdr_load_u32(buf + 4);
-        uint32_t w[] = {0x80000000u | 28, xid, 1 /* REPLY */, 0 /* ACCEPTED */, p->verf, 0,
-                        0 /* SUCCESS */, 42};
+        uint32_t w[] = {0x80000000u | 28, xid, 1 /* REPLY */,   0 /* ACCEPTED */,
+                        p->verf,          0,   0 /* SUCCESS */, 42};
         uint8_t out[sizeof w];
         for (size_t i = 0; i < FAR__TEST_N(w); i++)
             far_xdr_store_u32(out + 4 * i, w[i]);
@@ -321,8 +321,8 @@ static void test_descriptor_sizes(void **s)
     far_client *c;
     assert_int_equal(far_client_open(&c, bound, NULL), FAR_OK);
     uint32_t ms = 5, r = 0;
-    assert_int_equal(
-        far_client_call(c, SPROG, 1, S_SLEEP, u32_enc, &ms, u32_dec, &r, NULL, NULL), FAR_OK);
+    assert_int_equal(far_client_call(c, SPROG, 1, S_SLEEP, u32_enc, &ms, u32_dec, &r, NULL, NULL),
+                     FAR_OK);
     assert_int_equal(r, 5);
     assert_int_equal(far_client_call(c, SPROG, 1, 0, NULL, NULL, NULL, NULL, NULL, NULL), FAR_OK);
     assert_int_equal(far_client_call(c, SPROG, 1, 9, NULL, NULL, NULL, NULL, NULL, NULL),
@@ -442,13 +442,13 @@ static void test_cancel(void **s)
         sleep_ms(2);
     assert_int_equal(atomic_load(&n[0]), 1);
     assert_int_equal(atomic_load(&n[1]), FAR_ECANCELED);
-    assert_true(now_ms() - t0 < 400); /* long before the handler's 600 ms */
+    assert_true(now_ms() - t0 < 400);                        /* long before the handler's 600 ms */
     assert_int_equal(far_client_cancel(c, id), FAR_EMISUSE); /* done already */
     until = now_ms() + 3000;
     while (atomic_load(&st.in_sleep) && now_ms() < until)
         sleep_ms(5);
-    sleep_ms(50);                   /* the late reply has come and gone */
-    assert_int_equal(r, 0x5eed);    /* not written into the cancelled call's result */
+    sleep_ms(50);                /* the late reply has come and gone */
+    assert_int_equal(r, 0x5eed); /* not written into the cancelled call's result */
     assert_int_equal(atomic_load(&n[0]), 1);
 
     /* sync, from another thread */
@@ -474,8 +474,8 @@ static void test_cancel(void **s)
     assert_true(atomic_load(&a.id) > id);
     /* the connection goes on */
     uint32_t ms2 = 1, r2 = 0;
-    assert_int_equal(
-        far_client_call(c, SPROG, 1, S_SLEEP, u32_enc, &ms2, u32_dec, &r2, NULL, NULL), FAR_OK);
+    assert_int_equal(far_client_call(c, SPROG, 1, S_SLEEP, u32_enc, &ms2, u32_dec, &r2, NULL, NULL),
+                     FAR_OK);
     assert_int_equal(r2, 1);
     assert_int_equal(far_client_cancel(c, 12345), FAR_EMISUSE);
     assert_int_equal(far_client_cancel(NULL, 1), FAR_EMISUSE);
@@ -652,6 +652,135 @@ static void test_errors_told_truly(void **s)
     tserver_stop(&u);
 }
 
+/* ------------------------------------------------------------ the stream */
+
+static size_t read_all_of(int fd, uint8_t *buf, size_t want)
+{
+    size_t got = 0;
+    double until = now_ms() + 5000;
+    while (got < want && now_ms() < until) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 50) == 1) {
+            ssize_t n = recv(fd, buf + got, want - got, MSG_DONTWAIT);
+            if (n > 0)
+                got += (size_t)n;
+        }
+    }
+    return got;
+}
+
+/* The record-stream connection's write queue: a small message overtakes a
+ * bulk one that has not started; one that has started goes on first, whole;
+ * everything arrives once, in that order. */
+static void test_stream_two_classes(void **s)
+{
+    (void)s;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    int small_buf = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small_buf, sizeof small_buf);
+    enum { BULK = 256 * 1024, SMALL = 16 };
+    uint8_t *bulk = malloc(BULK), s1[SMALL], s2[SMALL];
+    memset(bulk, 'B', BULK);
+    memset(s1, '1', SMALL);
+    memset(s2, '2', SMALL);
+    struct iovec ib = {bulk, BULK}, i1 = {s1, SMALL}, i2 = {s2, SMALL};
+    far__wmsg mb = {.iov = &ib, .niov = 1, .total = BULK};
+    far__wmsg m1 = {.iov = &i1, .niov = 1, .total = SMALL};
+    far__wmsg m2 = {.iov = &i2, .niov = 1, .total = SMALL};
+    far__stream st;
+    far__stream_init(&st, sv[0], 1 << 20, 4096);
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    far__stream_push(&st, &mb, FAR__WMSG_BULK);
+    far__stream_push(&st, &m1, FAR__WMSG_SMALL); /* queued after, sent before */
+    far__wmsg *done;
+    int err;
+    ssize_t w = far__stream_write(&st, &mu, &done, &err);
+    assert_true(w > SMALL && w < BULK); /* the socket takes only part of it */
+    assert_ptr_equal(done, &m1);        /* the small one went out first, whole */
+    assert_null(m1.next);
+    assert_true(far__stream_remove(&st, &mb) == false); /* started: it must go on */
+    far__stream_push(&st, &m2, FAR__WMSG_SMALL);        /* now it waits for the bulk one */
+    uint8_t *in = malloc(BULK + 2 * SMALL);
+    size_t got = 0;
+    int retired = 1;
+    double until = now_ms() + 5000;
+    while (st.nq && now_ms() < until) {
+        w = far__stream_write(&st, &mu, &done, &err);
+        for (far__wmsg *m = done; m; m = m->next)
+            retired++;
+        ssize_t n = recv(sv[1], in + got, BULK + 2 * SMALL - got, MSG_DONTWAIT);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(st.nq, 0);
+    assert_int_equal(retired, 3);
+    got += read_all_of(sv[1], in + got, BULK + 2 * SMALL - got);
+    assert_int_equal(got, BULK + 2 * SMALL);
+    assert_memory_equal(in, s1, SMALL);
+    for (size_t i = SMALL; i < SMALL + BULK; i++)
+        if (in[i] != 'B')
+            fail_msg("byte %zu is '%c', not the bulk message's", i, in[i]);
+    assert_memory_equal(in + SMALL + BULK, s2, SMALL);
+    far__stream_fini(&st);
+    close(sv[0]);
+    close(sv[1]);
+    free(bulk);
+    free(in);
+}
+
+/* ------------------------------------------------------------ outside the lock */
+
+typedef struct reenter {
+    far_client *c;
+    far_err inner, outer;
+    int32_t sum;
+} reenter;
+
+static reenter re;
+
+/* An argument encoder that makes a call on the same client: if arguments
+ * were encoded under the client's lock, this would deadlock on it. */
+static bool enc_reentrant(far_xdr_enc *e, const void *v)
+{
+    (void)v;
+    re.inner = far_client_call(re.c, TPROG, 1, P_NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    return far_xdr_put_i32(e, 40) && far_xdr_put_i32(e, 2);
+}
+
+static void *reenter_main(void *p)
+{
+    (void)p;
+    re.outer =
+        far_client_call(re.c, TPROG, 1, P_ADD, enc_reentrant, "", u32_dec, &re.sum, NULL, NULL);
+    return NULL;
+}
+
+static void test_args_encoded_outside_lock(void **s)
+{
+    (void)s;
+    tserver t;
+    tserver_start(&t, "tcp://127.0.0.1:0", NULL);
+    far_client_opts o = {.timeout_ms = 3000};
+    memset(&re, 0, sizeof re);
+    re.inner = re.outer = FAR_EIO;
+    assert_int_equal(far_client_open(&re.c, t.bound, &o), FAR_OK);
+    pthread_t th;
+    pthread_create(&th, NULL, reenter_main, NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    if (pthread_timedjoin_np(th, NULL, &ts) != 0)
+        fail_msg("a call made from inside an argument encoder hung (encoded under the lock?)");
+    assert_int_equal(re.inner, FAR_OK);
+    assert_int_equal(re.outer, FAR_OK);
+    assert_int_equal(re.sum, 42);
+    far_client_destroy(re.c);
+    tserver_stop(&t);
+}
+
 /* ------------------------------------------------------------ a long pipeline */
 
 static atomic_int pipe_done, pipe_failed, pipe_inflight;
@@ -701,8 +830,8 @@ static void test_long_pipeline(void **s)
     while (atomic_load(&pipe_done) < n && now_ms() < until)
         sleep_ms(1);
     double el = now_ms() - t0;
-    print_message("%d pipelined NULL calls (server defaults) in %.0f ms: %.0f k calls/s\n", n,
-                  el, n / el);
+    print_message("%d pipelined NULL calls (server defaults) in %.0f ms: %.0f k calls/s\n", n, el,
+                  n / el);
     assert_int_equal(atomic_load(&pipe_done), n);
     assert_int_equal(atomic_load(&pipe_failed), 0);
     far_client_destroy(c);
@@ -724,6 +853,8 @@ int main(void)
         cmocka_unit_test(test_server_misuse_from_handler),
         cmocka_unit_test(test_errors_told_truly),
         cmocka_unit_test(test_long_pipeline),
+        cmocka_unit_test(test_stream_two_classes),
+        cmocka_unit_test(test_args_encoded_outside_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
