@@ -87,17 +87,8 @@ typedef struct slow_arg {
     far_err rc;
 } slow_arg;
 
-static void *slow_caller(void *p)
-{
-    slow_arg *a = p;
-    uint32_t ms = 700, r = 0;
-    a->rc = far_client_call(a->c, TPROG, 1, P_SLEEP, u32_enc, &ms, u32_dec, &r, NULL, NULL);
-    a->done_at = now_ms();
-    return NULL;
-}
-
-/* Like slow_caller, through P_CONC: the server's tstate counts it while its
- * handler runs (700 ms), so the test can see when it is being served. */
+/* A slow call (700 ms) through P_CONC: the server's tstate counts it while
+ * its handler runs, so the test can see when it is being served. */
 static void *conc_caller(void *p)
 {
     slow_arg *a = p;
@@ -114,6 +105,16 @@ static unsigned conc_running(tserver *t)
     unsigned n = t->st.conc;
     pthread_mutex_unlock(&t->st.mu);
     return n;
+}
+
+/* True once nothing accepts connections at addr (a TCP address). */
+static bool listener_closed(const char *addr)
+{
+    far_client_opts o = {.timeout_ms = 500};
+    far_client *c = NULL;
+    far_err rc = far_client_open(&c, addr, &o);
+    far_client_destroy(c);
+    return rc == FAR_ECONNREFUSED;
 }
 
 /* Waits (at most `ms`) until n P_CONC handlers run on t. */
@@ -434,8 +435,8 @@ static void test_blocking_handler(void **s)
     assert_int_equal(far_client_open(&fast, t.bound, NULL), FAR_OK);
     slow_arg a = {slow, 0, FAR_EIO};
     pthread_t th;
-    pthread_create(&th, NULL, slow_caller, &a); /* blocks a handler for 700 ms */
-    sleep_ms(50);
+    pthread_create(&th, NULL, conc_caller, &a); /* blocks a handler for 700 ms */
+    assert_true(wait_conc(&t, 1, 5000));        /* ... and does, now */
     double t0 = now_ms();
     worker_arg w = {fast, 2, 100, 0};
     adder(&w);
@@ -448,6 +449,7 @@ static void test_blocking_handler(void **s)
     worker_arg w3 = {third, 3, 10, 0};
     adder(&w3);
     assert_int_equal(w3.errors, 0);
+    assert_int_equal(conc_running(&t), 1); /* all of it while the slow handler ran */
     pthread_join(th, NULL);
     assert_int_equal(a.rc, FAR_OK);
     far_client_destroy(slow);
@@ -510,11 +512,14 @@ static void test_graceful_stop(void **s)
     assert_int_equal(far_client_open(&c, t.bound, NULL), FAR_OK);
     slow_arg a = {c, 0, FAR_EIO};
     pthread_t th;
-    pthread_create(&th, NULL, slow_caller, &a); /* in flight when we stop */
-    sleep_ms(150);
+    pthread_create(&th, NULL, conc_caller, &a); /* in flight when we stop */
+    assert_true(wait_conc(&t, 1, 5000));
     far_server_stop(t.s);
     far_server_stop(t.s); /* idempotent */
-    sleep_ms(50);
+    /* The listener goes at once (a thread takes the stop event): wait for
+     * it, bounded, instead of sleeping a guess. */
+    for (int i = 0; i < 200 && conc_running(&t) == 1 && !listener_closed(t.bound); i++)
+        sleep_ms(5);
     /* New connections are refused at once. */
     far_client *late;
     assert_int_equal(far_client_open(&late, t.bound, NULL), FAR_ECONNREFUSED);
