@@ -116,8 +116,10 @@ static void burst_commit(far_server *s, conn *c, burst *b)
     if (b->batch && !c->dead) {
         far__svc_batch_queue(c, b->batch);
         b->batch = NULL;
-        if (!c->st.flushing && atomic_load(&c->queued) == 0) {
-            /* written now, they make room for more of this round */
+        if (!c->st.flushing) {
+            /* Written now, whatever else of this connection waits (the
+             * runtime's own answers never wait for a handler); they make
+             * room for more of this round. */
             c->st.flushing = true;
             far__svc_flush_locked(s, c);
         }
@@ -279,7 +281,7 @@ static bool read_round(far_server *s, conn *c)
         far__svc_send_replies(s, c, rfirst, k, &again);
     } else {
         pthread_mutex_lock(&c->mu);
-        if (!c->dead && c->st.nq && !c->st.flushing && atomic_load(&c->queued) == 0) {
+        if (!c->dead && c->st.nq && !c->st.flushing) {
             c->st.flushing = true;
             far__svc_flush_locked(s, c);
         }

@@ -652,6 +652,51 @@ static void test_errors_told_truly(void **s)
     tserver_stop(&u);
 }
 
+/* ------------------------------------------------------------ not behind handlers */
+
+/* The NULL procedure on a connection whose other calls wait for the only
+ * handler: answered at once, not after them. */
+static void test_null_not_behind_queued_calls(void **s)
+{
+    (void)s;
+    seams_state st;
+    memset(&st, 0, sizeof st);
+    far_server_opts o = {.workers = 1, .max_workers = 1};
+    far_server *srv;
+    assert_int_equal(far_server_create(&srv, &o), FAR_OK);
+    st.s = srv;
+    assert_int_equal(far_server_add_program(srv, &sprog, &st), FAR_OK);
+    char bound[128];
+    assert_int_equal(far_server_listen(srv, "tcp://127.0.0.1:0", bound, sizeof bound), FAR_OK);
+    assert_int_equal(far_server_start(srv), FAR_OK);
+    far_client *c;
+    assert_int_equal(far_client_open(&c, bound, NULL), FAR_OK);
+    uint32_t slow = 1500, quick = 1, r1 = 0, r2 = 0;
+    atomic_int n1[2] = {0, 0}, n2[2] = {0, 0};
+    assert_int_equal(far_client_call_async(c, SPROG, 1, S_SLEEP, u32_enc, &slow, u32_dec, &r1, NULL,
+                                           NULL, cb_count, n1),
+                     FAR_OK);
+    double until = now_ms() + 3000;
+    while (atomic_load(&st.in_sleep) == 0 && now_ms() < until)
+        sleep_ms(2);
+    assert_int_equal(atomic_load(&st.in_sleep), 1);
+    /* queued behind it, on the same connection */
+    assert_int_equal(far_client_call_async(c, SPROG, 1, S_SLEEP, u32_enc, &quick, u32_dec, &r2,
+                                           NULL, NULL, cb_count, n2),
+                     FAR_OK);
+    sleep_ms(20);
+    far_call_opts co = {.timeout_ms = 1000};
+    assert_int_equal(far_client_call(c, SPROG, 1, 0, NULL, NULL, NULL, NULL, NULL, &co), FAR_OK);
+    assert_int_equal(atomic_load(&n1[0]), 0); /* the slow one still runs */
+    until = now_ms() + 5000;
+    while ((atomic_load(&n1[0]) == 0 || atomic_load(&n2[0]) == 0) && now_ms() < until)
+        sleep_ms(5);
+    assert_int_equal(r1, 1500);
+    assert_int_equal(r2, 1);
+    far_client_destroy(c);
+    far_server_destroy(srv);
+}
+
 /* ------------------------------------------------------------ the stream */
 
 static size_t read_all_of(int fd, uint8_t *buf, size_t want)
@@ -854,6 +899,7 @@ int main(void)
         cmocka_unit_test(test_errors_told_truly),
         cmocka_unit_test(test_long_pipeline),
         cmocka_unit_test(test_stream_two_classes),
+        cmocka_unit_test(test_null_not_behind_queued_calls),
         cmocka_unit_test(test_args_encoded_outside_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
