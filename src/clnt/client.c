@@ -47,6 +47,14 @@ FAR__API far_err far_client_open(far_client **out, const char *addr, const far_c
     c->uid = atomic_fetch_add(&uids, 1) + 1;
     snprintf(c->spec, sizeof c->spec, "%s", spec);
     c->resolver = resolver;
+    c->conn_addr = c->addr;
+    c->resolve_backoff_ms = RESOLVE_BACKOFF_MIN_MS;
+    if (spec != addr) {
+        /* Named by what it was opened on: the address it resolves to may
+         * change (see far__conn_ensure). */
+        c->dynamic = true;
+        snprintf(c->addr.text, sizeof c->addr.text, "%s", spec);
+    }
     if (opts)
         c->o = *opts;
     if (!c->o.timeout_ms)
@@ -205,7 +213,9 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
         return rc;
     }
     if (!stream) {
-        size_t max = c->addr.ss.ss_family == AF_INET6 ? UDP_MAX_PAYLOAD6 : UDP_MAX_PAYLOAD4;
+        /* (the IPv4 bound for a dynamic client, whose address may change) */
+        size_t max = c->addr.ss.ss_family == AF_INET6 && !c->dynamic ? UDP_MAX_PAYLOAD6
+                                                                     : UDP_MAX_PAYLOAD4;
         if (k->total > max) {
             char detail[160];
             snprintf(detail, sizeof detail,

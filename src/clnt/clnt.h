@@ -28,6 +28,8 @@
 #define RETRY_CAP_MS 8000
 #define CALL_POOL    1024        /* call objects kept for reuse (a pipelined window) */
 #define STEAL_MIN    (64 * 1024) /* replies this large are decoded in place */
+#define RESOLVE_BACKOFF_MIN_MS 100
+#define RESOLVE_BACKOFF_MAX_MS 5000
 
 typedef struct call call;
 
@@ -73,6 +75,15 @@ struct far_client {
     size_t frag;
     far__cauth auth;
     const far__resolver *resolver;
+    /* Dynamic binding (client.c, conn.c): c->spec is resolved again before a
+     * connect that follows a lost connection or a failed connect, at most
+     * once per back-off (100 ms doubling to 5 s, reset by a connection).
+     * addr is the address as opened (its text names the spec), conn_addr
+     * the one connected to (read and written by the connecting thread). */
+    bool dynamic, reresolve;
+    far__addr conn_addr;
+    uint64_t next_resolve_ns;
+    uint32_t resolve_backoff_ms;
     _Atomic uint64_t next_id;
 
     pthread_mutex_t mu;

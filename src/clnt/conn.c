@@ -45,6 +45,7 @@ void far__conn_lost(far_client *c, uint64_t gen, far_err err, const char *why)
     if (!c->connected || c->gen != gen)
         return;
     c->connected = false;
+    c->reresolve = true; /* a dynamic client looks its server up again */
     int fd = c->st.fd;
     shutdown(fd, SHUT_RDWR);
     far__io_conn_down(c, fd);
@@ -98,9 +99,29 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
         }
     }
     c->connecting = true;
+    /* A client opened on a dynamic address looks the server up again when
+     * its connection was lost or could not be made (a server restarted on
+     * another port, say), at most once per back-off interval. */
+    far__addr target = c->conn_addr;
+    uint64_t now = far__now_ns();
+    bool resolve = c->dynamic && c->reresolve && now >= c->next_resolve_ns;
     pthread_mutex_unlock(&c->mu);
+    bool moved = false;
+    if (resolve) {
+        char a[FAR__ADDR_MAX];
+        far__addr na;
+        char saved[256];
+        snprintf(saved, sizeof saved, "%s", far_last_error());
+        if (c->resolver->resolve(c->spec, a, sizeof a) == FAR_OK &&
+            far__addr_parse(a, &na, NULL, 0) == FAR_OK && na.t == target.t) {
+            moved = na.len != target.len || memcmp(&na.ss, &target.ss, na.len) != 0;
+            target = na;
+        }
+        far__set_last_error("%s", saved);
+    }
     far_err err = FAR_OK;
-    int fd = far__sock_connect(&c->addr, deadline, &err);
+    int sys_errno = 0;
+    int fd = far__sock_connect(&target, deadline, &err, &sys_errno);
     if (fd >= 0 && c->addr.t == FAR__UDP) {
         int sz = 1 << 20;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
@@ -108,11 +129,27 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
     pthread_mutex_lock(&c->mu);
     c->connecting = false;
     pthread_cond_broadcast(&c->cv);
+    if (resolve) {
+        c->next_resolve_ns = now + (uint64_t)c->resolve_backoff_ms * 1000000u;
+        c->resolve_backoff_ms =
+            c->resolve_backoff_ms * 2 > RESOLVE_BACKOFF_MAX_MS ? RESOLVE_BACKOFF_MAX_MS
+                                                               : c->resolve_backoff_ms * 2;
+        if (moved)
+            c->conn_addr = target; /* only the connecting thread reads it */
+    }
     if (fd < 0) {
-        far__set_last_error("%s: %s%s", c->addr.text, far_strerror(err),
-                            err == FAR_ETIMEDOUT ? " (connecting)" : "");
+        c->reresolve = true;
+        if (err == FAR_ECONNREFUSED && target.t == FAR__UNIX && sys_errno == ENOENT)
+            far__set_last_error("%s: no such socket (the file does not exist: is the server "
+                                "running?)",
+                                target.text);
+        else
+            far__set_last_error("%s: %s%s", target.text, far_strerror(err),
+                                err == FAR_ETIMEDOUT ? " (connecting)" : "");
         return err;
     }
+    c->reresolve = false;
+    c->resolve_backoff_ms = RESOLVE_BACKOFF_MIN_MS;
     if (c->destroying) {
         close(fd);
         return FAR_ECLOSED;

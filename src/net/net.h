@@ -31,9 +31,13 @@ void far__addr_format(far__transport t, const struct sockaddr *sa, socklen_t len
 /* A listening (stream) or bound (UDP) non-blocking socket; -1 and *err. */
 int far__sock_listen(far__addr *a, far_err *err);
 /* A connected socket (in blocking mode), or -1 with *err (FAR_ECONNREFUSED
- * ...).  The connect is non-blocking underneath and gives up at `deadline`
- * (far__now_ns() time; 0: the kernel's own timeout) with FAR_ETIMEDOUT. */
-int far__sock_connect(const far__addr *a, uint64_t deadline, far_err *err);
+ * ...) and, if sys_errno is not NULL, the errno behind it.  The connect is
+ * non-blocking underneath and gives up at `deadline` (far__now_ns() time; 0:
+ * the kernel's own timeout) with FAR_ETIMEDOUT. */
+int far__sock_connect(const far__addr *a, uint64_t deadline, far_err *err, int *sys_errno);
+
+/* The longest address string far__addr_parse takes or far__addr_format makes. */
+#define FAR__ADDR_MAX 256
 
 /* ------------------------------------------------------------ event loop */
 

@@ -84,8 +84,12 @@ int far__sock_listen(far__addr *a, far_err *err)
     return fd;
 }
 
-int far__sock_connect(const far__addr *a, uint64_t deadline, far_err *err)
+int far__sock_connect(const far__addr *a, uint64_t deadline, far_err *err, int *sys_errno)
 {
+    int dummy;
+    if (!sys_errno)
+        sys_errno = &dummy;
+    *sys_errno = 0;
     int type = a->t == FAR__UDP ? SOCK_DGRAM : SOCK_STREAM;
     int fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -104,6 +108,7 @@ int far__sock_connect(const far__addr *a, uint64_t deadline, far_err *err)
             if (deadline && now >= deadline) {
                 close(fd);
                 *err = FAR_ETIMEDOUT;
+                *sys_errno = ETIMEDOUT;
                 return -1;
             }
             int ms = deadline ? (int)((deadline - now + 999999) / 1000000) : -1;
@@ -130,6 +135,7 @@ int far__sock_connect(const far__addr *a, uint64_t deadline, far_err *err)
         }
     }
     if (rc != 0) {
+        *sys_errno = errno;
         *err = errno_err(errno);
         close(fd);
         return -1;

@@ -17,7 +17,7 @@ static int raw_connect(const char *bound)
     far__addr a;
     far_err err;
     assert_int_equal(far__addr_parse(bound, &a, NULL, 0), FAR_OK);
-    int fd = far__sock_connect(&a, 0, &err);
+    int fd = far__sock_connect(&a, 0, &err, NULL);
     assert_true(fd >= 0);
     return fd;
 }
