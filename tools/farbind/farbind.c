@@ -19,6 +19,7 @@
  *    read back at start.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -44,6 +45,9 @@
 #define SYSTEM_UNIX FAR_BIND_SYSTEM_UNIX
 #define NETID_LEN   16
 #define STATE_LINE  1024
+#ifndef FARBIND_VERSION
+#define FARBIND_VERSION "unknown"
+#endif
 
 typedef struct entry {
     uint32_t prog, vers;
@@ -80,15 +84,29 @@ static pthread_cond_t probe_cv = PTHREAD_COND_INITIALIZER;
 static bool probe_stop;
 static unsigned probe_ms = 10000, probe_fails = 2;
 
+/* One line on stderr, written whole (threads log at once). */
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
 {
+    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    fputs("farbind: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int n = snprintf(line, sizeof line, "farbind: ");
+    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
     va_end(ap);
+    strcat(line, "\n");
+    fputs(line, stderr);
+}
+
+/* s made fit for a log line: at most 80 bytes, anything unprintable as '?'
+ * (netids and addresses come from the caller). */
+static const char *clean(const char *s, char *out, size_t n)
+{
+    size_t i = 0;
+    for (; s && s[i] && i + 1 < n && i < 80; i++)
+        out[i] = s[i] > ' ' && s[i] < 127 ? s[i] : '?';
+    out[i] = 0;
+    return out;
 }
 
 /* ------------------------------------------------------------ the caller */
@@ -98,6 +116,7 @@ typedef struct caller {
     bool root;
     char owner[OWNER_LEN];
     char netid[NETID_LEN]; /* the transport the call came in on */
+    char peer[96];         /* for the log: "unix: uid 1000", "tcp://127.0.0.1:40312" */
 } caller;
 
 static void who(far_svc_req *req, caller *c)
@@ -113,8 +132,10 @@ static void who(far_svc_req *req, caller *c)
         else
             snprintf(c->owner, sizeof c->owner, "%" PRIu32, uid);
         snprintf(c->netid, sizeof c->netid, "local");
+        snprintf(c->peer, sizeof c->peer, "unix: uid %" PRIu32, uid);
         return;
     }
+    clean(p, c->peer, sizeof c->peer);
     bool udp = strncmp(p, "udp://", 6) == 0;
     const char *host = p + 6;
     bool v6 = host[0] == '[';
@@ -311,29 +332,42 @@ static bool do_unset(far_svc_req *req, uint32_t prog, uint32_t vers, const char 
 {
     caller c;
     who(req, &c);
-    if (!c.local || prog == PMAP_PROG)
+    if (!c.local || prog == PMAP_PROG) {
+        if (T.verbose)
+            logf_("UNSET %" PRIu32 "/%" PRIu32 " by %s (%s): refused: %s", prog, vers, c.owner,
+                  c.peer, c.local ? "the binder's own program" : "not local");
         return false;
+    }
     if (netid && strcmp(netid, "unix") == 0)
         netid = "local";
-    bool any = false;
+    unsigned removed = 0;
     pthread_mutex_lock(&T.mu);
     for (size_t i = 0; i < T.n;) {
         entry *e = &T.e[i];
         if (e->prog == prog && e->vers == vers && !e->self &&
             (!netid || !*netid || strcmp(e->netid, netid) == 0) &&
             (c.root || strcmp(e->owner, c.owner) == 0)) {
+            if (T.verbose)
+                logf_("UNSET %" PRIu32 "/%" PRIu32 " %s %s of %s, by %s (%s): removed", prog, vers,
+                      e->netid, e->uaddr, e->owner, c.owner, c.peer);
             T.e[i] = T.e[--T.n];
-            any = true;
+            removed++;
             continue;
         }
         i++;
     }
-    if (any) {
+    if (removed) {
         T.stat_unset[stat_index(far_svc_req_vers(req))]++;
         save_locked();
     }
     pthread_mutex_unlock(&T.mu);
-    return any;
+    if (T.verbose && !removed) {
+        char nb[96];
+        logf_("UNSET %" PRIu32 "/%" PRIu32 " %s by %s (%s): %s", prog, vers,
+              netid && *netid ? clean(netid, nb, sizeof nb) : "(every transport)", c.owner, c.peer,
+              "nothing registered that this caller may remove");
+    }
+    return removed > 0;
 }
 
 static char *arena_strdup(far_svc_req *req, const char *s)
@@ -867,6 +901,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: farbind [-a ADDR]... [-U] [-w FILE] [-m MAX] [-p MS] [-F N] [-S] [-v]\n"
+            "       farbind --help | --version\n"
             "The binder: portmapper v2 and rpcbind v3/v4 (RFC 1833), plus names.\n"
             "  -a ADDR  listen on ADDR (tcp://H:P, udp://H:P, unix:/path); repeatable.\n"
             "           Default as root when port 111 is free: tcp and udp on 0.0.0.0:111\n"
@@ -879,7 +914,8 @@ static void usage(FILE *f)
             "  -F N     remove an entry after N failed probes in a row (default 2)\n"
             "  -S       strict: only Unix-socket callers may SET/UNSET (loopback TCP/UDP too\n"
             "           by default, with owner \"unknown\")\n"
-            "  -v       log every SET\n"
+            "  -v       log every SET and UNSET\n"
+            "  -h, --help  print this and exit;  --version  print the version and exit\n"
             "CALLIT, BCAST and INDIRECT (remote-call forwarding) are always refused.\n",
             SYSTEM_UNIX, FAR_BIND_DEFAULT_PORT, FAR_BIND_DEFAULT_PORT, UNPRIV_UNIX);
 }
@@ -917,7 +953,12 @@ int main(int argc, char **argv)
     int naddrs = 0, opt;
     bool unpriv = false;
     unsigned long max = 1024;
-    while ((opt = getopt(argc, argv, "a:Uw:m:p:F:Svh")) != -1) {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    while ((opt = getopt_long(argc, argv, "a:Uw:m:p:F:SvhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'a':
             if (naddrs == MAX_LISTEN) {
@@ -956,13 +997,16 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'V':
+            printf("farbind (farcall) %s\n", FARBIND_VERSION);
+            return 0;
         default:
-            usage(stderr);
+            fprintf(stderr, "Try 'farbind --help'.\n");
             return 2;
         }
     }
     if (optind != argc) {
-        usage(stderr);
+        fprintf(stderr, "farbind: unexpected argument '%s'\nTry 'farbind --help'.\n", argv[optind]);
         return 2;
     }
     T.max = max;
