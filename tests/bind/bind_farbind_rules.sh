@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # farbind's command line and table rules, each against a farbind of its own on
 # a Unix socket in a temp dir (and loopback TCP where a rule needs it):
-# --help/--version, -v logging of SET and UNSET.
+# --help/--version, -v logging of SET and UNSET, a full table (farbind's own
+# entries not counted), port 0, a registration that is not replaced.
 source "$(dirname "$0")/common.sh"
-P1=$((0x20000d01))
+P1=$((0x20000d01)); P2=$((0x20000d02)); P3=$((0x20000d03)); P4=$((0x20000d04))
+asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 
 # --- --help and --version: exit 0, on stdout, nothing on stderr
 out=$("$FARBIND" --help 2>"$TMP/err") || fail "farbind --help exited $?"
@@ -32,5 +34,68 @@ grep -q "UNSET $P1/1 (every transport) by superuser (unix: uid 0): nothing regis
   "$TMP/vlog.log" || fail "-v: no line for the UNSET that removed nothing"
 stop_pid "$vlog_PID"
 pass "-v logs SET, UNSET and an UNSET that removed nothing"
+
+# --- a full table: -m 3 with farbind's own 9 entries (3 versions x tcp, udp,
+# unix) not counted; the 4th SET is refused and logged with the caller and -m
+start_farbind full -a tcp://127.0.0.1:0 -a udp://127.0.0.1:0 -a "unix:$TMP/full.sock" -m 3 -p 0
+export FARCALL_BINDER="unix:$TMP/full.sock"
+[ "$(count 100000)" = 9 ] || fail "farbind's own entries: $(count 100000), not 9"
+for p in $P1 $P2 $P3; do "$PEER" set $p 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "SET $p with -m 3"; done
+"$PEER" set $P4 1 tcp 127.0.0.1.1.1 | grep -qx false || fail "a 4th SET accepted with -m 3"
+asnobody "$PEER" set $P4 1 local "$TMP/x.sock" | grep -qx false || fail "a 4th SET (uid 65534) accepted"
+FARCALL_BINDER=$(bound_addr full tcp) "$PEER" set $P4 1 udp 127.0.0.1.1.1 | grep -qx false \
+  || fail "a 4th SET over tcp accepted"
+[ "$("$PEER" count 0 | awk '{print $2}')" = 12 ] || fail "table: $("$PEER" count 0), not 9 + 3"
+grep -q "SET $P4/1 tcp 127.0.0.1.1.1 by superuser (unix: uid 0) refused: the table is full (-m 3 registrations; farbind's own not counted)" \
+  "$TMP/full.log" || fail "no log line for the full table (root)"
+grep -q "SET $P4/1 local $TMP/x.sock by 65534 (unix: uid 65534) refused: the table is full (-m 3" \
+  "$TMP/full.log" || fail "no log line for the full table (uid 65534)"
+grep -Eq "SET $P4/1 udp 127.0.0.1.1.1 by unknown \(tcp://127.0.0.1:[0-9]+\) refused: the table is full" \
+  "$TMP/full.log" || fail "no log line for the full table (loopback tcp)"
+"$PEER" unset $P1 1 | grep -qx true || fail "UNSET in a full table"
+"$PEER" set $P4 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "SET after an UNSET made room"
+stop_pid "$full_PID"
+pass "-m 3: 3 SETs accepted beside farbind's 9 own entries, the 4th refused and logged (caller, -m)"
+
+# --- port 0: refused by rpcbind v3 and v4 SET as by portmapper v2 SET
+start_farbind port0 -a "unix:$TMP/p0.sock" -p 0
+export FARCALL_BINDER="unix:$TMP/p0.sock"
+for v in 3 4; do
+  "$PEER" set $P1 1 tcp 127.0.0.1.0.0 $v | grep -qx false || fail "rpcbind v$v SET of tcp port 0 accepted"
+  "$PEER" set $P1 1 udp 0.0.0.0.0.0 $v | grep -qx false || fail "rpcbind v$v SET of udp port 0 accepted"
+  "$PEER" set $P1 1 tcp6 ::1.0.0 $v | grep -qx false || fail "rpcbind v$v SET of tcp6 port 0 accepted"
+done
+"$PEER" pmap-set $P1 1 tcp 0 | grep -qx false || fail "portmapper SET of port 0 accepted"
+"$PEER" pmap-set $P1 1 tcp 65536 | grep -qx false || fail "portmapper SET of port 65536 accepted"
+[ "$(count $P1)" = 0 ] || fail "port 0 registered: $(count $P1)"
+[ "$(grep -c "SET $P1/1 .* refused: port 0" "$TMP/port0.log")" = 7 ] || fail "port-0 refusals not logged"
+"$PEER" set $P1 1 tcp 127.0.0.1.0.1 3 | grep -qx true || fail "v3 SET of port 1"
+"$PEER" pmap-set $P1 2 udp 1 | grep -qx true || fail "portmapper SET of port 1"
+"$PEER" set $P1 3 local "$TMP/s.sock" 4 | grep -qx true || fail "v4 SET of a Unix socket (no port)"
+stop_pid "$port0_PID"
+pass "port 0 refused by rpcbind v3/v4 SET (tcp, udp, tcp6) and portmapper SET, and logged"
+
+# --- a live registration is not replaced: SET of a registered prog/vers/netid
+# fails, by another owner and by the same one, while its server answers probes
+start_farbind live -a "unix:$TMP/live.sock" -a tcp://127.0.0.1:0 -p 100 -F 2
+export FARCALL_BINDER="unix:$TMP/live.sock"
+start_peer srv tcp://127.0.0.1:0
+before=$("$PEER" call "$TEST_PROG/2/tcp" 2) || fail "the live server: $before"
+asnobody "$PEER" set $TEST_PROG 2 tcp 127.0.0.1.1.2 | grep -qx false || fail "uid 65534 replaced a live entry"
+"$PEER" set $TEST_PROG 2 tcp 127.0.0.1.1.2 | grep -qx false || fail "root replaced a live entry"
+FARCALL_BINDER=$(bound_addr live tcp) "$PEER" set $TEST_PROG 2 tcp 127.0.0.1.1.2 | grep -qx false \
+  || fail "a loopback caller replaced a live entry"
+sleep 0.5 # several probes: the entry stays, and is still the server's
+[ "$("$PEER" call "$TEST_PROG/2/tcp" 2)" = "$before" ] || fail "the live entry changed"
+grep -Eq "SET $TEST_PROG/2 tcp 127.0.0.1.1.2 by 65534 \(unix: uid 65534\) refused: registered already by superuser at 127\.0\.0\.1\.[0-9.]+\$" \
+  "$TMP/live.log" || fail "no log line naming the holder"
+"$PEER" set $P1 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "SET"
+asnobody "$PEER" set $P1 1 tcp 127.0.0.1.1.1 | grep -qx false || fail "the same address by another owner"
+# nothing listens there: the entry fails its probes and is removed
+wait_for 10 sh -c "[ \"\$('$PEER' count $P1 | cut -d' ' -f1)\" = 0 ]" || fail "the dead entry stays"
+asnobody "$PEER" set $P1 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "SET once the dead entry was removed"
+stop_pid "$srv_PID"
+stop_pid "$live_PID"
+pass "a registered prog/vers/netid is not replaced (other owner, same owner, loopback), refusal names the holder"
 
 pass "all done"

@@ -6,9 +6,11 @@
  *   call SPEC VERS           opens SPEC (PROG/VERS@WHERE or an address), calls
  *                            procedure 0 of VERS; prints "ok ADDR" or the error
  *   add1 SPEC VERS N         calls procedure 1 (int -> int) and prints the result
- *   set PROG VERS NETID UADDR / unset PROG VERS [NETID]
- *                            RPCBPROC_SET / UNSET (v4) at $FARCALL_BINDER;
- *                            prints "true" or "false"
+ *   set PROG VERS NETID UADDR [RPCBVERS] / unset PROG VERS [NETID]
+ *                            RPCBPROC_SET / UNSET (rpcbind v4, or RPCBVERS
+ *                            3) at $FARCALL_BINDER; prints "true" or "false"
+ *   pmap-set PROG VERS tcp|udp PORT
+ *                            PMAPPROC_SET (portmapper v2); "true" or "false"
  *   count PROG               registrations of PROG in the binder's DUMP
  *   flood FIRST N            SETs N programs FIRST.. (tcp), prints how many
  *                            the binder accepted
@@ -60,11 +62,11 @@ static const far_proc_desc procs[] = {
     {1, "add1", dec_i32, enc_i32, sizeof(int32_t), sizeof(int32_t), add1},
 };
 static const far_program_desc p2 = {FAR_DESC_SIZES, .prog = TEST_PROG, .vers = 2,
-                                    .name = "TEST", .procs = procs, .nprocs = 2};
+                                    .name = "TEST", .procs = procs,    .nprocs = 2};
 static const far_program_desc p3 = {FAR_DESC_SIZES, .prog = TEST_PROG, .vers = 3,
-                                    .name = "TEST", .procs = procs, .nprocs = 2};
-static const far_program_desc p_other = {FAR_DESC_SIZES, .prog = 0x20000bb3u, .vers = 1,
-                                         .name = "OTHER", .procs = procs, .nprocs = 2};
+                                    .name = "TEST", .procs = procs,    .nprocs = 2};
+static const far_program_desc p_other = {FAR_DESC_SIZES,  .prog = 0x20000bb3u, .vers = 1,
+                                         .name = "OTHER", .procs = procs,      .nprocs = 2};
 
 static far_server *srv;
 static void on_term(int sig)
@@ -168,12 +170,36 @@ static far_client *binder(void)
 }
 
 static int setunset(uint32_t proc, uint32_t prog, uint32_t vers, const char *netid,
-                    const char *uaddr)
+                    const char *uaddr, uint32_t rpcbvers)
 {
     far_client *c = binder();
     rpcb_a a = {prog, vers, netid, uaddr, "ignored"};
     bool ok = false;
-    far_err rc = far_client_call(c, 100000, 4, proc, enc_rpcb, &a, dec_bool, &ok, NULL, NULL);
+    far_err rc =
+        far_client_call(c, 100000, rpcbvers, proc, enc_rpcb, &a, dec_bool, &ok, NULL, NULL);
+    far_client_destroy(c);
+    if (rc != FAR_OK) {
+        printf("error %s\n", far_errname(rc));
+        return 1;
+    }
+    printf("%s\n", ok ? "true" : "false");
+    return 0;
+}
+
+/* PMAPPROC_SET: mapping {prog, vers, prot, port}. */
+static bool enc_mapping(far_xdr_enc *e, const void *v)
+{
+    const uint32_t *m = v;
+    return far_xdr_put_u32(e, m[0]) && far_xdr_put_u32(e, m[1]) && far_xdr_put_u32(e, m[2]) &&
+           far_xdr_put_u32(e, m[3]);
+}
+
+static int pmap_set(uint32_t prog, uint32_t vers, const char *prot, uint32_t port)
+{
+    far_client *c = binder();
+    uint32_t m[4] = {prog, vers, strcmp(prot, "udp") == 0 ? 17u : 6u, port};
+    bool ok = false;
+    far_err rc = far_client_call(c, 100000, 2, 1, enc_mapping, m, dec_bool, &ok, NULL, NULL);
     far_client_destroy(c);
     if (rc != FAR_OK) {
         printf("error %s\n", far_errname(rc));
@@ -433,12 +459,15 @@ int main(int argc, char **argv)
         return call(argv[2], (uint32_t)strtoul(argv[3], NULL, 0), false, 0);
     if (!strcmp(cmd, "add1") && argc == 5)
         return call(argv[2], (uint32_t)strtoul(argv[3], NULL, 0), true, atoi(argv[4]));
-    if (!strcmp(cmd, "set") && argc == 6)
+    if (!strcmp(cmd, "set") && (argc == 6 || argc == 7))
         return setunset(1, (uint32_t)strtoul(argv[2], NULL, 0), (uint32_t)strtoul(argv[3], NULL, 0),
-                        argv[4], argv[5]);
+                        argv[4], argv[5], argc == 7 ? (uint32_t)strtoul(argv[6], NULL, 0) : 4);
     if (!strcmp(cmd, "unset") && (argc == 4 || argc == 5))
         return setunset(2, (uint32_t)strtoul(argv[2], NULL, 0), (uint32_t)strtoul(argv[3], NULL, 0),
-                        argc == 5 ? argv[4] : "", "");
+                        argc == 5 ? argv[4] : "", "", 4);
+    if (!strcmp(cmd, "pmap-set") && argc == 6)
+        return pmap_set((uint32_t)strtoul(argv[2], NULL, 0), (uint32_t)strtoul(argv[3], NULL, 0),
+                        argv[4], (uint32_t)strtoul(argv[5], NULL, 0));
     if (!strcmp(cmd, "count") && argc == 3)
         return count((uint32_t)strtoul(argv[2], NULL, 0));
     if (!strcmp(cmd, "flood") && argc == 4)

@@ -11,8 +11,16 @@
  *    "unknown".  Only the owner or root may unset.
  *  - CALLIT (v2, v3), BCAST and INDIRECT (v4) are never forwarded: they get
  *    PROC_UNAVAIL (amplification, CVE-2015-7236).
- *  - The table holds at most -m registrations and -m names; strings are
- *    bounded by the .x; requests are bounded by the server's record limit.
+ *  - SET fails (FALSE), in this order, if the caller is not local, the netid
+ *    or universal address is malformed, an IP address has port 0 (rpcbind
+ *    v3/v4 as portmapper v2), the program is 100000, the (prog, vers, netid)
+ *    is registered already (RFC 1833: whoever holds it -- another owner or the
+ *    same, a live server or one that fails its probes; the prober removes a
+ *    dead one), or the table is full.  Every refusal is logged with the
+ *    caller and the reason (the holder; -m), at most 20 lines a second.
+ *  - The table holds at most -m registrations and -m names; farbind's own
+ *    entries (100000 v2-v4 on each address it listens on) do not count.
+ *    Strings are bounded by the .x; requests by the server's record limit.
  *  - Registered servers are probed (procedure 0) every -p ms; an entry whose
  *    server failed -F probes in a row is removed.
  *  - -w FILE: warm start; the table is written to FILE on every change and
@@ -68,6 +76,7 @@ static struct {
     pthread_mutex_t mu;
     entry *e;
     size_t n, max;
+    size_t nuser; /* entries that are not farbind's own: what -m bounds */
     name_entry *names;
     size_t nnames;
     int stat_info[RPCBVERS_STAT][RPCBSTAT_HIGHPROC];
@@ -102,8 +111,10 @@ static void logf_(const char *fmt, ...)
  * (netids and addresses come from the caller). */
 static const char *clean(const char *s, char *out, size_t n)
 {
+    if (!s || !*s)
+        return "\"\"";
     size_t i = 0;
-    for (; s && s[i] && i + 1 < n && i < 80; i++)
+    for (; s[i] && i + 1 < n && i < 80; i++)
         out[i] = s[i] > ' ' && s[i] < 127 ? s[i] : '?';
     out[i] = 0;
     return out;
@@ -231,16 +242,20 @@ static entry *find_locked(uint32_t prog, uint32_t vers, const char *netid, bool 
     return other;
 }
 
+/* Room for farbind's own entries: 3 versions on each address it listens on. */
+#define SELF_MAX (3 * MAX_LISTEN)
+
 static bool add_locked(uint32_t prog, uint32_t vers, const char *netid, const char *uaddr,
                        const char *owner, bool self)
 {
     if (find_locked(prog, vers, netid, false))
         return false; /* RFC 1833: SET fails if (prog, vers, netid) is registered */
-    if (!self && T.n >= T.max)
+    if (!self && T.nuser >= T.max)
         return false;
-    if (self && T.n >= T.max + 64)
+    if (T.n >= T.max + SELF_MAX)
         return false;
     entry *e = &T.e[T.n++];
+    T.nuser += !self;
     memset(e, 0, sizeof *e);
     e->prog = prog;
     e->vers = vers;
@@ -249,6 +264,12 @@ static bool add_locked(uint32_t prog, uint32_t vers, const char *netid, const ch
     snprintf(e->uaddr, sizeof e->uaddr, "%s", uaddr);
     snprintf(e->owner, sizeof e->owner, "%s", owner);
     return true;
+}
+
+static void remove_locked(size_t i)
+{
+    T.nuser -= !T.e[i].self;
+    T.e[i] = T.e[--T.n];
 }
 
 static void load_state(void)
@@ -269,8 +290,11 @@ static void load_state(void)
         char name[FARBIND_MAXNAME + 1];
         if (sscanf(line, "reg %lu %lu %15s %256s %64s", &prog, &vers, netid, uaddr, owner) == 5 &&
             prog <= UINT32_MAX && vers <= UINT32_MAX && uaddr_valid(netid, uaddr) &&
-            owner_valid(owner) && prog != PMAP_PROG) {
-            if (add_locked((uint32_t)prog, (uint32_t)vers, netid, uaddr, owner, false))
+            owner_valid(owner) && prog != PMAP_PROG &&
+            (strcmp(netid, "local") == 0 || strcmp(netid, "unix") == 0 ||
+             uaddr_port(netid, uaddr) != 0)) {
+            if (add_locked((uint32_t)prog, (uint32_t)vers,
+                           strcmp(netid, "unix") == 0 ? "local" : netid, uaddr, owner, false))
                 nreg++;
         } else if (sscanf(line, "name %64s %lu %64s", name, &prog, owner) == 3 &&
                    name_valid(name) && prog <= UINT32_MAX && prog && owner_valid(owner) &&
@@ -305,26 +329,134 @@ static void count(far_svc_req *req)
     pthread_mutex_unlock(&T.mu);
 }
 
+/* What a SET gets, checked in this order (the first that applies). */
+typedef enum set_verdict {
+    SET_OK = 0,
+    SET_NOT_LOCAL = 1, /* the caller may not change the table */
+    SET_BAD_ADDR = 2,  /* unknown netid, malformed universal address */
+    SET_PORT_ZERO = 3, /* an IP universal address with port 0 */
+    SET_RESERVED = 4,  /* program 100000: the binder's own */
+    SET_TAKEN = 5,     /* RFC 1833: (prog, vers, netid) is registered already */
+    SET_FULL = 6,      /* -m registrations (farbind's own not counted) */
+} set_verdict;
+
+/* The verdict on a SET of (prog, vers, netid, uaddr) by c, T.mu held;
+ * netid is already "local" for "unix".  SET_TAKEN: *holder is the entry. */
+static set_verdict set_check_locked(const caller *c, uint32_t prog, uint32_t vers,
+                                    const char *netid, const char *uaddr, const entry **holder)
+{
+    *holder = NULL;
+    if (!c->local)
+        return SET_NOT_LOCAL;
+    if (!uaddr_valid(netid, uaddr))
+        return SET_BAD_ADDR;
+    if (strcmp(netid, "local") != 0 && uaddr_port(netid, uaddr) == 0)
+        return SET_PORT_ZERO; /* as PMAPPROC_SET refuses port 0 */
+    if (prog == PMAP_PROG)
+        return SET_RESERVED;
+    if ((*holder = find_locked(prog, vers, netid, false)))
+        return SET_TAKEN; /* whoever holds it, whether or not its server answers */
+    if (T.nuser >= T.max)
+        return SET_FULL;
+    return SET_OK;
+}
+
+/* Refusals are always logged, but at most LOG_BURST lines a second, so a
+ * flood of refused SETs cannot flood the log; the count of those left out is
+ * logged with the next refusal after the second. */
+#define LOG_BURST 20
+static void refusal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void refusal(const char *fmt, ...)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static time_t window;
+    static unsigned lines, dropped;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&mu);
+    unsigned dropped_before = 0;
+    if (now.tv_sec != window) {
+        window = now.tv_sec;
+        dropped_before = dropped;
+        lines = dropped = 0;
+    }
+    bool say = lines < LOG_BURST;
+    if (say)
+        lines++;
+    else
+        dropped++;
+    pthread_mutex_unlock(&mu);
+    if (dropped_before)
+        logf_("(%u more refusals not logged)", dropped_before);
+    if (!say)
+        return;
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    logf_("%s", msg);
+}
+
 static bool do_set(far_svc_req *req, uint32_t prog, uint32_t vers, const char *netid,
                    const char *uaddr)
 {
     caller c;
     who(req, &c);
-    if (!c.local || !netid_known(netid) || !uaddr_valid(netid, uaddr) || prog == PMAP_PROG)
-        return false;
     if (strcmp(netid, "unix") == 0)
         netid = "local";
+    char holder[RPCB_MAXADDR + OWNER_LEN + 64] = "";
     pthread_mutex_lock(&T.mu);
-    bool ok = add_locked(prog, vers, netid, uaddr, c.owner, false);
-    if (ok) {
+    const entry *h;
+    set_verdict v = set_check_locked(&c, prog, vers, netid, uaddr, &h);
+    if (v == SET_OK && !add_locked(prog, vers, netid, uaddr, c.owner, false))
+        v = SET_FULL; /* not reached: set_check_locked saw room */
+    if (v == SET_OK) {
         T.stat_set[stat_index(far_svc_req_vers(req))]++;
         save_locked();
     }
+    if (h)
+        snprintf(holder, sizeof holder, "registered already by %s at %s%s", h->owner, h->uaddr,
+                 h->self    ? " (farbind itself)"
+                 : h->fails ? " (its server failed its last probe)"
+                            : "");
+    size_t max = T.max;
     pthread_mutex_unlock(&T.mu);
-    if (T.verbose)
-        logf_("SET %" PRIu32 "/%" PRIu32 " %s %s by %s: %s", prog, vers, netid, uaddr, c.owner,
-              ok ? "ok" : "refused");
-    return ok;
+    char nb[96], ub[96];
+    clean(netid, nb, sizeof nb);
+    clean(uaddr, ub, sizeof ub);
+    if (v == SET_OK) {
+        if (T.verbose)
+            logf_("SET %" PRIu32 "/%" PRIu32 " %s %s by %s (%s): ok", prog, vers, nb, ub, c.owner,
+                  c.peer);
+        return true;
+    }
+    char why[RPCB_MAXADDR + OWNER_LEN + 128];
+    switch (v) {
+    case SET_NOT_LOCAL:
+        snprintf(why, sizeof why, "the caller is not local%s",
+                 T.unix_only ? " (-S: only Unix-socket callers may SET)" : "");
+        break;
+    case SET_BAD_ADDR:
+        snprintf(why, sizeof why, "unknown netid or malformed universal address");
+        break;
+    case SET_PORT_ZERO:
+        snprintf(why, sizeof why, "port 0");
+        break;
+    case SET_RESERVED:
+        snprintf(why, sizeof why, "program %u is the binder's own", PMAP_PROG);
+        break;
+    case SET_TAKEN:
+        snprintf(why, sizeof why, "%s", holder);
+        break;
+    default:
+        snprintf(why, sizeof why,
+                 "the table is full (-m %zu registrations; farbind's own not counted)", max);
+        break;
+    }
+    refusal("SET %" PRIu32 "/%" PRIu32 " %s %s by %s (%s) refused: %s", prog, vers, nb, ub, c.owner,
+            c.peer, why);
+    return false;
 }
 
 /* netid NULL or "": every transport.  Only the owner or root. */
@@ -350,7 +482,7 @@ static bool do_unset(far_svc_req *req, uint32_t prog, uint32_t vers, const char 
             if (T.verbose)
                 logf_("UNSET %" PRIu32 "/%" PRIu32 " %s %s of %s, by %s (%s): removed", prog, vers,
                       e->netid, e->uaddr, e->owner, c.owner, c.peer);
-            T.e[i] = T.e[--T.n];
+            remove_locked(i);
             removed++;
             continue;
         }
@@ -419,9 +551,10 @@ static far_err pm_set(far_svc_req *req, const mapping *m, bool *resp)
 {
     count(req);
     const char *netid = prot_netid(m->prot);
-    char uaddr[64];
-    snprintf(uaddr, sizeof uaddr, "0.0.0.0.%u.%u", (m->port >> 8) & 255, m->port & 255);
-    *resp = netid && m->port && m->port <= 65535 && do_set(req, m->prog, m->vers, netid, uaddr);
+    char uaddr[64] = ""; /* a port past 65535 or an unknown prot: a bad address */
+    if (m->port <= 65535)
+        snprintf(uaddr, sizeof uaddr, "0.0.0.0.%u.%u", (m->port >> 8) & 255, m->port & 255);
+    *resp = do_set(req, m->prog, m->vers, netid ? netid : "?", uaddr);
     return FAR_OK;
 }
 
@@ -877,7 +1010,7 @@ static void *prober(void *arg)
                 if (e->fails >= probe_fails) {
                     logf_("removing %" PRIu32 "/%" PRIu32 " %s %s: its server does not answer",
                           e->prog, e->vers, e->netid, e->uaddr);
-                    T.e[k] = T.e[--T.n];
+                    remove_locked(k);
                     save_locked();
                 }
                 break;
@@ -909,7 +1042,8 @@ static void usage(FILE *f)
             "           tcp and udp on 127.0.0.1:%d and [::1]:%d, and unix:%s.\n"
             "  -U       use the unprivileged default addresses even as root\n"
             "  -w FILE  warm start: keep the table in FILE across restarts\n"
-            "  -m MAX   at most MAX registrations and MAX names (default 1024)\n"
+            "  -m MAX   at most MAX registrations and MAX names (default 1024; farbind's own\n"
+            "           entries are not counted); a SET past it is refused and logged\n"
             "  -p MS    probe registered servers every MS milliseconds (default 10000; 0: never)\n"
             "  -F N     remove an entry after N failed probes in a row (default 2)\n"
             "  -S       strict: only Unix-socket callers may SET/UNSET (loopback TCP/UDP too\n"
@@ -1010,7 +1144,7 @@ int main(int argc, char **argv)
         return 2;
     }
     T.max = max;
-    T.e = calloc(max + 64, sizeof *T.e);
+    T.e = calloc(max + SELF_MAX, sizeof *T.e);
     T.names = calloc(max, sizeof *T.names);
     if (!T.e || !T.names) {
         logf_("out of memory");
@@ -1062,7 +1196,7 @@ int main(int argc, char **argv)
                 far_server_destroy(t);
                 t = NULL;
                 pthread_mutex_lock(&T.mu);
-                T.n = 0;
+                T.n = T.nuser = 0;
                 pthread_mutex_unlock(&T.mu);
                 done = listen_all(s, a111, 5, false) == FAR_OK;
                 if (!done)
@@ -1087,7 +1221,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     pthread_t pt;
     bool probing = probe_ms > 0 && pthread_create(&pt, NULL, prober, NULL) == 0;
-    logf_("ready (max %lu registrations; remote calls refused)", max);
+    logf_("ready (at most %lu registrations and %lu names, farbind's own entries not counted; "
+          "remote calls refused)",
+          max, max);
     if (far_server_run(s) != FAR_OK)
         logf_("server failed: %s", far_last_error());
     if (probing) {
