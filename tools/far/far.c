@@ -1,16 +1,22 @@
 /* far: farcall's command-line tool.  Subcommands come from one table
  * (wireguard-tools' src/wg.c shape); each is a function taking argc/argv.
  *
- *   far info [HOST]                       the binder's table (rpcinfo -p and -s)
- *   far ping HOST PROG VERS [tcp|udp|unix] procedure 0, with the round-trip time
+ *   far info [-x] [HOST]                  the binder's table (rpcinfo -p and -s) and names
+ *   far ping [-t MS] [-c N] [-i MS] HOST PROG VERS [tcp|udp|unix]
+ *                                         procedure 0, with the round-trip time
+ *   far name set NAME PROG | unset NAME | get [-x] NAME [HOST] | list [-x] [HOST]
+ *                                         farbind's names
+ *   far --help, far --version, far help [SUBCOMMAND], far SUBCOMMAND --help
  *
  * HOST is a host name or address literal (its binder on port 111), or a binder
  * address string (tcp://127.0.0.1:7111, unix:/tmp/farbind.sock); for the local
  * host the library's binder search applies (FARCALL_BINDER, then the system
  * rpcbind, then farbind's default address).  Nothing a server sends is printed
  * as is: strings are bounded and non-printable bytes are shown as '?'.
+ * docs/man/far.1 is the manual; keep it in step with the usage texts below.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +26,12 @@
 #include "farcall/farcall.h"
 #include "rpcb_prot.h"
 
+#ifndef FAR_VERSION
+#define FAR_VERSION "unknown" /* CMake passes the project's version */
+#endif
+
 #define SHOW_MAX 64 /* longest server string printed */
+#define MAX_POS  8  /* positional arguments a subcommand takes, at most */
 
 static const char *prog_name = "far";
 
@@ -38,17 +49,124 @@ static const char *clean(const char *s, char *buf, size_t n)
     return buf;
 }
 
-static void service_name(uint32_t prog, char *buf, size_t n)
-{
-    if (far_bind_program_name(prog, buf, n) != FAR_OK)
-        snprintf(buf, n, "-");
-}
-
 static int no_binder(const char *where)
 {
     fprintf(stderr, "%s: no binder at %s (%s)\n", prog_name, where && *where ? where : "localhost",
             far_last_error());
     return 1;
+}
+
+/* A program number as `far info` prints it: decimal, or hex with -x. */
+static const char *prog_str(uint32_t prog, bool hex, char *buf, size_t n)
+{
+    snprintf(buf, n, hex ? "0x%08" PRIx32 : "%" PRIu32, prog);
+    return buf;
+}
+
+/* ------------------------------------------------------------ options */
+
+/* What a subcommand's command line holds once its options are taken out. */
+typedef struct cmdline {
+    bool hex;                                /* -x */
+    uint32_t timeout_ms, count, interval_ms; /* -t, -c, -i */
+    const char *pos[MAX_POS];
+    int npos;
+} cmdline;
+
+static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || !isdigit((unsigned char)*s) || *end || errno || v < lo || v > hi)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* Splits argv[1..argc) into the options named in `opts` ("x", "t:c:i:") and
+ * positional arguments; options may come anywhere, "--" ends them.  Prints
+ * the problem and returns false on an unknown option or a bad value. */
+static bool parse_cmdline(int argc, char **argv, const char *opts, cmdline *cl)
+{
+    bool dashdash = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (dashdash || a[0] != '-' || !a[1]) {
+            if (cl->npos == MAX_POS) {
+                fprintf(stderr, "%s %s: too many arguments\n", prog_name, argv[0]);
+                return false;
+            }
+            cl->pos[cl->npos++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            dashdash = true;
+            continue;
+        }
+        const char *o = a[1] != '-' ? strchr(opts, a[1]) : NULL;
+        if (!o || *o == ':') {
+            fprintf(stderr, "%s %s: unknown option '%s'\n", prog_name, argv[0], a);
+            return false;
+        }
+        if (o[1] != ':') { /* a flag */
+            if (a[2]) {
+                fprintf(stderr, "%s %s: unknown option '%s'\n", prog_name, argv[0], a);
+                return false;
+            }
+            cl->hex = true; /* the only flag: -x */
+            continue;
+        }
+        const char *v = a[2] ? a + 2 : i + 1 < argc ? argv[++i] : NULL;
+        uint32_t *dst = a[1] == 't' ? &cl->timeout_ms : a[1] == 'c' ? &cl->count : &cl->interval_ms;
+        uint32_t lo = a[1] == 'i' ? 0 : 1;
+        uint32_t hi = a[1] == 'c' ? 1000000 : 3600000;
+        if (!v || !parse_u32(v, lo, hi, dst)) {
+            fprintf(stderr, "%s %s: -%c takes a number from %" PRIu32 " to %" PRIu32 "\n",
+                    prog_name, argv[0], a[1], lo, hi);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ names */
+
+/* The names the binder keeps (farbind's names program), or NULL with *rc:
+ * FAR_EPROG_UNAVAIL for a binder that keeps none (a classic rpcbind). */
+static farbind_name_list *dump_names(far_client *c, far_arena *arena, far_err *rc)
+{
+    farbind_name_list_ptr names = NULL;
+    *rc = farbind_name_dump_1(c, &names, arena, NULL);
+    if (*rc == FAR_EPROG_MISMATCH)
+        *rc = FAR_EPROG_UNAVAIL;
+    return *rc == FAR_OK ? names : NULL;
+}
+
+/* The service a program is: its name in /etc/rpc, else a name the binder
+ * keeps for it, else "-". */
+static const char *service_name(uint32_t prog, const farbind_name_list *names, char *buf, size_t n)
+{
+    if (far_bind_program_name(prog, buf, n) == FAR_OK)
+        return buf;
+    for (const farbind_name_list *l = names; l; l = l->next)
+        if (l->entry.prog == prog)
+            return clean(l->entry.name, buf, n);
+    snprintf(buf, n, "-");
+    return buf;
+}
+
+static void print_names(const farbind_name_list *names, bool hex)
+{
+    printf("      %-20s %10s  %-12s %s\n", "name", "program", "service", "owner");
+    for (const farbind_name_list *l = names; l; l = l->next) {
+        char nm[SHOW_MAX + 8], ow[SHOW_MAX + 8], p[16], svc[64];
+        if (far_bind_program_name(l->entry.prog, svc, sizeof svc) != FAR_OK)
+            snprintf(svc, sizeof svc, "-");
+        printf("      %-20s %10s  %-12s %s\n", clean(l->entry.name, nm, sizeof nm),
+               prog_str(l->entry.prog, hex, p, sizeof p), svc,
+               clean(l->entry.owner, ow, sizeof ow));
+    }
 }
 
 /* ------------------------------------------------------------ far info */
@@ -68,13 +186,27 @@ static int cmp_row(const void *a, const void *b)
     return strcmp(x->netid, y->netid);
 }
 
+static row *add_row(row **rows, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        row *nr = realloc(*rows, nc * sizeof *nr);
+        if (!nr)
+            return NULL;
+        *rows = nr;
+        *cap = nc;
+    }
+    return &(*rows)[(*n)++];
+}
+
 static int cmd_info(int argc, char **argv)
 {
-    if (argc > 2) {
-        fprintf(stderr, "usage: %s info [HOST]\n", prog_name);
+    cmdline cl = {0};
+    if (!parse_cmdline(argc, argv, "x", &cl) || cl.npos > 1) {
+        fprintf(stderr, "usage: %s info [-x] [HOST]\n", prog_name);
         return 2;
     }
-    const char *where = argc == 2 ? argv[1] : NULL;
+    const char *where = cl.npos ? cl.pos[0] : NULL;
     far_client *c;
     char used[FAR_BIND_MAX_ADDR];
     if (far_bind_open(&c, where, used, sizeof used) != FAR_OK)
@@ -90,14 +222,9 @@ static int cmd_info(int argc, char **argv)
         rc = rpcbproc_dump_3(c, &list, &arena, NULL);
     if (rc == FAR_OK) {
         for (rp__list *l = list; l; l = l->rpcb_next) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                row *nr = realloc(rows, cap * sizeof *nr);
-                if (!nr)
-                    goto out;
-                rows = nr;
-            }
-            row *r = &rows[n++];
+            row *r = add_row(&rows, &n, &cap);
+            if (!r)
+                goto out;
             r->prog = l->rpcb_map.r_prog;
             r->vers = l->rpcb_map.r_vers;
             clean(l->rpcb_map.r_netid, r->netid, sizeof r->netid);
@@ -109,14 +236,9 @@ static int cmd_info(int argc, char **argv)
         if ((rc = pmapproc_dump_2(c, &pl, &arena, NULL)) != FAR_OK)
             goto fail;
         for (pmaplist *l = pl; l; l = l->next) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                row *nr = realloc(rows, cap * sizeof *nr);
-                if (!nr)
-                    goto out;
-                rows = nr;
-            }
-            row *r = &rows[n++];
+            row *r = add_row(&rows, &n, &cap);
+            if (!r)
+                goto out;
             r->prog = l->map.prog;
             r->vers = l->map.vers;
             snprintf(r->netid, sizeof r->netid, "%s", l->map.prot == 6 ? "tcp" : "udp");
@@ -126,15 +248,22 @@ static int cmd_info(int argc, char **argv)
     } else {
         goto fail;
     }
+    /* farbind's names, if the binder keeps any; a classic rpcbind keeps
+     * none and is not asked again */
+    far_err nrc;
+    farbind_name_list *names = dump_names(c, &arena, &nrc);
+    if (nrc != FAR_OK && nrc != FAR_EPROG_UNAVAIL)
+        fprintf(stderr, "%s: binder %s: names not listed: %s\n", prog_name, used,
+                far_strerror(nrc));
     if (n)
         qsort(rows, n, sizeof *rows, cmp_row);
     printf("binder %s: %zu registration%s\n", used, n, n == 1 ? "" : "s");
     printf("   program vers netid  address                          service      owner\n");
     for (size_t i = 0; i < n; i++) {
-        char name[64];
-        service_name(rows[i].prog, name, sizeof name);
-        printf("%10" PRIu32 " %4" PRIu32 " %-6s %-32s %-12s %s\n", rows[i].prog, rows[i].vers,
-               rows[i].netid, rows[i].addr, name, rows[i].owner);
+        char name[64], p[16];
+        printf("%10s %4" PRIu32 " %-6s %-32s %-12s %s\n",
+               prog_str(rows[i].prog, cl.hex, p, sizeof p), rows[i].vers, rows[i].netid,
+               rows[i].addr, service_name(rows[i].prog, names, name, sizeof name), rows[i].owner);
     }
     /* rpcinfo -s: one line per program */
     printf("\n   program version(s)   netid(s)                   service      owner\n");
@@ -153,21 +282,14 @@ static int cmd_info(int argc, char **argv)
                          *netids ? "," : "", rows[j].netid);
             j++;
         }
-        char name[64];
-        service_name(rows[i].prog, name, sizeof name);
-        printf("%10" PRIu32 " %-12s %-26s %-12s %s\n", rows[i].prog, vers, netids, name,
-               rows[i].owner);
+        char name[64], p[16];
+        printf("%10s %-12s %-26s %-12s %s\n", prog_str(rows[i].prog, cl.hex, p, sizeof p), vers,
+               netids, service_name(rows[i].prog, names, name, sizeof name), rows[i].owner);
         i = j;
     }
-    /* farbind's names, if the binder keeps any */
-    farbind_name_list_ptr names = NULL;
-    if (farbind_name_dump_1(c, &names, &arena, NULL) == FAR_OK && names) {
+    if (names) {
         printf("\nnames:\n");
-        for (farbind_name_list *l = names; l; l = l->next) {
-            char nm[SHOW_MAX + 8], ow[SHOW_MAX + 8];
-            printf("  %-20s %10" PRIu32 "  %s\n", clean(l->entry.name, nm, sizeof nm),
-                   l->entry.prog, clean(l->entry.owner, ow, sizeof ow));
-        }
+        print_names(names, cl.hex);
     }
     status = 0;
     goto out;
@@ -183,14 +305,30 @@ out:
 
 /* ------------------------------------------------------------ far ping */
 
+static double elapsed_us(const struct timespec *t0, const struct timespec *t1)
+{
+    return (double)(t1->tv_sec - t0->tv_sec) * 1e6 + (double)(t1->tv_nsec - t0->tv_nsec) / 1e3;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 static int cmd_ping(int argc, char **argv)
 {
-    if (argc < 4 || argc > 5) {
-        fprintf(stderr, "usage: %s ping HOST PROG VERS [tcp|udp|unix]\n", prog_name);
+    cmdline cl = {.timeout_ms = 5000, .count = 1, .interval_ms = 1000};
+    if (!parse_cmdline(argc, argv, "t:c:i:", &cl) || cl.npos < 3 || cl.npos > 4) {
+        fprintf(stderr,
+                "usage: %s ping [-t TIMEOUT_MS] [-c COUNT] [-i INTERVAL_MS] HOST PROG VERS "
+                "[tcp|udp|unix]\n",
+                prog_name);
         return 2;
     }
-    const char *where = argv[1];
-    const char *netid = argc == 5 ? argv[4] : NULL;
+    const char *where = cl.pos[0];
+    const char *netid = cl.npos == 4 ? cl.pos[3] : NULL;
     if (netid && strcmp(netid, "unix") == 0)
         netid = "local";
     if (netid && strcmp(netid, "tcp") && strcmp(netid, "udp") && strcmp(netid, "local") &&
@@ -198,26 +336,25 @@ static int cmd_ping(int argc, char **argv)
         fprintf(stderr, "%s: transport must be tcp, udp or unix\n", prog_name);
         return 2;
     }
+    uint32_t vers;
+    if (!parse_u32(cl.pos[2], 0, UINT32_MAX, &vers)) {
+        fprintf(stderr, "%s: %s: not a version number\n", prog_name, cl.pos[2]);
+        return 2;
+    }
     uint32_t prog;
-    far_err rc = far_bind_program(argv[2], where, &prog);
+    far_err rc = far_bind_program(cl.pos[1], where, &prog);
     if (rc == FAR_ECONNREFUSED)
         return no_binder(where);
     if (rc != FAR_OK) {
         fprintf(stderr, "%s: %s\n", prog_name, far_last_error());
         return 1;
     }
-    char *end;
-    unsigned long vers = strtoul(argv[3], &end, 10);
-    if (!*argv[3] || *end || vers > UINT32_MAX) {
-        fprintf(stderr, "%s: %s: not a version number\n", prog_name, argv[3]);
-        return 2;
-    }
     char addr[FAR_BIND_MAX_ADDR];
-    rc = far_bind_lookup(where, prog, (uint32_t)vers, netid, addr, sizeof addr);
+    rc = far_bind_lookup(where, prog, vers, netid, addr, sizeof addr);
     if (rc == FAR_ECONNREFUSED)
         return no_binder(where);
     if (rc == FAR_EPROG_UNAVAIL) {
-        fprintf(stderr, "%s: program %" PRIu32 " version %lu%s%s: not registered at %s\n",
+        fprintf(stderr, "%s: program %" PRIu32 " version %" PRIu32 "%s%s: not registered at %s\n",
                 prog_name, prog, vers, netid ? " on " : "", netid ? netid : "",
                 *where ? where : "localhost");
         return 1;
@@ -227,38 +364,202 @@ static int cmd_ping(int argc, char **argv)
                 far_last_error());
         return 1;
     }
-    far_client_opts o = {.timeout_ms = 5000};
+    /* The deadline bounds the connect and each call. */
+    far_client_opts o = {.timeout_ms = cl.timeout_ms};
     far_client *c;
     if ((rc = far_client_open(&c, addr, &o)) != FAR_OK) {
-        fprintf(stderr, "%s: %s: registered but not answering: %s\n", prog_name, addr,
-                far_strerror(rc));
+        fprintf(stderr, "%s: %s: registered but not answering: %s (timeout %" PRIu32 " ms)\n",
+                prog_name, addr, far_strerror(rc), cl.timeout_ms);
         return 1;
     }
-    far_status st;
-    far_call_opts co = {.status = &st};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = far_client_call(c, prog, (uint32_t)vers, 0, NULL, NULL, NULL, NULL, NULL, &co);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    uint32_t answered = 0, sent = 0;
+    double min = 0, max = 0, sum = 0;
+    for (uint32_t i = 0; i < cl.count; i++) {
+        if (i && cl.interval_ms)
+            sleep_ms(cl.interval_ms);
+        far_status st;
+        far_call_opts co = {.status = &st};
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = far_client_call(c, prog, vers, 0, NULL, NULL, NULL, NULL, NULL, &co);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        sent++;
+        if (rc == FAR_EPROG_MISMATCH) {
+            char range[32]; /* "2–3", or "1" when the server has one version */
+            if (st.low == st.high)
+                snprintf(range, sizeof range, "%" PRIu32, st.low);
+            else
+                snprintf(range, sizeof range, "%" PRIu32 "\xe2\x80\x93%" PRIu32, st.low, st.high);
+            fprintf(stderr, "%s: program %" PRIu32 " at %s: version mismatch (server has %s)\n",
+                    prog_name, prog, addr, range);
+            break; /* the answer will not change */
+        }
+        if (rc == FAR_ETIMEDOUT) {
+            fprintf(stderr,
+                    "%s: program %" PRIu32 " version %" PRIu32 " at %s: no reply within %" PRIu32
+                    " ms\n",
+                    prog_name, prog, vers, addr, cl.timeout_ms);
+            continue;
+        }
+        if (rc != FAR_OK) {
+            fprintf(stderr, "%s: program %" PRIu32 " version %" PRIu32 " at %s: %s\n", prog_name,
+                    prog, vers, addr, far_strerror(rc));
+            if (rc == FAR_EPROG_UNAVAIL || rc == FAR_ERPC_MISMATCH || rc == FAR_EAUTH)
+                break;
+            continue;
+        }
+        double us = elapsed_us(&t0, &t1);
+        if (!answered || us < min)
+            min = us;
+        if (us > max)
+            max = us;
+        sum += us;
+        answered++;
+        printf("program %" PRIu32 " version %" PRIu32 " at %s: ready, rtt %.0f us\n", prog, vers,
+               addr, us);
+        fflush(stdout);
+    }
     far_client_destroy(c);
-    if (rc == FAR_EPROG_MISMATCH) {
-        char range[32]; /* "2–3", or "1" when the server has one version */
-        if (st.low == st.high)
-            snprintf(range, sizeof range, "%" PRIu32, st.low);
-        else
-            snprintf(range, sizeof range, "%" PRIu32 "\xe2\x80\x93%" PRIu32, st.low, st.high);
-        fprintf(stderr, "%s: program %" PRIu32 " at %s: version mismatch (server has %s)\n",
-                prog_name, prog, addr, range);
-        return 1;
+    if (cl.count > 1) {
+        printf("%" PRIu32 " call%s, %" PRIu32 " answered", sent, sent == 1 ? "" : "s", answered);
+        if (answered)
+            printf(", rtt min/avg/max %.0f/%.0f/%.0f us", min, sum / answered, max);
+        printf("\n");
     }
-    if (rc != FAR_OK) {
-        fprintf(stderr, "%s: program %" PRIu32 " version %lu at %s: %s\n", prog_name, prog, vers,
-                addr, far_strerror(rc));
-        return 1;
+    return answered == cl.count ? 0 : 1;
+}
+
+/* ------------------------------------------------------------ far name */
+
+static bool name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > FAR_BIND_MAX_NAME)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+            return false;
+    return true;
+}
+
+/* The reason a names call failed, in words; 1. */
+static int name_fail(const char *what, const char *name, const char *where, far_err rc)
+{
+    if (rc == FAR_ECONNREFUSED)
+        return no_binder(where);
+    if (rc == FAR_EPROG_UNAVAIL && strcmp(what, "set") == 0)
+        fprintf(stderr, "%s: the binder keeps no names (a classic rpcbind; farbind does)\n",
+                prog_name);
+    else if (*far_last_error()) /* the library's words name the name */
+        fprintf(stderr, "%s: %s\n", prog_name, far_last_error());
+    else
+        fprintf(stderr, "%s: name %s: %s\n", prog_name, name, far_strerror(rc));
+    return 1;
+}
+
+static int name_usage(void)
+{
+    fprintf(stderr,
+            "usage: %s name set NAME PROG\n"
+            "       %s name unset NAME\n"
+            "       %s name get [-x] NAME [HOST]\n"
+            "       %s name list [-x] [HOST]\n",
+            prog_name, prog_name, prog_name, prog_name);
+    return 2;
+}
+
+static int cmd_name(int argc, char **argv)
+{
+    if (argc < 2)
+        return name_usage();
+    const char *verb = argv[1];
+    cmdline cl = {0};
+    if (!parse_cmdline(argc - 1, argv + 1, strcmp(verb, "get") && strcmp(verb, "list") ? "" : "x",
+                       &cl))
+        return name_usage();
+    if (strcmp(verb, "list") == 0) {
+        if (cl.npos > 1)
+            return name_usage();
+        const char *where = cl.npos ? cl.pos[0] : NULL;
+        far_client *c;
+        char used[FAR_BIND_MAX_ADDR];
+        if (far_bind_open(&c, where, used, sizeof used) != FAR_OK)
+            return no_binder(where);
+        far_arena arena;
+        far_arena_init(&arena, NULL, 0, 8u << 20);
+        far_err rc;
+        farbind_name_list *names = dump_names(c, &arena, &rc);
+        int status = 0;
+        if (rc == FAR_OK) {
+            size_t n = 0;
+            for (farbind_name_list *l = names; l; l = l->next)
+                n++;
+            printf("binder %s: %zu name%s\n", used, n, n == 1 ? "" : "s");
+            if (n)
+                print_names(names, cl.hex);
+        } else if (rc == FAR_EPROG_UNAVAIL) {
+            fprintf(stderr, "%s: binder %s keeps no names (a classic rpcbind; farbind does)\n",
+                    prog_name, used);
+            status = 1;
+        } else {
+            fprintf(stderr, "%s: binder %s: %s (%s)\n", prog_name, used, far_strerror(rc),
+                    far_last_error());
+            status = 1;
+        }
+        far_arena_fini(&arena);
+        far_client_destroy(c);
+        return status;
     }
-    double us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
-    printf("program %" PRIu32 " version %lu at %s: ready, rtt %.0f us\n", prog, vers, addr, us);
-    return 0;
+    if (cl.npos < 1 || !name_valid(cl.pos[0])) {
+        if (cl.npos >= 1)
+            fprintf(stderr, "%s: '%s' is not a name (1 to %d of A-Z a-z 0-9 _ . -)\n", prog_name,
+                    cl.pos[0], FAR_BIND_MAX_NAME);
+        return name_usage();
+    }
+    const char *name = cl.pos[0];
+    if (strcmp(verb, "set") == 0) {
+        if (cl.npos != 2)
+            return name_usage();
+        uint32_t prog;
+        far_err rc = far_bind_program(cl.pos[1], NULL, &prog);
+        if (rc == FAR_ECONNREFUSED)
+            return no_binder(NULL);
+        if (rc != FAR_OK) {
+            fprintf(stderr, "%s: %s\n", prog_name, far_last_error());
+            return 1;
+        }
+        if (prog == 0) {
+            fprintf(stderr, "%s: program 0 cannot be named\n", prog_name);
+            return 2;
+        }
+        if ((rc = far_bind_name_set(name, prog)) != FAR_OK)
+            return name_fail("set", name, NULL, rc);
+        printf("name %s: program %" PRIu32 "\n", name, prog);
+        return 0;
+    }
+    if (strcmp(verb, "unset") == 0) {
+        if (cl.npos != 1)
+            return name_usage();
+        far_err rc = far_bind_name_unset(name);
+        if (rc != FAR_OK)
+            return name_fail("unset", name, NULL, rc);
+        printf("name %s: removed\n", name);
+        return 0;
+    }
+    if (strcmp(verb, "get") == 0) {
+        if (cl.npos > 2)
+            return name_usage();
+        const char *where = cl.npos == 2 ? cl.pos[1] : NULL;
+        uint32_t prog;
+        far_err rc = far_bind_name_lookup(where, name, &prog);
+        if (rc != FAR_OK)
+            return name_fail("get", name, where, rc);
+        char p[16];
+        printf("%s\n", prog_str(prog, cl.hex, p, sizeof p));
+        return 0;
+    }
+    fprintf(stderr, "%s name: '%s' is not one of set, unset, get, list\n", prog_name, verb);
+    return name_usage();
 }
 
 /* ------------------------------------------------------------ the table */
@@ -266,30 +567,89 @@ static int cmd_ping(int argc, char **argv)
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
-    const char *help;
+    const char *summary;
+    const char *help; /* far SUBCOMMAND --help */
 } subcommands[] = {
-    {"info", cmd_info, "prints the binder's table (like rpcinfo -p and -s)"},
-    {"ping", cmd_ping, "calls procedure 0 of a registered program and prints the round trip"},
+    {"info", cmd_info, "prints the binder's table (like rpcinfo -p and -s) and its names",
+     "usage: far info [-x] [HOST]\n"
+     "Prints the registrations of HOST's binder (default: the local one) one a line,\n"
+     "then one line per program, then the names the binder keeps (farbind only).\n"
+     "  -x     program numbers in hex\n"
+     "HOST: a host name or address (its binder on port 111) or a binder address\n"
+     "(tcp://127.0.0.1:7111, unix:/tmp/farbind.sock).  Locally FARCALL_BINDER, the\n"
+     "system rpcbind, then farbind's default address are tried.\n"},
+    {"ping", cmd_ping, "calls procedure 0 of a registered program and prints the round trip",
+     "usage: far ping [-t TIMEOUT_MS] [-c COUNT] [-i INTERVAL_MS] HOST PROG VERS [tcp|udp|unix]\n"
+     "Looks PROG VERS up at HOST's binder (\"localhost\" or \"\": the local one), calls\n"
+     "its procedure 0 and prints the round-trip time.  PROG: a number, an /etc/rpc\n"
+     "name or a name the binder keeps.  Transport: the first registered of tcp, tcp6,\n"
+     "udp, udp6, unix, unless given.\n"
+     "  -t MS  deadline of the connect and of each call (default 5000)\n"
+     "  -c N   make N calls (default 1), then print a summary\n"
+     "  -i MS  wait MS between calls (default 1000)\n"
+     "Exits 0 if every call was answered, 1 if not, 2 on a usage error.\n"},
+    {"name", cmd_name, "sets, removes, looks up or lists the names farbind keeps",
+     "usage: far name set NAME PROG      name program PROG (a number or /etc/rpc name)\n"
+     "       far name unset NAME         remove the name\n"
+     "       far name get [-x] NAME [HOST]  print the program number NAME stands for\n"
+     "       far name list [-x] [HOST]   list every name, program and owner\n"
+     "Names live in farbind's names program; a classic rpcbind keeps none.  set and\n"
+     "unset go to the local binder: over its Unix socket the caller's uid owns the\n"
+     "name, and only that uid or root may change or remove it.  A NAME is 1 to 64 of\n"
+     "A-Z a-z 0-9 _ . - and may stand for PROG in PROG/VERS@HOST addresses.\n"
+     "  -x     program numbers in hex\n"},
 };
+#define NSUB (sizeof subcommands / sizeof subcommands[0])
 
 static void show_usage(FILE *f)
 {
-    fprintf(f, "Usage: %s <cmd> [<args>]\n\nAvailable subcommands:\n", prog_name);
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        fprintf(f, "  %s: %s\n", subcommands[i].name, subcommands[i].help);
+    fprintf(f,
+            "Usage: %s <cmd> [<args>]\n"
+            "       %s --help | --version | help [<cmd>] | <cmd> --help\n\n"
+            "Available subcommands:\n",
+            prog_name, prog_name);
+    for (size_t i = 0; i < NSUB; i++)
+        fprintf(f, "  %s: %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(f, "\nThe binder: FARCALL_BINDER (an address or a comma-separated list; \"none\"),\n"
+               "else the system rpcbind, else farbind's default address.  See far(1).\n");
+}
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-        !strcmp(argv[1], "help")) {
-        show_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        show_usage(stderr);
+        return 2;
     }
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (!strcmp(argv[1], subcommands[i].name))
-            return subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "%s: '%s' is not a subcommand\n", prog_name, argv[1]);
+    if (is_help(argv[1]) || (strcmp(argv[1], "help") == 0 && argc == 2)) {
+        show_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("far (farcall) %s\n", FAR_VERSION);
+        return 0;
+    }
+    const char *want = strcmp(argv[1], "help") == 0 ? argv[2] : argv[1];
+    for (size_t i = 0; i < NSUB; i++) {
+        if (strcmp(want, subcommands[i].name) != 0)
+            continue;
+        bool help = want != argv[1];
+        for (int k = 2; k < argc && !help; k++) {
+            if (strcmp(argv[k], "--") == 0)
+                break;
+            help = is_help(argv[k]);
+        }
+        if (help) {
+            fputs(subcommands[i].help, stdout);
+            return 0;
+        }
+        return subcommands[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "%s: '%s' is not a subcommand\n", prog_name, want);
     show_usage(stderr);
     return 2;
 }
