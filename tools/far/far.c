@@ -49,6 +49,20 @@ static const char *clean(const char *s, char *buf, size_t n)
     return buf;
 }
 
+/* The binder's two answers that are not faults of its own: no binder, and
+ * nothing registered.  The library reports them as FAR_ECONNREFUSED and
+ * FAR_EPROG_UNAVAIL, or -- from the version that gives them codes of their
+ * own -- as FAR_ENOBINDER and FAR_ENOTREG; far knows both by name. */
+static bool is_no_binder(far_err rc)
+{
+    return rc == FAR_ECONNREFUSED || strcmp(far_errname(rc), "FAR_ENOBINDER") == 0;
+}
+
+static bool is_not_registered(far_err rc)
+{
+    return rc == FAR_EPROG_UNAVAIL || strcmp(far_errname(rc), "FAR_ENOTREG") == 0;
+}
+
 static int no_binder(const char *where)
 {
     fprintf(stderr, "%s: no binder at %s (%s)\n", prog_name, where && *where ? where : "localhost",
@@ -343,7 +357,7 @@ static int cmd_ping(int argc, char **argv)
     }
     uint32_t prog;
     far_err rc = far_bind_program(cl.pos[1], where, &prog);
-    if (rc == FAR_ECONNREFUSED)
+    if (is_no_binder(rc))
         return no_binder(where);
     if (rc != FAR_OK) {
         fprintf(stderr, "%s: %s\n", prog_name, far_last_error());
@@ -351,9 +365,9 @@ static int cmd_ping(int argc, char **argv)
     }
     char addr[FAR_BIND_MAX_ADDR];
     rc = far_bind_lookup(where, prog, vers, netid, addr, sizeof addr);
-    if (rc == FAR_ECONNREFUSED)
+    if (is_no_binder(rc))
         return no_binder(where);
-    if (rc == FAR_EPROG_UNAVAIL) {
+    if (is_not_registered(rc)) {
         fprintf(stderr, "%s: program %" PRIu32 " version %" PRIu32 "%s%s: not registered at %s\n",
                 prog_name, prog, vers, netid ? " on " : "", netid ? netid : "",
                 *where ? where : "localhost");
@@ -445,7 +459,7 @@ static bool name_valid(const char *s)
 /* The reason a names call failed, in words; 1. */
 static int name_fail(const char *what, const char *name, const char *where, far_err rc)
 {
-    if (rc == FAR_ECONNREFUSED)
+    if (is_no_binder(rc))
         return no_binder(where);
     if (rc == FAR_EPROG_UNAVAIL && strcmp(what, "set") == 0)
         fprintf(stderr, "%s: the binder keeps no names (a classic rpcbind; farbind does)\n",
@@ -522,7 +536,7 @@ static int cmd_name(int argc, char **argv)
             return name_usage();
         uint32_t prog;
         far_err rc = far_bind_program(cl.pos[1], NULL, &prog);
-        if (rc == FAR_ECONNREFUSED)
+        if (is_no_binder(rc))
             return no_binder(NULL);
         if (rc != FAR_OK) {
             fprintf(stderr, "%s: %s\n", prog_name, far_last_error());
