@@ -2,7 +2,8 @@
 # farbind's command line and table rules, each against a farbind of its own on
 # a Unix socket in a temp dir (and loopback TCP where a rule needs it):
 # --help/--version, -v logging of SET and UNSET, a full table (farbind's own
-# entries not counted), port 0, a registration that is not replaced.
+# entries not counted), port 0, a registration that is not replaced, and
+# FARBIND_WHY (names program procedure 5) saying why a SET was refused.
 source "$(dirname "$0")/common.sh"
 P1=$((0x20000d01)); P2=$((0x20000d02)); P3=$((0x20000d03)); P4=$((0x20000d04))
 asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
@@ -52,6 +53,8 @@ grep -q "SET $P4/1 local $TMP/x.sock by 65534 (unix: uid 65534) refused: the tab
   "$TMP/full.log" || fail "no log line for the full table (uid 65534)"
 grep -Eq "SET $P4/1 udp 127.0.0.1.1.1 by unknown \(tcp://127.0.0.1:[0-9]+\) refused: the table is full" \
   "$TMP/full.log" || fail "no log line for the full table (loopback tcp)"
+"$PEER" why $P4 1 tcp 127.0.0.1.1.1 | grep -qx "FULL limit=3 holder=- fails=0" \
+  || fail "WHY in a full table: $("$PEER" why $P4 1 tcp 127.0.0.1.1.1)"
 "$PEER" unset $P1 1 | grep -qx true || fail "UNSET in a full table"
 "$PEER" set $P4 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "SET after an UNSET made room"
 stop_pid "$full_PID"
@@ -69,6 +72,12 @@ done
 "$PEER" pmap-set $P1 1 tcp 65536 | grep -qx false || fail "portmapper SET of port 65536 accepted"
 [ "$(count $P1)" = 0 ] || fail "port 0 registered: $(count $P1)"
 [ "$(grep -c "SET $P1/1 .* refused: port 0" "$TMP/port0.log")" = 7 ] || fail "port-0 refusals not logged"
+"$PEER" why $P1 1 tcp 127.0.0.1.0.0 | grep -q "^PORT_ZERO " || fail "WHY of port 0"
+"$PEER" why $P1 1 tcp 127.0.0.1.0 | grep -q "^BAD_ADDR " || fail "WHY of a malformed address"
+"$PEER" why $P1 1 sctp 127.0.0.1.0.1 | grep -q "^BAD_ADDR " || fail "WHY of an unknown netid"
+"$PEER" why 100000 1 tcp 127.0.0.1.0.1 | grep -q "^RESERVED " || fail "WHY of program 100000"
+"$PEER" why $P1 1 tcp 127.0.0.1.0.1 | grep -qx "OK limit=1024 holder=- fails=0" || fail "WHY of a free entry"
+[ "$(count $P1)" = 0 ] || fail "WHY registered something"
 "$PEER" set $P1 1 tcp 127.0.0.1.0.1 3 | grep -qx true || fail "v3 SET of port 1"
 "$PEER" pmap-set $P1 2 udp 1 | grep -qx true || fail "portmapper SET of port 1"
 "$PEER" set $P1 3 local "$TMP/s.sock" 4 | grep -qx true || fail "v4 SET of a Unix socket (no port)"
@@ -77,7 +86,7 @@ pass "port 0 refused by rpcbind v3/v4 SET (tcp, udp, tcp6) and portmapper SET, a
 
 # --- a live registration is not replaced: SET of a registered prog/vers/netid
 # fails, by another owner and by the same one, while its server answers probes
-start_farbind live -a "unix:$TMP/live.sock" -a tcp://127.0.0.1:0 -p 100 -F 2
+start_farbind live -a "unix:$TMP/live.sock" -a tcp://127.0.0.1:0 -p 100 -F 5
 export FARCALL_BINDER="unix:$TMP/live.sock"
 start_peer srv tcp://127.0.0.1:0
 before=$("$PEER" call "$TEST_PROG/2/tcp" 2) || fail "the live server: $before"
@@ -89,13 +98,28 @@ sleep 0.5 # several probes: the entry stays, and is still the server's
 [ "$("$PEER" call "$TEST_PROG/2/tcp" 2)" = "$before" ] || fail "the live entry changed"
 grep -Eq "SET $TEST_PROG/2 tcp 127.0.0.1.1.2 by 65534 \(unix: uid 65534\) refused: registered already by superuser at 127\.0\.0\.1\.[0-9.]+\$" \
   "$TMP/live.log" || fail "no log line naming the holder"
+out=$(asnobody "$PEER" why $TEST_PROG 2 tcp 127.0.0.1.1.2)
+echo "$out" | grep -Eqx "TAKEN limit=1024 holder=superuser@127\.0\.0\.1\.[0-9.]+ fails=0" \
+  || fail "WHY of a live entry: $out"
 "$PEER" set $P1 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "SET"
 asnobody "$PEER" set $P1 1 tcp 127.0.0.1.1.1 | grep -qx false || fail "the same address by another owner"
+wait_for 5 sh -c "'$PEER' why $P1 1 tcp 127.0.0.1.1.1 | grep -Eqx 'TAKEN limit=1024 holder=superuser@127.0.0.1.1.1 fails=[1-4]'" \
+  || fail "WHY does not show the failed probe: $("$PEER" why $P1 1 tcp 127.0.0.1.1.1)"
 # nothing listens there: the entry fails its probes and is removed
 wait_for 10 sh -c "[ \"\$('$PEER' count $P1 | cut -d' ' -f1)\" = 0 ]" || fail "the dead entry stays"
 asnobody "$PEER" set $P1 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "SET once the dead entry was removed"
 stop_pid "$srv_PID"
 stop_pid "$live_PID"
 pass "a registered prog/vers/netid is not replaced (other owner, same owner, loopback), refusal names the holder"
+
+# --- WHY from a caller that may not SET (-S: loopback TCP is not local)
+start_farbind strict -S -a tcp://127.0.0.1:0 -a "unix:$TMP/strict.sock" -p 0
+FARCALL_BINDER=$(bound_addr strict tcp) "$PEER" why $P1 1 tcp 127.0.0.1.1.1 | grep -q "^NOT_LOCAL " \
+  || fail "WHY over tcp with -S"
+FARCALL_BINDER="unix:$TMP/strict.sock" "$PEER" why $P1 1 tcp 127.0.0.1.1.1 | grep -q "^OK " \
+  || fail "WHY over the Unix socket with -S"
+grep -q "refused:" "$TMP/strict.log" && fail "WHY logged a refusal"
+stop_pid "$strict_PID"
+pass "FARBIND_WHY answers FULL, PORT_ZERO, BAD_ADDR, RESERVED, TAKEN (holder, failed probes), NOT_LOCAL, OK"
 
 pass "all done"

@@ -11,6 +11,9 @@
  *                            3) at $FARCALL_BINDER; prints "true" or "false"
  *   pmap-set PROG VERS tcp|udp PORT
  *                            PMAPPROC_SET (portmapper v2); "true" or "false"
+ *   why PROG VERS NETID UADDR
+ *                            farbind's FARBIND_WHY (names program, proc 5):
+ *                            prints "STATUS limit=N holder=OWNER@UADDR|- fails=N"
  *   count PROG               registrations of PROG in the binder's DUMP
  *   flood FIRST N            SETs N programs FIRST.. (tcp), prints how many
  *                            the binder accepted
@@ -206,6 +209,48 @@ static int pmap_set(uint32_t prog, uint32_t vers, const char *prot, uint32_t por
         return 1;
     }
     printf("%s\n", ok ? "true" : "false");
+    return 0;
+}
+
+/* FARBIND_WHY's answer, decoded by hand (rpcb_prot.x: farbind_why_res). */
+typedef struct why_res {
+    int32_t status;
+    uint32_t limit, fails;
+    char owner[80], addr[300];
+} why_res;
+
+static bool dec_why(far_xdr_dec *d, void *v)
+{
+    why_res *w = v;
+    const char *s;
+    uint32_t n;
+    if (!far_xdr_get_i32(d, &w->status) || !far_xdr_get_u32(d, &w->limit) ||
+        !far_xdr_get_string_ref(d, &s, &n, 64))
+        return false;
+    snprintf(w->owner, sizeof w->owner, "%.*s", (int)n, s);
+    if (!far_xdr_get_string_ref(d, &s, &n, 256))
+        return false;
+    snprintf(w->addr, sizeof w->addr, "%.*s", (int)n, s);
+    return far_xdr_get_u32(d, &w->fails);
+}
+
+static int why(uint32_t prog, uint32_t vers, const char *netid, const char *uaddr)
+{
+    static const char *const names[] = {"OK",       "NOT_LOCAL", "BAD_ADDR", "PORT_ZERO",
+                                        "RESERVED", "TAKEN",     "FULL"};
+    far_client *c = binder();
+    rpcb_a a = {prog, vers, netid, uaddr, ""};
+    why_res w = {0};
+    far_err rc =
+        far_client_call(c, FAR_BIND_NAMES_PROG, 1, 5, enc_rpcb, &a, dec_why, &w, NULL, NULL);
+    far_client_destroy(c);
+    if (rc != FAR_OK) {
+        printf("error %s\n", far_errname(rc));
+        return 1;
+    }
+    printf("%s limit=%" PRIu32 " holder=%s%s%s fails=%" PRIu32 "\n",
+           w.status >= 0 && w.status < 7 ? names[w.status] : "?", w.limit,
+           w.owner[0] ? w.owner : "-", w.owner[0] ? "@" : "", w.addr, w.fails);
     return 0;
 }
 
@@ -468,6 +513,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "pmap-set") && argc == 6)
         return pmap_set((uint32_t)strtoul(argv[2], NULL, 0), (uint32_t)strtoul(argv[3], NULL, 0),
                         argv[4], (uint32_t)strtoul(argv[5], NULL, 0));
+    if (!strcmp(cmd, "why") && argc == 6)
+        return why((uint32_t)strtoul(argv[2], NULL, 0), (uint32_t)strtoul(argv[3], NULL, 0),
+                   argv[4], argv[5]);
     if (!strcmp(cmd, "count") && argc == 3)
         return count((uint32_t)strtoul(argv[2], NULL, 0));
     if (!strcmp(cmd, "flood") && argc == 4)

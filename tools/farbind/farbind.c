@@ -18,6 +18,9 @@
  *    same, a live server or one that fails its probes; the prober removes a
  *    dead one), or the table is full.  Every refusal is logged with the
  *    caller and the reason (the holder; -m), at most 20 lines a second.
+ *    SET itself answers only FALSE (RFC 1833); the names program's
+ *    FARBIND_WHY (procedure 5, rpcb_prot.x) tells a refused server the same
+ *    reason as a code it can act on, with the holder or the limit.
  *  - The table holds at most -m registrations and -m names; farbind's own
  *    entries (100000 v2-v4 on each address it listens on) do not count.
  *    Strings are bounded by the .x; requests by the server's record limit.
@@ -329,36 +332,27 @@ static void count(far_svc_req *req)
     pthread_mutex_unlock(&T.mu);
 }
 
-/* What a SET gets, checked in this order (the first that applies). */
-typedef enum set_verdict {
-    SET_OK = 0,
-    SET_NOT_LOCAL = 1, /* the caller may not change the table */
-    SET_BAD_ADDR = 2,  /* unknown netid, malformed universal address */
-    SET_PORT_ZERO = 3, /* an IP universal address with port 0 */
-    SET_RESERVED = 4,  /* program 100000: the binder's own */
-    SET_TAKEN = 5,     /* RFC 1833: (prog, vers, netid) is registered already */
-    SET_FULL = 6,      /* -m registrations (farbind's own not counted) */
-} set_verdict;
-
-/* The verdict on a SET of (prog, vers, netid, uaddr) by c, T.mu held;
- * netid is already "local" for "unix".  SET_TAKEN: *holder is the entry. */
-static set_verdict set_check_locked(const caller *c, uint32_t prog, uint32_t vers,
-                                    const char *netid, const char *uaddr, const entry **holder)
+/* What a SET of (prog, vers, netid, uaddr) by c gets, T.mu held; netid is
+ * already "local" for "unix".  FARBIND_SET_TAKEN: *holder is the entry.
+ * SET and FARBIND_WHY both ask here (the order: rpcb_prot.x). */
+static farbind_set_status set_check_locked(const caller *c, uint32_t prog, uint32_t vers,
+                                           const char *netid, const char *uaddr,
+                                           const entry **holder)
 {
     *holder = NULL;
     if (!c->local)
-        return SET_NOT_LOCAL;
+        return FARBIND_SET_NOT_LOCAL;
     if (!uaddr_valid(netid, uaddr))
-        return SET_BAD_ADDR;
+        return FARBIND_SET_BAD_ADDR;
     if (strcmp(netid, "local") != 0 && uaddr_port(netid, uaddr) == 0)
-        return SET_PORT_ZERO; /* as PMAPPROC_SET refuses port 0 */
+        return FARBIND_SET_PORT_ZERO; /* as PMAPPROC_SET refuses port 0 */
     if (prog == PMAP_PROG)
-        return SET_RESERVED;
+        return FARBIND_SET_RESERVED;
     if ((*holder = find_locked(prog, vers, netid, false)))
-        return SET_TAKEN; /* whoever holds it, whether or not its server answers */
+        return FARBIND_SET_TAKEN; /* whoever holds it, whether or not its server answers */
     if (T.nuser >= T.max)
-        return SET_FULL;
-    return SET_OK;
+        return FARBIND_SET_FULL;
+    return FARBIND_SET_OK;
 }
 
 /* Refusals are always logged, but at most LOG_BURST lines a second, so a
@@ -408,10 +402,10 @@ static bool do_set(far_svc_req *req, uint32_t prog, uint32_t vers, const char *n
     char holder[RPCB_MAXADDR + OWNER_LEN + 64] = "";
     pthread_mutex_lock(&T.mu);
     const entry *h;
-    set_verdict v = set_check_locked(&c, prog, vers, netid, uaddr, &h);
-    if (v == SET_OK && !add_locked(prog, vers, netid, uaddr, c.owner, false))
-        v = SET_FULL; /* not reached: set_check_locked saw room */
-    if (v == SET_OK) {
+    farbind_set_status v = set_check_locked(&c, prog, vers, netid, uaddr, &h);
+    if (v == FARBIND_SET_OK && !add_locked(prog, vers, netid, uaddr, c.owner, false))
+        v = FARBIND_SET_FULL; /* not reached: set_check_locked saw room */
+    if (v == FARBIND_SET_OK) {
         T.stat_set[stat_index(far_svc_req_vers(req))]++;
         save_locked();
     }
@@ -425,7 +419,7 @@ static bool do_set(far_svc_req *req, uint32_t prog, uint32_t vers, const char *n
     char nb[96], ub[96];
     clean(netid, nb, sizeof nb);
     clean(uaddr, ub, sizeof ub);
-    if (v == SET_OK) {
+    if (v == FARBIND_SET_OK) {
         if (T.verbose)
             logf_("SET %" PRIu32 "/%" PRIu32 " %s %s by %s (%s): ok", prog, vers, nb, ub, c.owner,
                   c.peer);
@@ -433,20 +427,20 @@ static bool do_set(far_svc_req *req, uint32_t prog, uint32_t vers, const char *n
     }
     char why[RPCB_MAXADDR + OWNER_LEN + 128];
     switch (v) {
-    case SET_NOT_LOCAL:
+    case FARBIND_SET_NOT_LOCAL:
         snprintf(why, sizeof why, "the caller is not local%s",
                  T.unix_only ? " (-S: only Unix-socket callers may SET)" : "");
         break;
-    case SET_BAD_ADDR:
+    case FARBIND_SET_BAD_ADDR:
         snprintf(why, sizeof why, "unknown netid or malformed universal address");
         break;
-    case SET_PORT_ZERO:
+    case FARBIND_SET_PORT_ZERO:
         snprintf(why, sizeof why, "port 0");
         break;
-    case SET_RESERVED:
+    case FARBIND_SET_RESERVED:
         snprintf(why, sizeof why, "program %u is the binder's own", PMAP_PROG);
         break;
-    case SET_TAKEN:
+    case FARBIND_SET_TAKEN:
         snprintf(why, sizeof why, "%s", holder);
         break;
     default:
@@ -891,6 +885,30 @@ static far_err nm_lookup(far_svc_req *req, const farbind_name_arg *a, uint32_t *
     return FAR_OK;
 }
 
+/* FARBIND_WHY: what a SET of *a by this caller would get now (nothing changes). */
+static far_err nm_why(far_svc_req *req, const rpcb *a, farbind_why_res *resp)
+{
+    caller c;
+    who(req, &c);
+    const char *netid = strcmp(a->r_netid, "unix") == 0 ? "local" : a->r_netid;
+    memset(resp, 0, sizeof *resp);
+    char owner[OWNER_LEN] = "", addr[RPCB_MAXADDR + 1] = "";
+    pthread_mutex_lock(&T.mu);
+    const entry *h;
+    resp->status = set_check_locked(&c, a->r_prog, a->r_vers, netid, a->r_addr, &h);
+    resp->limit = (uint32_t)T.max;
+    if (h) {
+        snprintf(owner, sizeof owner, "%s", h->owner);
+        snprintf(addr, sizeof addr, "%s", h->uaddr);
+        resp->holder_fails = h->fails;
+    }
+    pthread_mutex_unlock(&T.mu);
+    if (!(resp->holder_owner = arena_strdup(req, owner)) ||
+        !(resp->holder_addr = arena_strdup(req, addr)))
+        return FAR_ESYSTEM_ERR;
+    return FAR_OK;
+}
+
 static far_err nm_dump(far_svc_req *req, farbind_name_list_ptr *resp)
 {
     *resp = NULL;
@@ -946,6 +964,7 @@ static const farbind_names_prog_1_impl names = {
     .farbind_name_unset = nm_unset,
     .farbind_name_lookup = nm_lookup,
     .farbind_name_dump = nm_dump,
+    .farbind_why = nm_why,
 };
 
 /* ------------------------------------------------------------ stale entries */
@@ -1050,8 +1069,12 @@ static void usage(FILE *f)
             "           by default, with owner \"unknown\")\n"
             "  -v       log every SET and UNSET\n"
             "  -h, --help  print this and exit;  --version  print the version and exit\n"
+            "SET fails if the prog/vers/netid is registered already (by anyone), for port 0,\n"
+            "or past -m; each refusal is logged, and the names program's WHY procedure\n"
+            "(%#x v1 proc 5) tells the refused caller the reason.\n"
             "CALLIT, BCAST and INDIRECT (remote-call forwarding) are always refused.\n",
-            SYSTEM_UNIX, FAR_BIND_DEFAULT_PORT, FAR_BIND_DEFAULT_PORT, UNPRIV_UNIX);
+            SYSTEM_UNIX, FAR_BIND_DEFAULT_PORT, FAR_BIND_DEFAULT_PORT, UNPRIV_UNIX,
+            FAR_BIND_NAMES_PROG);
 }
 
 static void add_self(const char *bound)
