@@ -7,6 +7,7 @@ set -euo pipefail
 name=$1 server=$2 client=$3
 shift 3
 dir=$(mktemp -d /tmp/farcall-example.XXXXXX)
+[[ $name == sysauth ]] && chmod 755 "$dir" # its client also runs as nobody
 addr="unix:$dir/$name.sock"
 pid=
 cleanup() {
@@ -43,10 +44,32 @@ case $name in
     echo)     grep -q "^echo: $1\$" "$dir/client.out" ;;
     rdir)     grep -q "^server working directory: /" "$dir/client.out" &&
               grep -q "  /usr/lib" "$dir/client.out" ;;
+    primes)   [[ $(grep -c "^round [12]: 17984 primes below 200000 in 8 async calls\$" \
+                  "$dir/client.out") == 2 ]] &&
+              grep -q "^\[175000, 200000): 2068 primes, the largest 199933 199961 199967 199999\$" \
+                  "$dir/client.out" &&
+              grep -q "^nap of 500 ms with a 100 ms deadline: FAR_ETIMEDOUT (unix:.* proc 2: " \
+                  "$dir/client.out" &&
+              grep -q "^count of \[10, 5): FAR_EGARBAGE_ARGS (unix:.* proc 1: " "$dir/client.out" ;;
+    sysauth)  me=$(id -u)
+              grep -q "^AUTH_NONE: secret refused: FAR_EAUTH, auth_stat 5 " "$dir/client.out" &&
+              grep -q "^AUTH_SYS as uid $me: the server sees uid $me .*; the kernel says uid $me\$" \
+                  "$dir/client.out" &&
+              grep -q "^AUTH_SYS as uid $me: secret: the owls" "$dir/client.out" &&
+              grep -q "^AUTH_SYS claiming uid $((me + 1000)): secret refused: FAR_EAUTH, auth_stat 1 " \
+                  "$dir/client.out" ;;
     *)        echo "FAIL: no output check for example '$name': add one to the case list" \
                    "in examples/run_example.sh"
               exit 1 ;;
 esac || { echo "FAIL: unexpected client output"; exit 1; }
+
+if [[ $name == sysauth && $(id -u) == 0 ]]; then
+    # another uid, honest about itself: not the uid the secret is for
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$client" "$addr" | tee "$dir/nobody.out"
+    grep -q "^AUTH_SYS as uid 65534: .*; the kernel says uid 65534\$" "$dir/nobody.out" &&
+    grep -q "^AUTH_SYS as uid 65534: secret refused: FAR_EAUTH, auth_stat 5 " "$dir/nobody.out" ||
+        { echo "FAIL: uid 65534 was not refused the secret"; exit 1; }
+fi
 
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -56,6 +79,10 @@ pid=
 if [[ $name == rdir ]]; then
     grep -q "message from unix:.*: $1" "$dir/server.out" ||
         { echo "FAIL: message not on the server's output"; cat "$dir/server.out"; exit 1; }
+fi
+if [[ $name == sysauth ]]; then
+    grep -q "claims uid $(($(id -u) + 1000)) but the kernel says $(id -u)\$" "$dir/server.out" ||
+        { echo "FAIL: the server did not catch the false claim"; cat "$dir/server.out"; exit 1; }
 fi
 grep -q "stopped" "$dir/server.out"
 echo "PASS: $name"

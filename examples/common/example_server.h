@@ -7,10 +7,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <farcall/rpc.h>
 
 static far_server *example_server;
+/* If not 0, the mode a Unix socket the server listens on is given (the
+ * default, from the umask, lets only the owner connect). */
+static mode_t example_unix_mode;
 
 static void example_on_signal(int sig)
 {
@@ -39,6 +43,8 @@ static inline int example_serve(const char *prog, int argc, char **argv)
         far_server_destroy(example_server);
         return 1;
     }
+    if (example_unix_mode && strncmp(bound, "unix:", 5) == 0)
+        chmod(bound + 5, example_unix_mode);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = example_on_signal;
