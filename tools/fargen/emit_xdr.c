@@ -478,22 +478,25 @@ static void free_body(fg_emit *e, const fg_def *def, const char *x, int ind)
     } else if (def->kind == FG_UNION) {
         if (!def->needs_free)
             return;
+        /* Every arm's labels, also of an arm that owns nothing (an empty
+         * break): left out, its values would reach the default arm and free
+         * memory the value does not have. */
         const char *dx = fg_member(e, x, def->disc.name);
         fg_line(e, ind, "switch ((%s)%s) {", disc_unsigned(def) ? "uint32_t" : "int32_t", dx);
         for (int i = 0; i < def->narms; i++) {
             const fg_arm *a = &def->arms[i];
-            if (a->decl.type.base == FG_VOID || !fg_decl_needs_free(&a->decl))
-                continue;
             for (int l = 0; l < a->nlabels; l++)
                 fg_line(e, ind, "case %s:", fg_label_text(a->labels[l]));
             if (!a->nlabels)
                 fg_line(e, ind, "default:");
-            const char *ax =
-                fg_member(e, fg_member(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name);
-            free_decl(e, &a->decl, ax, ind + 1);
+            if (a->decl.type.base != FG_VOID && fg_decl_needs_free(&a->decl)) {
+                const char *ax =
+                    fg_member(e, fg_member(e, x, fg_fmt(e->u, "%s_u", def->uname)), a->decl.name);
+                free_decl(e, &a->decl, ax, ind + 1);
+            }
             fg_line(e, ind + 1, "break;");
         }
-        if (!def->has_default || !fg_decl_needs_free(&def->arms[def->narms - 1].decl)) {
+        if (!def->has_default) {
             fg_line(e, ind, "default:");
             fg_line(e, ind + 1, "break;");
         }

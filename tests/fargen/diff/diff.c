@@ -1,8 +1,12 @@
 /* Differential test driver: for every type of one .x file, random values
  * built identically on both sides must encode to the same bytes with
  * fargen's code and with rpcgen + libtirpc's, and each side must decode the
- * other's bytes to a value equal to its own.  Half of the fargen decodes use
- * an arena, half the heap (then released with the generated free function).
+ * other's bytes to a value equal to its own.  fargen decodes every value
+ * twice, with an arena and in heap mode (no arena: malloc), and releases the
+ * heap one with the generated T_free; it also decodes a truncated copy in
+ * heap mode, which must fail, and frees what that left.  The random values
+ * themselves (built with malloc) are released with T_free too, so under ASan
+ * a T_free that frees the wrong union arm, or misses one, is caught.
  *
  * usage: fargen_diff_NAME [ITERATIONS]   (default 1000 per type) */
 #include <stdio.h>
@@ -46,8 +50,9 @@ int main(int argc, char **argv)
             uint64_t seed = (uint64_t)t * 1000003u + (uint64_t)i + 1;
             fgt_rng rf = {seed, 8}, rr = {seed, 8};
             void *a = calloc(1, F->size), *b = calloc(1, R->size);
-            void *a2 = calloc(1, F->size), *b2 = calloc(1, R->size);
-            if (!a || !b || !a2 || !b2)
+            void *ah = calloc(1, F->size), *aa = calloc(1, F->size), *at = calloc(1, F->size);
+            void *b2 = calloc(1, R->size);
+            if (!a || !b || !ah || !aa || !at || !b2)
                 abort();
             F->rand(&rf, a);
             R->rand(&rr, b);
@@ -62,27 +67,42 @@ int main(int argc, char **argv)
                 dump("rpcgen", buf_r, lr);
                 ok = false;
             }
-            bool use_arena = i & 1;
-            bool a2_ok = false, b2_ok = false;
             if (ok) {
-                a2_ok = F->dec(buf_r, lr, a2, use_arena ? &arena : NULL);
-                if (!a2_ok || !F->eq(a, a2)) {
-                    fprintf(stderr, "%s #%ld: fargen's decoding of rpcgen's bytes %s\n", F->name, i,
-                            a2_ok ? "differs" : "failed");
+                /* heap mode: freed below with T_free, also after a failure */
+                bool h_ok = F->dec(buf_r, lr, ah, NULL, false);
+                if (!h_ok || !F->eq(a, ah)) {
+                    fprintf(stderr, "%s #%ld: fargen's heap-mode decoding of rpcgen's bytes %s\n",
+                            F->name, i, h_ok ? "differs" : "failed");
                     ok = false;
                 }
-                b2_ok = R->dec(buf_f, lf, b2, NULL);
-                if (!b2_ok || !R->eq(b, b2)) {
-                    fprintf(stderr, "%s #%ld: rpcgen's decoding of fargen's bytes %s\n", F->name, i,
-                            b2_ok ? "differs" : "failed");
+                bool a_ok = F->dec(buf_r, lr, aa, &arena, false);
+                if (!a_ok || !F->eq(a, aa)) {
+                    fprintf(stderr, "%s #%ld: fargen's arena decoding of rpcgen's bytes %s\n",
+                            F->name, i, a_ok ? "differs" : "failed");
                     ok = false;
+                }
+                bool b_ok = R->dec(buf_f, lf, b2, NULL, false);
+                if (!b_ok || !R->eq(b, b2)) {
+                    fprintf(stderr, "%s #%ld: rpcgen's decoding of fargen's bytes %s\n", F->name, i,
+                            b_ok ? "differs" : "failed");
+                    ok = false;
+                }
+                /* a truncated copy: the heap-mode decode fails part way, and
+                 * T_free releases exactly what it allocated */
+                if (lr >= 4) {
+                    size_t cut = (size_t)(seed % (lr / 4)) * 4;
+                    if (F->dec(buf_r, cut, at, NULL, true)) {
+                        fprintf(stderr, "%s #%ld: %zu of %zu bytes decoded\n", F->name, i, cut, lr);
+                        ok = false;
+                    }
                 }
             }
             F->release(a, false);
-            F->release(a2, use_arena); /* a failed heap decode is freed too */
+            F->release(ah, false);
+            F->release(at, false);
             R->release(b, false);
             R->release(b2, false);
-            free(a), free(a2), free(b), free(b2);
+            free(a), free(ah), free(aa), free(at), free(b), free(b2);
             far_arena_reset(&arena);
             total++;
             if (!ok)

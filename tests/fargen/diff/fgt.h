@@ -103,7 +103,8 @@ typedef struct fgt_type {
     void (*rand)(fgt_rng *r, void *v);
     bool (*eq)(const void *a, const void *b);
     bool (*enc)(const void *v, uint8_t *buf, size_t cap, size_t *len);
-    bool (*dec)(const uint8_t *buf, size_t len, void *v, void *arena); /* arena: fargen only */
+    /* arena: fargen only (NULL: heap mode); quiet: no message on failure */
+    bool (*dec)(const uint8_t *buf, size_t len, void *v, void *arena, bool quiet);
     void (*release)(void *v, bool from_arena);
 } fgt_type;
 

@@ -19,9 +19,9 @@
         xdr_destroy(&x);                                                                           \
         return ok;                                                                                 \
     }                                                                                              \
-    static bool fgt_dec_##T(const uint8_t *buf, size_t len, void *v, void *arena)                  \
+    static bool fgt_dec_##T(const uint8_t *buf, size_t len, void *v, void *arena, bool quiet)      \
     {                                                                                              \
-        (void)arena;                                                                               \
+        (void)arena, (void)quiet;                                                                  \
         XDR x;                                                                                     \
         xdrmem_create(&x, (char *)buf, (u_int)len, XDR_DECODE);                                    \
         bool ok = xdr_##T(&x, v) && xdr_getpos(&x) == len;                                         \

@@ -1,8 +1,15 @@
 /* A fargen-generated client calls a fargen-generated server over loopback
  * TCP: sync and async stubs, lists, unions, strings, several arguments, two
  * versions, an unimplemented procedure and the implicit null procedure; the
- * far_call_opts a stub is given (deadline, status) reach the call; and two
- * .x files' generated code (calc.x, tally.x) in one program.
+ * far_call_opts a stub is given (deadline, status) reach the call; and three
+ * .x files' generated code (calc.x, tally.x, unions.x) in one program.
+ *
+ * Every result is decoded in heap mode (arena NULL: malloc) as well as into
+ * an arena, and the heap one is released with the generated T_free (free()
+ * for a string): under ASan a T_free that frees the wrong union arm or
+ * misses memory fails the test.  UNIONS_PROG echoes random values of every
+ * union of unions.x (built by its --test-support generator, released with
+ * T_free too), each compared with what came back.
  *
  * The server has one handler, and CALCPROC_WAIT holds it until the test
  * opens the gate: calls answered while it is held were answered without a
@@ -17,6 +24,11 @@
 
 #include "calc.h"
 #include "tally.h"
+#include "unions.h"
+
+/* unions.x's random values and equality (fargen --test-support) */
+#include "fgt_fargen.h"
+#include "unions_fgtest.c"
 
 static int failures;
 #define CHECK(c)                                                                                   \
@@ -134,6 +146,107 @@ static far_err tally_label(far_svc_req *req, int32_t arg1, char *arg2, char **re
 
 static const tally_prog_1_impl tally = {.tallyproc_add = tally_add, .tallyproc_label = tally_label};
 
+/* UNIONS_PROG: every procedure sends its argument back (the argument lives
+ * in the call's arena, as the result must, until the reply is sent). */
+#define ECHO(T)                                                                                    \
+    static far_err echo_##T(far_svc_req *req, const struct T *argp, struct T *resp)                \
+    {                                                                                              \
+        (void)req;                                                                                 \
+        *resp = *argp;                                                                             \
+        return FAR_OK;                                                                             \
+    }
+ECHO(u)
+ECHO(mixed)
+ECHO(dflt)
+ECHO(voids)
+ECHO(ptrs)
+ECHO(outer)
+ECHO(tree)
+ECHO(bag)
+
+static const unions_prog_1_impl unions = {
+    .unionsproc_u = echo_u,
+    .unionsproc_mixed = echo_mixed,
+    .unionsproc_dflt = echo_dflt,
+    .unionsproc_voids = echo_voids,
+    .unionsproc_ptrs = echo_ptrs,
+    .unionsproc_outer = echo_outer,
+    .unionsproc_tree = echo_tree,
+    .unionsproc_bag = echo_bag,
+};
+
+/* ROUNDS random values of T through UNIONSPROC_*: decoded in heap mode
+ * (freed with T_free) and into the arena, each equal to what was sent. */
+#define ROUNDS 200
+#define ROUND_TRIP(T, stub, arena)                                                                 \
+    for (int i = 0; i < ROUNDS; i++) {                                                             \
+        fgt_rng r = {(uint64_t)i * 7919u + 1, 8};                                                  \
+        T sent, heap, in_arena;                                                                    \
+        memset(&sent, 0, sizeof sent);                                                             \
+        memset(&heap, 0, sizeof heap);                                                             \
+        memset(&in_arena, 0, sizeof in_arena);                                                     \
+        fgt_rand_##T(&r, &sent);                                                                   \
+        bool heap_ok = stub(c, &sent, &heap, NULL, NULL) == FAR_OK;                                \
+        CHECK(heap_ok &&fgt_eq_##T(&sent, &heap));                                                 \
+        T##_free(&heap); /* also after a failure: a heap-mode decode zeroes first */               \
+        CHECK(stub(c, &sent, &in_arena, arena, NULL) == FAR_OK && fgt_eq_##T(&sent, &in_arena));   \
+        far_arena_reset(arena);                                                                    \
+        T##_free(&sent); /* built with malloc by fgt_rand */                                       \
+        if (failures)                                                                              \
+            break;                                                                                 \
+    }
+
+static void union_round_trips(far_client *c, far_arena *arena)
+{
+    /* the value first: {k = 1, n = 3}, whose u_free once freed 3 */
+    u one = {.k = 1, .u_u = {.n = 3}}, back;
+    memset(&back, 0, sizeof back);
+    CHECK(unionsproc_u_1(c, &one, &back, NULL, NULL) == FAR_OK && back.k == 1 && back.u_u.n == 3);
+    u_free(&back);
+    u_free(&one);
+    ROUND_TRIP(u, unionsproc_u_1, arena)
+    ROUND_TRIP(mixed, unionsproc_mixed_1, arena)
+    ROUND_TRIP(dflt, unionsproc_dflt_1, arena)
+    ROUND_TRIP(voids, unionsproc_voids_1, arena)
+    ROUND_TRIP(ptrs, unionsproc_ptrs_1, arena)
+    ROUND_TRIP(outer, unionsproc_outer_1, arena)
+    ROUND_TRIP(tree, unionsproc_tree_1, arena)
+    ROUND_TRIP(bag, unionsproc_bag_1, arena)
+}
+
+/* calc.x's and tally.x's results in heap mode, released as a user would:
+ * T_free for a type of the .x, free() for a string. */
+static void heap_mode_calls(far_client *c)
+{
+    operand o2 = {5, NULL}, o1 = {4, &o2};
+    request rq = {ADD, &o1, "sum"};
+    reply rp;
+    memset(&rp, 0, sizeof rp);
+    CHECK(calcproc_eval_1(c, &rq, &rp, NULL, NULL) == FAR_OK && rp.status == 0 &&
+          rp.reply_u.result == 9);
+    reply_free(&rp); /* an arm that owns nothing */
+    rq.what = NEG;
+    rq.args = NULL;
+    CHECK(calcproc_eval_1(c, &rq, &rp, NULL, NULL) == FAR_OK && rp.status == 2 && rp.reply_u.why &&
+          strcmp(rp.reply_u.why, "NEG needs an operand") == 0);
+    reply_free(&rp); /* an arm that owns a string */
+
+    char *in = "heap", *out = NULL;
+    CHECK(calcproc_echo_1(c, &in, &out, NULL, NULL) == FAR_OK && out && strcmp(out, "heap!") == 0);
+    free(out);
+    int32_t sum = 0;
+    CHECK(calcproc_add2_1(c, 2, 3, &sum, NULL, NULL) == FAR_OK && sum == 5);
+    uint64_t n = 0;
+    CHECK(calcproc_count_2(c, &n, NULL, NULL) == FAR_OK && n == 2000);
+    tally_item item = {"figs", 1};
+    int32_t total = 0;
+    CHECK(tallyproc_add_1(c, &item, &total, NULL, NULL) == FAR_OK && total == 5);
+    char *label = NULL;
+    CHECK(tallyproc_label_1(c, 3, "plums", &label, NULL, NULL) == FAR_OK && label &&
+          strcmp(label, "plums #3") == 0);
+    free(label);
+}
+
 /* One async call's completion. */
 typedef struct done {
     bool done;
@@ -233,6 +346,7 @@ int main(void)
         far_server_add_program(srv, calc_prog_1_program(), &v1) != FAR_OK ||
         far_server_add_program(srv, calc_prog_2_program(), &v2) != FAR_OK ||
         far_server_add_program(srv, tally_prog_1_program(), &tally) != FAR_OK ||
+        far_server_add_program(srv, unions_prog_1_program(), &unions) != FAR_OK ||
         far_server_listen(srv, "tcp://127.0.0.1:0", addr, sizeof addr) != FAR_OK ||
         far_server_start(srv) != FAR_OK) {
         fprintf(stderr, "server: %s\n", far_last_error());
@@ -296,6 +410,9 @@ int main(void)
     char *label = NULL;
     CHECK(tallyproc_label_1(c, 7, "pears", &label, &arena, NULL) == FAR_OK && label &&
           strcmp(label, "pears #7") == 0);
+
+    heap_mode_calls(c);
+    union_round_trips(c, &arena);
 
     while_held(c);
 

@@ -99,6 +99,8 @@ bool filetype_decode(far_xdr_dec *d, filetype *v)
 void filetype_free(filetype *v)
 {
     switch ((int32_t)v->kind) {
+    case TEXT:
+        break;
     case DATA:
         free(v->filetype_u.creator);
         break;

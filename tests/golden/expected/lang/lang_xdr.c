@@ -537,6 +537,8 @@ void result_free(result *v)
     case GREEN:
         free(v->result_u.values.counts_val);
         break;
+    case BLUE:
+        break;
     default:
         break;
     }
@@ -598,6 +600,8 @@ void flag_free(flag *v)
     switch ((int32_t)v->set) {
     case 1:
         free(v->flag_u.why);
+        break;
+    case 0:
         break;
     default:
         break;
