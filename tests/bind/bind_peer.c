@@ -21,6 +21,11 @@
  *                            refused (GARBAGE_ARGS or a dropped connection)
  *                            and that a valid call works after each
  *   name set|unset|lookup NAME [PROG]
+ *   blackhole                a TCP listener on 127.0.0.1 that never accepts,
+ *                            its backlog full, so a connect to it hangs,
+ *                            and a UDP socket that never answers; prints
+ *                            "listening tcp://127.0.0.1:PORT", the same for
+ *                            udp, and "ready", then waits for SIGTERM
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -489,6 +494,57 @@ static int names(int argc, char **argv)
     return rc == FAR_OK ? 0 : 1;
 }
 
+/* A connect to a listener whose accept queue is full hangs (Linux drops the
+ * SYN): listen(0) holds one connection; fill it, and check that the next
+ * connect does not complete. */
+static int blackhole(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    socklen_t len = sizeof sin;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(l, 0) != 0 ||
+        getsockname(l, (struct sockaddr *)&sin, &len) != 0) {
+        perror("bind_peer: blackhole");
+        return 1;
+    }
+    int nfd = 0; /* the connections stay open (and pending) until exit */
+    bool full = false;
+    while (!full && nfd++ < 8) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+            return 1;
+        if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0)
+            continue;
+        if (errno != EINPROGRESS)
+            return 1;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        full = poll(&p, 1, 300) == 0; /* not connected in 300 ms: the SYN was dropped */
+    }
+    if (!full) {
+        fprintf(stderr, "bind_peer: blackhole: the backlog does not fill\n");
+        return 1;
+    }
+    /* and a UDP socket that takes datagrams and never answers */
+    struct sockaddr_in u = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &u.sin_addr);
+    len = sizeof u;
+    int ufd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (ufd < 0 || bind(ufd, (struct sockaddr *)&u, sizeof u) != 0 ||
+        getsockname(ufd, (struct sockaddr *)&u, &len) != 0)
+        return 1;
+    printf("listening tcp://127.0.0.1:%u\nlistening udp://127.0.0.1:%u\nready\n",
+           ntohs(sin.sin_port), ntohs(u.sin_port));
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sig;
+    sigwait(&set, &sig);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -522,6 +578,8 @@ int main(int argc, char **argv)
         return flood((uint32_t)strtoul(argv[2], NULL, 0), (unsigned)strtoul(argv[3], NULL, 0));
     if (!strcmp(cmd, "hostile") && argc == 4)
         return hostile(argv[2], argv[3]);
+    if (!strcmp(cmd, "blackhole") && argc == 2)
+        return blackhole();
     if (!strcmp(cmd, "name"))
         return names(argc - 2, argv + 2);
     fprintf(stderr, "bind_peer: bad arguments\n");

@@ -25,7 +25,10 @@
  *    entries (100000 v2-v4 on each address it listens on) do not count.
  *    Strings are bounded by the .x; requests by the server's record limit.
  *  - Registered servers are probed (procedure 0) every -p ms; an entry whose
- *    server failed -F probes in a row is removed.
+ *    server failed -F probes in a row is removed (and logged).  Probes run
+ *    16 at a time, each bounded (connect 0.5 s, call 1 s), so an address
+ *    that never answers delays no other entry; SIGTERM/SIGINT stop farbind
+ *    within about half a second even mid-probe.
  *  - -w FILE: warm start; the table is written to FILE on every change and
  *    read back at start.
  */
@@ -34,6 +37,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +96,8 @@ static struct {
 static far_server *g_server;
 static volatile sig_atomic_t g_stopping;
 static pthread_mutex_t probe_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t probe_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t probe_cv = PTHREAD_COND_INITIALIZER;      /* the next round, or stop */
+static pthread_cond_t probe_done_cv = PTHREAD_COND_INITIALIZER; /* a probe's reply, or stop */
 static bool probe_stop;
 static unsigned probe_ms = 10000, probe_fails = 2;
 
@@ -969,13 +974,52 @@ static const farbind_names_prog_1_impl names = {
 
 /* ------------------------------------------------------------ stale entries */
 
-/* Procedure 0 of the registered program: true if the server answered as a
- * server of that program version would (any reply but "not this program"). */
-static bool probe_one(const entry *e)
+/* The prober.  Every -p ms a round probes each registration once: procedure
+ * 0 of its program version at its address.  Registrations are probed
+ * independently, PROBE_THREADS at a time, and each probe is bounded: the
+ * connect by PROBE_CONNECT_MS (a loopback connect takes microseconds; one
+ * that hangs means a full backlog or an address that never answers), the
+ * call by PROBE_CALL_MS.  So an address that never answers costs its own
+ * entries a probe timeout and holds up no one else, and a round of any size
+ * takes about ceil(dead / PROBE_THREADS) x PROBE_CONNECT_MS at most.  The
+ * call is asynchronous, so a stop wakes a probe that waits for its reply at
+ * once; one in its connect finishes within PROBE_CONNECT_MS. */
+#define PROBE_THREADS    16
+#define PROBE_CONNECT_MS 500
+#define PROBE_CALL_MS    1000
+
+static bool probe_stopping(void)
+{
+    pthread_mutex_lock(&probe_mu);
+    bool stop = probe_stop;
+    pthread_mutex_unlock(&probe_mu);
+    return stop;
+}
+
+typedef struct probe_wait {
+    bool done;
+    far_err err;
+} probe_wait;
+
+static void probe_done(const far_status *st, void *res, void *user)
+{
+    (void)res;
+    probe_wait *w = user;
+    pthread_mutex_lock(&probe_mu);
+    w->err = st->err;
+    w->done = true;
+    pthread_cond_broadcast(&probe_done_cv);
+    pthread_mutex_unlock(&probe_mu);
+}
+
+/* Procedure 0 of the registered program: 1 if the server answered as a
+ * server of that program version would (any reply but "not this program"),
+ * 0 if not, -1 if farbind is stopping (no verdict). */
+static int probe_one(const entry *e)
 {
     char addr[FAR_BIND_MAX_ADDR];
     if (far_bind_uaddr_to_addr(e->netid, e->uaddr, addr, sizeof addr) != FAR_OK)
-        return false;
+        return 0;
     char fixed[FAR_BIND_MAX_ADDR + 16];
     char *w;
     if ((w = strstr(addr, "://0.0.0.0:")))
@@ -984,14 +1028,73 @@ static bool probe_one(const entry *e)
         snprintf(fixed, sizeof fixed, "%.*s://[::1]:%s", (int)(w - addr), addr, w + 8);
     else
         snprintf(fixed, sizeof fixed, "%s", addr);
-    far_client_opts o = {.timeout_ms = 1000, .retry_ms = 200};
+    far_client_opts o = {.timeout_ms = PROBE_CONNECT_MS, .retry_ms = 200};
     far_client *c;
     if (far_client_open(&c, fixed, &o) != FAR_OK)
-        return false;
-    far_err rc = far_client_call(c, e->prog, e->vers, 0, NULL, NULL, NULL, NULL, NULL, NULL);
-    far_client_destroy(c);
+        return probe_stopping() ? -1 : 0;
+    probe_wait pw = {false, FAR_OK};
+    far_err rc =
+        far_client_call_async(c, e->prog, e->vers, 0, NULL, NULL, NULL, NULL, NULL,
+                              &(far_call_opts){.timeout_ms = PROBE_CALL_MS}, probe_done, &pw);
+    bool stopped = false;
+    if (rc == FAR_OK) {
+        pthread_mutex_lock(&probe_mu);
+        while (!pw.done && !probe_stop)
+            pthread_cond_wait(&probe_done_cv, &probe_mu);
+        stopped = !pw.done;
+        rc = pw.err;
+        pthread_mutex_unlock(&probe_mu);
+    }
+    far_client_destroy(c); /* cancels a call still in flight; its callback runs first */
+    if (stopped)
+        return -1;
     return rc != FAR_EPROG_UNAVAIL && rc != FAR_EPROG_MISMATCH && rc != FAR_ECONNREFUSED &&
-           rc != FAR_ECONNLOST && rc != FAR_ETIMEDOUT && rc != FAR_EADDR;
+           rc != FAR_ECONNLOST && rc != FAR_ETIMEDOUT && rc != FAR_EADDR && rc != FAR_ECANCELED;
+}
+
+/* A probe's outcome, applied to the entry if it is still the one probed. */
+static void probe_verdict(const entry *p, bool alive)
+{
+    pthread_mutex_lock(&T.mu);
+    for (size_t k = 0; k < T.n; k++) {
+        entry *e = &T.e[k];
+        if (e->self || e->prog != p->prog || e->vers != p->vers ||
+            strcmp(e->netid, p->netid) != 0 || strcmp(e->uaddr, p->uaddr) != 0 ||
+            strcmp(e->owner, p->owner) != 0)
+            continue;
+        e->fails = alive ? 0 : e->fails + 1;
+        if (e->fails >= probe_fails) {
+            logf_("removing %" PRIu32 "/%" PRIu32 " %s %s of %s: its server does not answer (%u "
+                  "probes)",
+                  e->prog, e->vers, e->netid, e->uaddr, e->owner, e->fails);
+            remove_locked(k);
+            save_locked();
+        }
+        break;
+    }
+    pthread_mutex_unlock(&T.mu);
+}
+
+typedef struct probe_round {
+    const entry *s;
+    size_t n;
+    atomic_size_t next;
+} probe_round;
+
+static void *probe_worker(void *arg)
+{
+    probe_round *r = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&r->next, 1);
+        if (i >= r->n || probe_stopping())
+            return NULL;
+        if (r->s[i].self)
+            continue;
+        int alive = probe_one(&r->s[i]);
+        if (alive < 0)
+            return NULL;
+        probe_verdict(&r->s[i], alive == 1);
+    }
 }
 
 static void *prober(void *arg)
@@ -1013,29 +1116,22 @@ static void *prober(void *arg)
         pthread_mutex_unlock(&probe_mu);
         if (stop)
             return NULL;
-        size_t n;
+        size_t n, todo = 0;
         entry *s = snapshot(&n);
-        for (size_t i = 0; s && i < n && !probe_stop; i++) {
-            if (s[i].self)
-                continue;
-            bool alive = probe_one(&s[i]);
-            pthread_mutex_lock(&T.mu);
-            for (size_t k = 0; k < T.n; k++) {
-                entry *e = &T.e[k];
-                if (e->prog != s[i].prog || e->vers != s[i].vers ||
-                    strcmp(e->netid, s[i].netid) != 0 || strcmp(e->uaddr, s[i].uaddr) != 0)
-                    continue;
-                e->fails = alive ? 0 : e->fails + 1;
-                if (e->fails >= probe_fails) {
-                    logf_("removing %" PRIu32 "/%" PRIu32 " %s %s: its server does not answer",
-                          e->prog, e->vers, e->netid, e->uaddr);
-                    remove_locked(k);
-                    save_locked();
-                }
-                break;
-            }
-            pthread_mutex_unlock(&T.mu);
-        }
+        if (!s)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            todo += !s[i].self;
+        probe_round r = {.s = s, .n = n};
+        atomic_init(&r.next, 0);
+        pthread_t th[PROBE_THREADS - 1];
+        size_t nth = 0; /* helpers: with this thread, at most PROBE_THREADS probes at once */
+        while (nth + 1 < PROBE_THREADS && nth + 1 < todo &&
+               pthread_create(&th[nth], NULL, probe_worker, &r) == 0)
+            nth++;
+        probe_worker(&r); /* this thread is one of the probers too */
+        for (size_t i = 0; i < nth; i++)
+            pthread_join(th[i], NULL);
         free(s);
     }
 }
@@ -1063,7 +1159,8 @@ static void usage(FILE *f)
             "  -w FILE  warm start: keep the table in FILE across restarts\n"
             "  -m MAX   at most MAX registrations and MAX names (default 1024; farbind's own\n"
             "           entries are not counted); a SET past it is refused and logged\n"
-            "  -p MS    probe registered servers every MS milliseconds (default 10000; 0: never)\n"
+            "  -p MS    probe registered servers every MS milliseconds (default 10000; 0: never);\n"
+            "           16 probes at a time, each bounded (connect 0.5 s, call 1 s)\n"
             "  -F N     remove an entry after N failed probes in a row (default 2)\n"
             "  -S       strict: only Unix-socket callers may SET/UNSET (loopback TCP/UDP too\n"
             "           by default, with owner \"unknown\")\n"
@@ -1252,7 +1349,8 @@ int main(int argc, char **argv)
     if (probing) {
         pthread_mutex_lock(&probe_mu);
         probe_stop = true;
-        pthread_cond_signal(&probe_cv);
+        pthread_cond_broadcast(&probe_cv);
+        pthread_cond_broadcast(&probe_done_cv);
         pthread_mutex_unlock(&probe_mu);
         pthread_join(pt, NULL);
     }
