@@ -11,12 +11,17 @@
 
 typedef struct far__prog_vers {
     uint32_t prog, vers;
+    const char *name; /* as in the .x file; may be NULL */
 } far__prog_vers;
 
 typedef struct far__registrar {
-    /* Registers progs x addrs; returns a handle for `down` (NULL: nothing
-     * registered).  May block for a bounded time; never fatal. */
-    void *(*up)(const far__prog_vers *progs, size_t n, const char *const *addrs, size_t naddrs);
+    /* Registers progs x addrs; *reg receives a handle for `down` (NULL:
+     * nothing registered).  Returns FAR_OK, or the first failure with its
+     * reason in far_last_error() (the server goes on serving unless
+     * far_server_opts.require_binder is set).  May block for a bounded
+     * time. */
+    far_err (*up)(const far__prog_vers *progs, size_t n, const char *const *addrs, size_t naddrs,
+                  void **reg);
     /* Unregisters and frees what `up` returned (NULL: nothing). */
     void (*down)(void *reg);
 } far__registrar;

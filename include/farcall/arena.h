@@ -7,7 +7,12 @@
  * process allocate more than the configured bound.
  *
  * The struct is public so it can live on the stack; its fields are private.
- * An arena is not thread-safe: one thread uses it at a time.
+ * A zeroed arena (`far_arena a = {0};`) is ready to use, with no initial
+ * block and the default maximum; far_arena_init sets either.
+ * An arena is not thread-safe: one thread uses it at a time.  Async calls
+ * each need their own (the reply is decoded into it on the client's I/O
+ * thread); several sync calls of one thread may share one, reset between
+ * them when their results are no longer needed.
  */
 #ifndef FARCALL_ARENA_H
 #define FARCALL_ARENA_H

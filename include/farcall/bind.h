@@ -18,14 +18,20 @@
  * Dynamic addresses:
  *   PROG/VERS[/NETID][@WHERE]
  * PROG is a number or a name (/etc/rpc, then the names registered with the
- * binder); VERS a number; NETID one of tcp, udp, tcp6, udp6, local (default:
+ * binder, which holds the .x program name of every farcall server registered
+ * with farbind: "KV_PROG/2"); VERS a number; NETID one of tcp, udp, tcp6, udp6, local (default:
  * tcp, then tcp6, udp, udp6, local -- the first one registered); WHERE a host
  * name or address literal (default: the local host) or a binder address string
  * ("tcp://127.0.0.1:7111", "unix:/tmp/fb.sock").
  *
- * Errors (far_last_error() holds the message): FAR_ECONNREFUSED "no binder"
- * (none of the candidates answered); FAR_EPROG_UNAVAIL "not registered";
- * FAR_EADDR a malformed dynamic address or unknown program name.  Every
+ * A client opened on a dynamic address looks it up again (after 100 ms,
+ * doubling to 5 s between tries) whenever its connection is lost or
+ * refused, so a server restarted on another port is found without reopening.
+ *
+ * Errors (far_last_error() holds the message): FAR_ENOBINDER no binder
+ * answered (none of the candidates); FAR_ENOTREG the binder has no such
+ * registration (no server was asked); FAR_EADDR a malformed dynamic address
+ * or unknown program name.  Every
  * function here may be called from any thread; each call is synchronous and
  * bounded by a short timeout (2 s per binder contacted).
  */
@@ -64,7 +70,9 @@ FAR_NODISCARD far_err far_bind_uaddr_to_addr(const char *netid, const char *uadd
 
 /* Opens a client to the binder of `where` (NULL or "" for the local host; see
  * the top of this file), trying each candidate in order.  On success *out owns
- * the client and, if `used` is not NULL, it receives the binder's address. */
+ * the client and, if `used` is not NULL, it receives the binder's address.
+ * FAR_ENOBINDER (with the addresses tried in far_last_error()) if none
+ * answers. */
 FAR_NODISCARD far_err far_bind_open(far_client **out, const char *where, char *used,
                                     size_t used_len);
 
@@ -74,26 +82,31 @@ FAR_NODISCARD far_err far_bind_open(far_client **out, const char *where, char *u
  * binder refused (another owner holds the entry, or the caller is not local). */
 FAR_NODISCARD far_err far_bind_register(uint32_t prog, uint32_t vers, const char *addr);
 
-/* Removes the registration of prog/vers on addr's transport. */
+/* Removes the registration of prog/vers on addr's transport.  FAR_ENOTREG
+ * if there is none (or another owner holds it). */
 FAR_NODISCARD far_err far_bind_unregister(uint32_t prog, uint32_t vers, const char *addr);
 
 /* Asks the binder of `where` for prog/vers on `netid` (NULL: tcp, tcp6, udp,
  * udp6, local in that order) and writes the server's address string into
- * addr.  Uses RPCBPROC_GETADDR (v4, then v3) and falls back to PMAPPROC_GETPORT
+ * addr.  FAR_ENOBINDER if no binder answers, FAR_ENOTREG if it has no such
+ * registration (no server was asked).  Uses RPCBPROC_GETADDR (v4, then v3) and falls back to PMAPPROC_GETPORT
  * for a portmapper-only binder.  The binder may answer with another version of
  * the program (as rpcbind does); the server then reports PROG_MISMATCH. */
 FAR_NODISCARD far_err far_bind_lookup(const char *where, uint32_t prog, uint32_t vers,
                                       const char *netid, char *addr, size_t addr_len);
 
 /* Resolves a dynamic address ("PROG/VERS[/NETID][@WHERE]") into an address
- * string.  FAR_EADDR if `spec` is not one. */
+ * string.  FAR_EADDR if `spec` is not one (or PROG is an unknown name), else
+ * as far_bind_lookup. */
 FAR_NODISCARD far_err far_bind_resolve(const char *spec, char *addr, size_t addr_len);
 
 /* True if `s` is a dynamic address (not tcp://, udp:// or unix:). */
 bool far_bind_is_dynamic(const char *s);
 
 /* A program number from a number ("100003", "0x20000001") or a name: /etc/rpc
- * first, then the names registered with the binder of `where`. */
+ * first, then the names registered with the binder of `where` -- which
+ * include the .x program name ("KV_PROG") of every running farcall server
+ * registered with farbind.  FAR_EADDR for an unknown name. */
 FAR_NODISCARD far_err far_bind_program(const char *name_or_number, const char *where,
                                        uint32_t *prog);
 
@@ -113,12 +126,12 @@ FAR_NODISCARD far_err far_bind_program_name(uint32_t prog, char *name, size_t n)
  * the caller already owns it.  FAR_EAUTH if another owner holds it. */
 FAR_NODISCARD far_err far_bind_name_set(const char *name, uint32_t prog);
 
-/* Removes `name`.  FAR_EPROG_UNAVAIL ("not registered") if it does not exist,
- * FAR_EAUTH if the caller does not own it. */
+/* Removes `name`.  FAR_ENOTREG if it does not exist, FAR_EAUTH if the
+ * caller does not own it. */
 FAR_NODISCARD far_err far_bind_name_unset(const char *name);
 
 /* The program registered under `name` at the binder of `where`.
- * FAR_EPROG_UNAVAIL if none. */
+ * FAR_ENOTREG if none. */
 FAR_NODISCARD far_err far_bind_name_lookup(const char *where, const char *name, uint32_t *prog);
 
 #ifdef __cplusplus

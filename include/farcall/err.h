@@ -1,4 +1,4 @@
-/* farcall — error codes shared by every layer.
+/* farcall — error codes shared by every layer, and the log.
  *
  * One enum for the whole library.  FAR_OK is 0; the list is append-only: a value
  * is never renumbered or reused, so codes can be logged and compared across
@@ -45,10 +45,15 @@ typedef enum far_err {
     FAR_EAUTH = 26,          /* denied, AUTH_ERROR: credentials rejected (see auth_stat) */
 
     FAR_EADDRINUSE = 27, /* the address is in use (another server listens there) */
+
+    /* finding a server through a binder (farcall/bind.h) */
+    FAR_ENOBINDER = 28, /* no binder answered at the address asked (none running?) */
+    FAR_ENOTREG = 29,   /* the binder answered: nothing is registered for the program
+                         * and version (no server was asked) */
 } far_err;
 
 /* The last valid code; tests iterate 0..FAR_ERR_LAST to check far_strerror. */
-#define FAR_ERR_LAST FAR_EADDRINUSE
+#define FAR_ERR_LAST FAR_ENOTREG
 
 /* A short English description of `err`, never NULL.  Unknown values get
  * "unknown farcall error".  The string is static; any thread may call this. */
@@ -61,6 +66,34 @@ const char *far_errname(far_err err);
  * listens); "" if none.  The string belongs to the thread and is overwritten by
  * its next failure.  Any thread. */
 const char *far_last_error(void);
+
+/* ------------------------------------------------------------------ log */
+
+/* What the library reports on its own -- a connection a server closed and
+ * why, a registration the binder refused, datagrams dropped -- goes to one
+ * log.  By default each line goes to standard error as "farcall: warning:
+ * ...", at FAR_LOG_WARN and above; FARCALL_LOG=error|warn|info|debug in the
+ * environment sets that level, FARCALL_QUIET=1 silences the default log. */
+typedef enum far_log_level {
+    FAR_LOG_ERROR = 0, /* the library could not do what it was asked */
+    FAR_LOG_WARN = 1,  /* a peer misbehaved, a limit was hit, a request was refused */
+    FAR_LOG_INFO = 2,  /* what a server did: registered, unregistered */
+    FAR_LOG_DEBUG = 3, /* detail for finding a problem */
+} far_log_level;
+
+/* Receives one line (no newline; at most 511 bytes) at `level`.  Called on
+ * whatever thread the event happened on, possibly several at once; it must
+ * not block for long and must not call far_set_log. */
+typedef void (*far_log_fn)(void *ctx, far_log_level level, const char *line);
+
+/* Sends lines at `max_level` and more severe to fn(ctx, ...), or to standard
+ * error if fn is NULL; lines less severe than max_level are not formatted.
+ * Any thread; lines being written when it is called may still reach the
+ * previous function. */
+void far_set_log(far_log_fn fn, void *ctx, far_log_level max_level);
+
+/* "error", "warning", "info", "debug". */
+const char *far_log_level_name(far_log_level level);
 
 #ifdef __cplusplus
 }

@@ -46,7 +46,7 @@ typedef struct far_status {
     int auth_stat;      /* FAR_EAUTH: RFC 5531 auth_stat */
     /* "tcp://127.0.0.1:5000 prog 100003 vers 4 proc 1: program version not
      * served (server has 2-3)" */
-    char msg[256];
+    char msg[512];
 } far_status;
 
 /* ----------------------------------------------------------------- client */
@@ -59,6 +59,9 @@ typedef struct far_client_opts {
     uint32_t retry_ms;        /* UDP: first retransmission after; 0: 500, doubling */
     bool auth_sys;            /* send AUTH_SYS credentials (below, or the process's own) */
     const far_auth_sys *cred; /* NULL with auth_sys: uid, gid, groups, hostname of the process */
+    uint32_t max_list;        /* longest list (linked through optional data, `T *next`) a
+                               * reply may hold; 0: FAR_XDR_DEFAULT_MAX_CHAIN (65536).  A
+                               * longer one fails the call with FAR_ELIMIT */
 } far_client_opts;
 
 /* Opens a client to `addr` (see the top of this file).  The connection is made
@@ -196,12 +199,18 @@ typedef struct far_program_desc {
 
 /* The default of far_server_opts.max_calls_per_conn. */
 #define FAR_SERVER_MAX_CALLS_PER_CONN 64
+/* The default of far_server_opts.max_record: the largest request a server
+ * takes (a larger one closes the connection, and the server logs why). */
+#define FAR_SERVER_MAX_RECORD (1u << 20)
 
 typedef struct far_server_opts {
     unsigned workers;            /* handlers that run at once; 0: the number of cores */
     unsigned max_conns;          /* 0: 4096; past it a connection is refused (the client's
                                   * call fails with FAR_ETOOMANY) */
-    uint32_t max_record;         /* largest request record; 0: 1 MiB */
+    uint32_t max_record;         /* largest request (record) taken; 0: FAR_SERVER_MAX_RECORD
+                                  * (1 MiB).  A larger one closes its connection (the
+                                  * client sees FAR_ECONNLOST) and is logged with its
+                                  * size and the client */
     uint32_t idle_timeout_ms;    /* close a connection that has sent no call and taken no
                                   * reply bytes for this long (and has no call running);
                                   * 0: 120000 */
@@ -210,6 +219,15 @@ typedef struct far_server_opts {
     unsigned max_workers;        /* when every handler is busy and calls wait, the pool
                                   * grows one handler a millisecond up to this; 0: 64 (or
                                   * `workers` if larger) */
+    uint32_t max_list;           /* longest list (linked through optional data) a request
+                                  * may hold; 0: FAR_XDR_DEFAULT_MAX_CHAIN (65536).  A
+                                  * longer one is answered GARBAGE_ARGS and logged */
+    bool require_binder;         /* far_server_start fails (and nothing runs) if a program
+                                  * could not be registered with the binder: none answers
+                                  * (FAR_ENOBINDER), a running server holds the entry
+                                  * (FAR_EADDRINUSE), the binder refused (FAR_EAUTH).
+                                  * false: the failure is logged as a warning and the
+                                  * server serves by its address alone */
 } far_server_opts;
 
 /* Creates a server (no sockets, no threads yet).  opts may be NULL.
@@ -232,9 +250,13 @@ FAR_NODISCARD far_err far_server_add_program(far_server *s, const far_program_de
 FAR_NODISCARD far_err far_server_listen(far_server *s, const char *addr, char *bound,
                                         size_t bound_len);
 
-/* Starts serving on background threads, registers every program version on
- * every address with the binder (farcall/bind.h; not fatal if none answers),
- * and returns.  Thread: any, once. */
+/* Registers every program version on every address, and each program's
+ * name, with the binder (farcall/bind.h), starts serving on background
+ * threads, and returns.  An entry a running server holds is not taken over
+ * (one whose server is gone is); a failure is logged, and fatal only with
+ * opts.require_binder.  At stop the server unregisters only the entries
+ * that still point at it.  FARCALL_BINDER=none: nothing is registered.
+ * Thread: any, once. */
 FAR_NODISCARD far_err far_server_start(far_server *s);
 
 /* Serves on background threads until far_server_stop, then returns.

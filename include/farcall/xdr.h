@@ -73,7 +73,17 @@ typedef struct far_xdr_error {
     size_t path_at; /* path[path_at..] is the current path */
     bool local;     /* a limit of the decoding side (an arena's, the allocation maximum, memory),
                      * not a fault of the data */
+    unsigned char limit; /* with local: which limit (FAR_XDR_LIMIT_*), so the runtime can
+                          * name the option that raises it */
 } far_xdr_error;
+
+/* far_xdr_error.limit */
+enum {
+    FAR_XDR_LIMIT_NONE = 0,
+    FAR_XDR_LIMIT_ARENA = 1, /* the arena's maximum (far_arena_init) */
+    FAR_XDR_LIMIT_ALLOC = 2, /* heap mode: max_alloc (far_xdr_dec_set_max_alloc) */
+    FAR_XDR_LIMIT_CHAIN = 3, /* elements of one list: max_chain (far_xdr_dec_set_max_chain) */
+};
 
 /* ------------------------------------------------------------------ encoder */
 
@@ -322,6 +332,10 @@ static inline size_t far_xdr_dec_pos(const far_xdr_dec *d)
 bool far__xdr_dec_short(far_xdr_dec *d, size_t need);
 bool far_xdr_dec_fail(far_xdr_dec *d, far_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Records that a list (linked through optional data) is longer than
+ * d->max_chain: a local FAR_ELIMIT, a limit of this side rather than a fault
+ * of the data.  Returns false.  For generated code. */
+bool far_xdr_dec_chain_over(far_xdr_dec *d);
 bool far_xdr_dec_field(far_xdr_dec *d, const char *name);
 bool far_xdr_dec_index(far_xdr_dec *d, size_t i);
 const char *far_xdr_dec_strerror(const far_xdr_dec *d, char *buf, size_t n);

@@ -25,14 +25,21 @@
 
 /* Registers every program version in progs[0..n) on every address in
  * addrs[0..naddrs) (address strings as far_server_listen reports them) with
- * the local binder.  Returns what far__bind_unregister_all undoes, or NULL if
- * nothing was registered: no binder is a normal situation, and nothing is
- * registered when FARCALL_BINDER is "none".  Blocks for at most a few
- * seconds per binder tried. */
-void *far__bind_register_all(const far__prog_vers *progs, size_t n, const char *const *addrs,
-                             size_t naddrs);
+ * the local binder, and each program's name (farbind keeps names).  An entry
+ * the binder holds already is replaced only if it is this address or dead
+ * (its server does not answer); a live one is left.  *reg receives what
+ * far__bind_unregister_all undoes (NULL: nothing registered).  Returns
+ * FAR_OK if everything was registered (or FARCALL_BINDER is "none"), else
+ * the first failure -- FAR_ENOBINDER, FAR_EADDRINUSE (a live server holds
+ * the entry), FAR_EAUTH (refused) -- with its reason in far_last_error();
+ * every failure is logged as a warning.  Blocks for at most a few seconds
+ * per binder tried. */
+far_err far__bind_register_all(const far__prog_vers *progs, size_t n, const char *const *addrs,
+                               size_t naddrs, void **reg);
 
-/* Unregisters (and frees) what far__bind_register_all registered. */
+/* Unregisters (and frees) what far__bind_register_all registered: only the
+ * entries still holding this server's addresses, and a name only when no
+ * server of its program is left registered. */
 void far__bind_unregister_all(void *reg);
 
 /* ------------------------------------------------ shared by src/bind's files */
@@ -45,6 +52,7 @@ void far__bind_unregister_all(void *reg);
 #define PROC_SET        1
 #define PROC_UNSET      2
 #define PROC_GETADDR    3 /* PMAPPROC_GETPORT in version 2 */
+#define PROC_DUMP       4
 #define NAMES_VERS      1
 #define NAMES_SET       1
 #define NAMES_UNSET     2
@@ -83,6 +91,19 @@ void far__bind_owner_of_self(char *buf, size_t n);
 /* The PMAP v2 protocol number and port of (netid, uaddr); false if v2 cannot
  * say it (proto.c). */
 bool far__bind_pmap_form(const char *netid, const char *uaddr, uint32_t *prot, uint32_t *port);
+
+/* farbind's names program: arguments of SET, and one name (names.c). */
+typedef struct far__bind_name_args {
+    const char *name;
+    uint32_t prog;
+    const char *owner;
+} far__bind_name_args;
+
+bool far__bind_enc_name_args(far_xdr_enc *e, const void *v);
+bool far__bind_enc_name(far_xdr_enc *e, const void *v); /* const char *const * */
+
+/* True if s is a valid program name: 1..FAR_BIND_MAX_NAME of [A-Za-z0-9_.-]. */
+bool far__bind_name_ok(const char *s);
 
 /* True if n is a netid this layer knows (uaddr.c). */
 bool far__bind_netid_ok(const char *n);

@@ -91,8 +91,8 @@ FAR__API far_err far_bind_open(far_client **out, const char *where, char *used, 
             break;
         off += (size_t)w;
     }
-    far__set_last_error("no binder (tried %s)", tried);
-    return FAR_ECONNREFUSED;
+    far__set_last_error("no binder answered (tried %s): is farbind or rpcbind running?", tried);
+    return FAR_ENOBINDER;
 }
 
 /* ------------------------------------------------------------ lookup */
@@ -239,9 +239,10 @@ FAR__API far_err far_bind_lookup(const char *where, uint32_t prog, uint32_t vers
     if (rc != FAR_OK)
         return rc;
     if (!found) {
-        far__set_last_error("program %" PRIu32 " version %" PRIu32 "%s%s: not registered at %s",
+        far__set_last_error("program %" PRIu32 " version %" PRIu32 "%s%s: not registered with "
+                            "the binder at %s (is the server running?)",
                             prog, vers, netid ? " on " : "", netid ? netid : "", used);
-        return FAR_EPROG_UNAVAIL;
+        return FAR_ENOTREG;
     }
     /* A binder reached over the network says where it is; use that. */
     fix_wildcard(addr, addr_len, is_local(where) ? NULL : (where ? where : used));

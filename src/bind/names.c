@@ -6,25 +6,19 @@
 #include <errno.h>
 #include <stdio.h>
 
-typedef struct name_args {
-    const char *name;
-    uint32_t prog;
-    const char *owner;
-} name_args;
-
-static bool enc_name(far_xdr_enc *e, const void *v)
+bool far__bind_enc_name_args(far_xdr_enc *e, const void *v)
 {
-    const name_args *n = v;
+    const far__bind_name_args *n = v;
     return far_xdr_put_string(e, n->name, FAR_BIND_MAX_NAME) && far_xdr_put_u32(e, n->prog) &&
            far_xdr_put_string(e, n->owner, MAX_STR);
 }
 
-static bool enc_cstring(far_xdr_enc *e, const void *v)
+bool far__bind_enc_name(far_xdr_enc *e, const void *v)
 {
     return far_xdr_put_string(e, *(const char *const *)v, FAR_BIND_MAX_NAME);
 }
 
-static bool name_ok(const char *s)
+bool far__bind_name_ok(const char *s)
 {
     size_t n = strnlen(s, FAR_BIND_MAX_NAME + 1);
     if (n == 0 || n > FAR_BIND_MAX_NAME)
@@ -102,16 +96,20 @@ FAR__API far_err far_bind_program(const char *s, const char *where, uint32_t *pr
         *prog = (uint32_t)v;
         return FAR_OK;
     }
-    if (!name_ok(s)) {
+    if (!far__bind_name_ok(s)) {
         far__set_last_error("%.64s: not a program name", s);
         return FAR_EADDR;
     }
     if (etc_rpc_number(s, prog) == FAR_OK)
         return FAR_OK;
     far_err rc = far_bind_name_lookup(where, s, prog);
-    if (rc == FAR_EPROG_UNAVAIL)
-        far__set_last_error("%s: unknown program name (not in /etc/rpc, not registered)", s);
-    return rc == FAR_EPROG_UNAVAIL ? FAR_EADDR : rc;
+    if (rc == FAR_ENOTREG || rc == FAR_EPROG_UNAVAIL) {
+        far__set_last_error("%s: unknown program name (not in /etc/rpc, not a name the binder "
+                            "keeps%s)",
+                            s, rc == FAR_EPROG_UNAVAIL ? ": it keeps none" : "");
+        return FAR_EADDR;
+    }
+    return rc;
 }
 
 static far_err names_call(const char *where, uint32_t proc, far_xdr_encode_fn enc, const void *args,
@@ -130,13 +128,13 @@ static far_err names_call(const char *where, uint32_t proc, far_xdr_encode_fn en
 
 FAR__API far_err far_bind_name_set(const char *name, uint32_t prog)
 {
-    if (!name || !name_ok(name))
+    if (!name || !far__bind_name_ok(name))
         return FAR_EMISUSE;
     char owner[32];
     far__bind_owner_of_self(owner, sizeof owner);
-    name_args a = {name, prog, owner};
+    far__bind_name_args a = {name, prog, owner};
     bool ok = false;
-    far_err rc = names_call(NULL, NAMES_SET, enc_name, &a, far__bind_dec_bool, &ok);
+    far_err rc = names_call(NULL, NAMES_SET, far__bind_enc_name_args, &a, far__bind_dec_bool, &ok);
     if (rc == FAR_OK && !ok) {
         far__set_last_error("name %s: held by another owner (or caller not local)", name);
         return FAR_EAUTH;
@@ -146,10 +144,10 @@ FAR__API far_err far_bind_name_set(const char *name, uint32_t prog)
 
 FAR__API far_err far_bind_name_unset(const char *name)
 {
-    if (!name || !name_ok(name))
+    if (!name || !far__bind_name_ok(name))
         return FAR_EMISUSE;
     bool ok = false;
-    far_err rc = names_call(NULL, NAMES_UNSET, enc_cstring, &name, far__bind_dec_bool, &ok);
+    far_err rc = names_call(NULL, NAMES_UNSET, far__bind_enc_name, &name, far__bind_dec_bool, &ok);
     if (rc == FAR_OK && !ok) {
         uint32_t prog;
         if (far_bind_name_lookup(NULL, name, &prog) == FAR_OK) {
@@ -157,22 +155,22 @@ FAR__API far_err far_bind_name_unset(const char *name)
             return FAR_EAUTH;
         }
         far__set_last_error("name %s: not registered", name);
-        return FAR_EPROG_UNAVAIL;
+        return FAR_ENOTREG;
     }
     return rc;
 }
 
 FAR__API far_err far_bind_name_lookup(const char *where, const char *name, uint32_t *prog)
 {
-    if (!name || !prog || !name_ok(name))
+    if (!name || !prog || !far__bind_name_ok(name))
         return FAR_EMISUSE;
     uint32_t v = 0;
-    far_err rc = names_call(where, NAMES_LOOKUP, enc_cstring, &name, far__bind_dec_u32, &v);
+    far_err rc = names_call(where, NAMES_LOOKUP, far__bind_enc_name, &name, far__bind_dec_u32, &v);
     if (rc != FAR_OK)
         return rc;
     if (v == 0) {
         far__set_last_error("name %s: not registered", name);
-        return FAR_EPROG_UNAVAIL;
+        return FAR_ENOTREG;
     }
     *prog = v;
     return FAR_OK;

@@ -23,7 +23,9 @@ static const char *reason_text(const far_status *st, char *buf, size_t n)
                  st->low, st->high);
         return buf;
     case FAR_EAUTH:
-        snprintf(buf, n, "%s (auth_stat %d)", far_strerror(st->err), st->auth_stat);
+        snprintf(buf, n, "%s: %s (%s, auth_stat %d)", far_strerror(st->err),
+                 far_auth_stat_text(st->auth_stat), far_auth_stat_name(st->auth_stat),
+                 st->auth_stat);
         return buf;
     default:
         return far_strerror(st->err);
@@ -339,6 +341,10 @@ void far__call_unlink_outq(far_client *c, call *k)
 }
 
 /* Fails every call sent on connection `gen` (or all with gen 0). */
+/* A call this big that loses its connection may have been over the server's
+ * limit; its status says so. */
+#define BIG_CALL (64u * 1024)
+
 void far__call_fail_all(far_client *c, uint64_t gen, far_err err, const char *why)
 {
     for (size_t i = 0; i < c->tabsize; i++) {
@@ -347,7 +353,18 @@ void far__call_fail_all(far_client *c, uint64_t gen, far_err err, const char *wh
             if (gen && k->gen != gen)
                 continue;
             far__tab_remove(c, k);
-            far__call_set_status(c, k, err, why);
+            char hint[300];
+            if (err == FAR_ECONNLOST && k->total > BIG_CALL) {
+                /* The likeliest reason: a server's limit on requests. */
+                snprintf(hint, sizeof hint,
+                         "%s (this call is %zu bytes: a server closes the connection on a "
+                         "request over its limit -- far_server_opts.max_record, 1 MiB by "
+                         "default -- and logs it)",
+                         why ? why : "", k->total);
+                far__call_set_status(c, k, err, hint);
+            } else {
+                far__call_set_status(c, k, err, why);
+            }
             far__call_complete(c, k);
         }
     }

@@ -61,6 +61,8 @@ FAR__API far_err far_client_open(far_client **out, const char *addr, const far_c
         c->o.timeout_ms = 25000;
     if (!c->o.max_record)
         c->o.max_record = 64u << 20;
+    if (!c->o.max_list)
+        c->o.max_list = FAR_XDR_DEFAULT_MAX_CHAIN;
     if (!c->o.retry_ms)
         c->o.retry_ms = 500;
     if (far__cauth_init(&c->auth, c->o.auth_sys, c->o.cred) != FAR_OK) {

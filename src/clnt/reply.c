@@ -23,6 +23,22 @@ typedef struct reply {
     far_xdr_dec d;
 } reply;
 
+/* What raises a limit of this client that a reply ran into. */
+static const char *limit_hint(unsigned limit)
+{
+    switch (limit) {
+    case FAR_XDR_LIMIT_CHAIN:
+        return " (a limit of this client: far_client_opts.max_list)";
+    case FAR_XDR_LIMIT_ARENA:
+        return " (a limit of this client: the max of the call's arena, far_arena_init)";
+    case FAR_XDR_LIMIT_ALLOC:
+        return " (a limit of this client: decoding without an arena takes at most 64 MiB; "
+               "decode into an arena with a larger max)";
+    default:
+        return " (a limit of this client)";
+    }
+}
+
 /* Decodes one matched reply into its call (no lock: the call is out of the
  * table and marked decoding, so nobody else touches it).  A large reply
  * (`steal`: it is in the stream's read buffer) decoded into an arena is
@@ -33,7 +49,7 @@ static void decode_reply(far_client *c, reply *v, bool steal)
     call *k = v->k;
     far_err rc = v->rc;
     const char *detail = NULL;
-    char why[256];
+    char why[400];
     if (rc != FAR_OK) {
         rc = FAR_EPROTO;
         detail = "malformed reply header";
@@ -45,7 +61,7 @@ static void decode_reply(far_client *c, reply *v, bool steal)
         if (v->h.reply_stat == FAR__MSG_ACCEPTED && c->auth.ops->check_reply_verf &&
             c->auth.ops->check_reply_verf(&c->auth, &v->h) != FAR_OK) {
             rc = FAR_EAUTH;
-            k->st.auth_stat = FAR__AUTH_INVALIDRESP;
+            k->st.auth_stat = FAR_AUTH_INVALIDRESP;
             snprintf(why, sizeof why,
                      "the reply's verifier (flavor %" PRIu32 ") is not one "
                      "%s replies carry",
@@ -67,11 +83,16 @@ static void decode_reply(far_client *c, reply *v, bool steal)
             }
             far_xdr_dec rd;
             far_xdr_dec_init(&rd, p, n, k->arena, flags);
+            far_xdr_dec_set_max_chain(&rd, c->o.max_list);
             if (!k->dec(&rd, k->res) || !far_xdr_dec_done(&rd)) {
                 /* A limit of ours (the caller's arena, the decoder's allocation
-                 * limit, memory) is not the peer's fault. */
+                 * limit, memory) is not the peer's fault: it is named, with
+                 * what raises it. */
                 rc = rd.err.local ? rd.err.code : FAR_EPROTO;
-                detail = far_xdr_dec_strerror(&rd, why, sizeof why);
+                char e[200];
+                far_xdr_dec_strerror(&rd, e, sizeof e);
+                snprintf(why, sizeof why, "%s%s", e, rd.err.local ? limit_hint(rd.err.limit) : "");
+                detail = why;
             }
             free(own);
         }
@@ -191,10 +212,16 @@ bool far__conn_read_once(far_client *c, int fd, uint64_t gen, bool nowait)
                 refused_conn(c, gen);
                 return false;
             }
+            char big[200];
+            if (err == FAR_ELIMIT)
+                snprintf(big, sizeof big,
+                         "a reply of %s%zu bytes is larger than this client's limit of %" PRIu32
+                         " bytes (far_client_opts.max_record); the connection is closed",
+                         c->st.rd.too_big_exact ? "" : "at least ", c->st.rd.too_big,
+                         c->o.max_record);
             pthread_mutex_lock(&c->mu);
-            far__conn_lost(c, gen, FAR_EPROTO,
-                           err == FAR_ELIMIT ? "reply larger than max_record"
-                                             : "bad record marking");
+            far__conn_lost(c, gen, err == FAR_ELIMIT ? FAR_ELIMIT : FAR_EPROTO,
+                           err == FAR_ELIMIT ? big : "bad record marking");
             pthread_mutex_unlock(&c->mu);
             return false;
         }

@@ -9,12 +9,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "farcall/err.h"
+
 /* Nanoseconds on the monotonic clock (CLOCK_MONOTONIC). */
 uint64_t far__now_ns(void);
 
-/* One line on standard error, "farcall: ...", unless FARCALL_QUIET is set in
- * the environment.  Any thread. */
-void far__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line of the log at `level` (far_set_log; by default standard error,
+ * "farcall: warning: ...").  Any thread. */
+void far__logl(far_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define far__log_error(...) far__logl(FAR_LOG_ERROR, __VA_ARGS__)
+#define far__log_warn(...)  far__logl(FAR_LOG_WARN, __VA_ARGS__)
+#define far__log_info(...)  far__logl(FAR_LOG_INFO, __VA_ARGS__)
+#define far__log_debug(...) far__logl(FAR_LOG_DEBUG, __VA_ARGS__)
+
+/* True if a line at `level` would be written (to skip building one). */
+bool far__log_on(far_log_level level);
 
 /* Sets the calling thread's far_last_error() text. */
 void far__set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -33,6 +33,8 @@ static const struct {
     [FAR_ERPC_MISMATCH] = {"FAR_ERPC_MISMATCH", "server does not speak RPC version 2"},
     [FAR_EAUTH] = {"FAR_EAUTH", "authentication error"},
     [FAR_EADDRINUSE] = {"FAR_EADDRINUSE", "address already in use"},
+    [FAR_ENOBINDER] = {"FAR_ENOBINDER", "no binder answered (is farbind or rpcbind running?)"},
+    [FAR_ENOTREG] = {"FAR_ENOTREG", "not registered with the binder (is the server running?)"},
 };
 
 _Static_assert(FAR__ARRAY_LEN(errtab) == FAR_ERR_LAST + 1, "every far_err needs a table entry");

@@ -17,7 +17,7 @@ static bool none_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid)
 static int none_authenticate(far__sauth *a, const far__call_hdr *h)
 {
     (void)a, (void)h;
-    return FAR__AUTH_OK;
+    return FAR_AUTH_OK;
 }
 
 /* A server answers an AUTH_NONE call (and, RFC 5531 Appendix A, an AUTH_SYS
@@ -51,9 +51,9 @@ static bool sys_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid)
 static int sys_authenticate(far__sauth *a, const far__call_hdr *h)
 {
     if (far__auth_sys_decode(h->cred_body, h->cred_len, &a->sys) != FAR_OK)
-        return FAR__AUTH_BADCRED;
+        return FAR_AUTH_BADCRED;
     a->has_sys = true;
-    return FAR__AUTH_OK;
+    return FAR_AUTH_OK;
 }
 
 static far_err sys_check_verf(const far__cauth *a, const far__reply_hdr *h)
@@ -103,4 +103,37 @@ far_err far__cauth_init(far__cauth *a, bool auth_sys, const far_auth_sys *sys)
     a->credlen = (uint32_t)e.pos;
     a->ops = &far__auth_sys;
     return FAR_OK;
+}
+
+/* ------------------------------------------------------------ auth_stat */
+
+static const struct {
+    const char *name, *text;
+} stat_tab[] = {
+    [FAR_AUTH_OK] = {"AUTH_OK", "success"},
+    [FAR_AUTH_BADCRED] = {"AUTH_BADCRED", "bad credential"},
+    [FAR_AUTH_REJECTEDCRED] = {"AUTH_REJECTEDCRED", "credential rejected: begin a new session"},
+    [FAR_AUTH_BADVERF] = {"AUTH_BADVERF", "bad verifier"},
+    [FAR_AUTH_REJECTEDVERF] = {"AUTH_REJECTEDVERF", "verifier expired or replayed"},
+    [FAR_AUTH_TOOWEAK] = {"AUTH_TOOWEAK", "credentials too weak for the server"},
+    [FAR_AUTH_INVALIDRESP] = {"AUTH_INVALIDRESP", "bogus response verifier"},
+    [FAR_AUTH_FAILED] = {"AUTH_FAILED", "authentication failed, reason unknown"},
+    [FAR_AUTH_KERB_GENERIC] = {"AUTH_KERB_GENERIC", "kerberos error"},
+    [FAR_AUTH_TIMEEXPIRE] = {"AUTH_TIMEEXPIRE", "credential expired"},
+    [FAR_AUTH_TKT_FILE] = {"AUTH_TKT_FILE", "problem with the ticket file"},
+    [FAR_AUTH_DECODE] = {"AUTH_DECODE", "authenticator could not be decoded"},
+    [FAR_AUTH_NET_ADDR] = {"AUTH_NET_ADDR", "wrong network address in the ticket"},
+    [FAR_AUTH_RPCSEC_GSS_CREDPROBLEM] = {"RPCSEC_GSS_CREDPROBLEM", "no credentials for the user"},
+    [FAR_AUTH_RPCSEC_GSS_CTXPROBLEM] = {"RPCSEC_GSS_CTXPROBLEM", "problem with the context"},
+};
+
+FAR__API const char *far_auth_stat_name(int stat)
+{
+    return stat >= 0 && (size_t)stat < FAR__ARRAY_LEN(stat_tab) ? stat_tab[stat].name : "AUTH_?";
+}
+
+FAR__API const char *far_auth_stat_text(int stat)
+{
+    return stat >= 0 && (size_t)stat < FAR__ARRAY_LEN(stat_tab) ? stat_tab[stat].text
+                                                                 : "an auth_stat the RFC does not define";
 }

@@ -24,16 +24,7 @@ enum {
     FAR__ACC_SYSTEM_ERR = 5,
 };
 enum { FAR__REJ_RPC_MISMATCH = 0, FAR__REJ_AUTH_ERROR = 1 };
-enum {
-    FAR__AUTH_OK = 0,
-    FAR__AUTH_BADCRED = 1,
-    FAR__AUTH_REJECTEDCRED = 2,
-    FAR__AUTH_BADVERF = 3,
-    FAR__AUTH_REJECTEDVERF = 4,
-    FAR__AUTH_TOOWEAK = 5,
-    FAR__AUTH_INVALIDRESP = 6,
-    FAR__AUTH_FAILED = 7,
-};
+/* auth_stat values: far_auth_stat (farcall/auth.h). */
 
 /* A decoded call header.  The credential and verifier bodies point into the
  * decoded input. */
@@ -177,6 +168,8 @@ typedef struct far__recrd {
     bool in_frag, last;
     size_t max_record;
     size_t min_cap;
+    size_t too_big;     /* after FAR_ELIMIT: the record's size, as far as its headers tell */
+    bool too_big_exact; /* ... and that is all of it (its last fragment was seen) */
     uint8_t *spare; /* a big buffer to read into instead of growing buf */
     size_t spare_cap;
 } far__recrd;

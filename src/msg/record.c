@@ -58,6 +58,8 @@ int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err)
             uint32_t flen = h & ~FAR__REC_LAST;
             size_t have = r->wr - r->rec;
             if (flen > r->max_record || have + flen > r->max_record) {
+                r->too_big = have + flen;
+                r->too_big_exact = (h & FAR__REC_LAST) != 0;
                 *err = FAR_ELIMIT;
                 return -1;
             }

@@ -54,7 +54,7 @@ static void refuse_conn(far_server *s, int fd)
     close(fd);
     unsigned long n;
     if (far__ratelimit_hit(&s->refusals, 1000000000u, &n))
-        far__log("accept: at max_conns (%u connections): %lu connection%s refused", s->o.max_conns,
+        far__log_warn("accept: at max_conns (%u connections): %lu connection%s refused", s->o.max_conns,
                  n, n == 1 ? "" : "s");
 }
 
@@ -67,7 +67,7 @@ static bool shed_one(far_server *s, listener *l)
     uint64_t now = far__now_ns();
     if (now - s->last_emfile_log > 1000000000u) {
         s->last_emfile_log = now;
-        far__log("accept: out of file descriptors; refusing connections");
+        far__log_warn("accept: out of file descriptors; refusing connections");
     }
     if (s->reserve_fd < 0)
         s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -104,7 +104,7 @@ static void accept_some(far_server *s, listener *l)
         }
         /* Made in full before anyone else can see it: the idle sweep and
          * event handlers find it only once it is in the slot table. */
-        conn *c = far__svc_conn_new(s, fd, l->t, (struct sockaddr *)&peer, plen);
+        conn *c = far__svc_conn_new(s, fd, l->t, (struct sockaddr *)&peer, plen, l->bound);
         if (!c) {
             close(fd);
             continue;

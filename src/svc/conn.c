@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -95,7 +97,7 @@ far_svc_req *far__svc_find_call(far_svc_req *r, uint32_t xid)
 /* ------------------------------------------------------------ lifetime */
 
 conn *far__svc_conn_new(far_server *s, int fd, far__transport t, const struct sockaddr *peer,
-                        socklen_t plen)
+                        socklen_t plen, const char *local)
 {
     conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -114,6 +116,13 @@ conn *far__svc_conn_new(far_server *s, int fd, far__transport t, const struct so
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     far__addr_format(t, peer, plen, c->peer, sizeof c->peer);
+    struct ucred uc;
+    socklen_t ul = sizeof uc;
+    if (t == FAR__UNIX && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0)
+        snprintf(c->who, sizeof c->who, "%s (client pid %ld, uid %lu)", local, (long)uc.pid,
+                 (unsigned long)uc.uid);
+    else
+        snprintf(c->who, sizeof c->who, "%s", c->peer);
     return c;
 }
 
@@ -196,7 +205,7 @@ void far__svc_conn_kill(conn *c, const char *why)
         free(spare_b);
     }
     if (why)
-        far__log("%s: connection closed: %s", c->peer, why);
+        far__log_warn("%s: connection closed: %s", c->who, why);
     shutdown(c->st.fd, SHUT_RDWR);
     far__loop_del(&s->loop, c->st.fd);
     atomic_fetch_add(&c->refs, 1); /* the calls below may hold the last references */
@@ -267,7 +276,11 @@ void far__svc_sweep(far__timer *t, void *arg)
         }
         pthread_mutex_unlock(&s->slots_mu);
         for (int k = 0; k < nv; k++) {
-            far__svc_conn_kill(victims[k], "idle timeout (no call received and no reply taken)");
+            /* Routine housekeeping, not a fault: logged at info. */
+            far__log_info("%s: connection closed: idle timeout (no call received and no reply "
+                          "taken for %" PRIu32 " ms: far_server_opts.idle_timeout_ms)",
+                          victims[k]->who, s->o.idle_timeout_ms);
+            far__svc_conn_kill(victims[k], NULL);
             far__svc_conn_put(victims[k]);
         }
     }

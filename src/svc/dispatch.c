@@ -88,7 +88,7 @@ static far__front stage_parse(far_svc_req *r)
     far_xdr_dec_init(&d, r->in, r->in_len, NULL, 0);
     far_err rc = far__call_hdr_decode(&d, &r->h);
     if (rc == FAR_ELIMIT || rc == FAR_EPADDING) /* an oversized or ill-padded auth body */
-        return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR__AUTH_BADCRED, 0);
+        return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR_AUTH_BADCRED, 0);
     if (rc != FAR_OK)
         return FRONT_DROP; /* not a call, or too short to answer */
     r->args_off = r->in_len - far_xdr_dec_left(&d);
@@ -101,9 +101,9 @@ static far__front stage_authenticate(far_svc_req *r)
 {
     r->auth.ops = far__auth_find(r->h.cred_flavor);
     if (!r->auth.ops)
-        return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR__AUTH_REJECTEDCRED, 0);
+        return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR_AUTH_REJECTEDCRED, 0);
     int stat = r->auth.ops->authenticate(&r->auth, &r->h);
-    if (stat != FAR__AUTH_OK)
+    if (stat != FAR_AUTH_OK)
         return reply_denied(r, FAR__REJ_AUTH_ERROR, (uint32_t)stat, 0);
     return FRONT_HANDLER;
 }
@@ -176,7 +176,24 @@ static bool stage_decode(far_svc_req *r, void **args, void **res)
     }
     far_xdr_dec d;
     far_xdr_dec_init(&d, p, n, &r->arena, FAR_XDR_ZEROCOPY);
+    far_xdr_dec_set_max_chain(&d, r->s->o.max_list);
     if (pd->decode_args && (!pd->decode_args(&d, *args) || !far_xdr_dec_done(&d))) {
+        /* A limit of this server refused what may be a good call: the
+         * operator hears of it (a malformed call is the peer's business). */
+        unsigned long nlog;
+        if (d.err.local && far__ratelimit_hit(&r->s->arg_limits, 1000000000u, &nlog)) {
+            char e[200];
+            far__log_warn("%s: prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
+                          ": arguments refused (GARBAGE_ARGS) by a limit of this server: %s "
+                          "(%s)%s",
+                          far__svc_req_who(r), r->h.prog, r->h.vers, r->h.proc,
+                          far_xdr_dec_strerror(&d, e, sizeof e),
+                          d.err.limit == FAR_XDR_LIMIT_CHAIN ? "far_server_opts.max_list"
+                          : d.err.limit == FAR_XDR_LIMIT_ARENA
+                              ? "the call's arena: at most 64 MiB per call"
+                              : "memory",
+                          nlog > 1 ? " (and others in the last second)" : "");
+        }
         put_accepted(r, reply_start(r), FAR__ACC_GARBAGE_ARGS, 0, 0);
         return false;
     }
@@ -204,9 +221,9 @@ static bool stage_encode(far_svc_req *r, far_err hr, const void *res)
         char why[200];
         if (e->err.offset >= res_off)
             e->err.offset -= res_off; /* counted from the start of the results */
-        far__log("%s: prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
+        far__log_warn("%s: prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
                  ": result does not encode (%s): SYSTEM_ERR",
-                 far_svc_req_peer(r), r->h.prog, r->h.vers, r->h.proc,
+                 far__svc_req_who(r), r->h.prog, r->h.vers, r->h.proc,
                  far_xdr_enc_strerror(e, why, sizeof why));
         return put_accepted(r, reply_start(r), FAR__ACC_SYSTEM_ERR, 0, 0);
     }

@@ -10,6 +10,7 @@
 #include "svc/svc.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #define STEAL_MIN (64 * 1024)
 
@@ -148,6 +149,7 @@ static bool read_round(far_server *s, conn *c)
     int n = 0;
     unsigned nr = 0;
     const char *kill = NULL;
+    char killbuf[200];
     bool eof = false, drained = false;
 
     pthread_mutex_lock(&c->mu);
@@ -199,8 +201,15 @@ static bool read_round(far_server *s, conn *c)
             if (rc == 0)
                 break;
             if (rc < 0) {
-                kill = err == FAR_ELIMIT ? "record larger than the server's maximum"
-                                         : "malformed record marking";
+                if (err == FAR_ELIMIT) {
+                    snprintf(killbuf, sizeof killbuf,
+                             "a request of %s%zu bytes is larger than the server's limit of %" PRIu32
+                             " bytes (far_server_opts.max_record)",
+                             c->st.rd.too_big_exact ? "" : "at least ", c->st.rd.too_big, s->o.max_record);
+                    kill = killbuf;
+                } else {
+                    kill = "malformed record marking";
+                }
                 break;
             }
             far_svc_req *r = NULL;

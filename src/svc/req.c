@@ -59,7 +59,7 @@ void far__svc_req_reset(far_svc_req *r)
     r->auth.ops = NULL;
     r->auth.has_sys = false;
     r->auth.state = NULL;
-    r->auth_stat = FAR__AUTH_TOOWEAK;
+    r->auth_stat = FAR_AUTH_TOOWEAK;
     r->flat = NULL;
     r->held = 0;
     r->sp = NULL;
@@ -206,6 +206,11 @@ FAR__API const char *far_svc_req_peer(const far_svc_req *r)
         far__addr_format(FAR__UDP, (struct sockaddr *)&m->peer, m->peer_len, m->peerbuf,
                          sizeof m->peerbuf);
     return m->peerbuf;
+}
+
+const char *far__svc_req_who(const far_svc_req *r)
+{
+    return r && r->c ? r->c->who : far_svc_req_peer(r);
 }
 
 FAR__API far_arena *far_svc_req_arena(far_svc_req *r)

@@ -172,7 +172,9 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
     if (s->o.max_conns > 0xffffff)
         s->o.max_conns = 0xffffff;
     if (!s->o.max_record)
-        s->o.max_record = 1u << 20;
+        s->o.max_record = FAR_SERVER_MAX_RECORD;
+    if (!s->o.max_list)
+        s->o.max_list = FAR_XDR_DEFAULT_MAX_CHAIN;
     if (!s->o.idle_timeout_ms)
         s->o.idle_timeout_ms = 120000;
     if (!s->o.max_calls_per_conn)
@@ -311,23 +313,24 @@ FAR__API far_err far_server_listen(far_server *s, const char *addr, char *bound,
 }
 
 /* Registers every program version on every address with the binder (through
- * the registrar hook). */
-static void register_all(far_server *s)
+ * the registrar hook); *reg receives what to undo at stop. */
+static far_err register_all(far_server *s, void **reg)
 {
+    *reg = NULL;
     far__prog_vers *pv = calloc(s->nprogs ? s->nprogs : 1, sizeof *pv);
     const char **addrs = calloc(s->nlst ? s->nlst : 1, sizeof *addrs);
+    far_err rc = FAR_ENOMEM;
     if (pv && addrs) {
         for (size_t i = 0; i < s->nprogs; i++)
-            pv[i] = (far__prog_vers){s->progs[i].d->prog, s->progs[i].d->vers};
+            pv[i] = (far__prog_vers){s->progs[i].d->prog, s->progs[i].d->vers,
+                                     s->progs[i].d->name};
         for (unsigned i = 0; i < s->nlst; i++)
             addrs[i] = s->lst[i].bound;
-        void *reg = s->registrar->up(pv, s->nprogs, addrs, s->nlst);
-        pthread_mutex_lock(&s->mu);
-        s->registration = reg;
-        pthread_mutex_unlock(&s->mu);
+        rc = s->registrar->up(pv, s->nprogs, addrs, s->nlst, reg);
     }
     free(pv);
     free(addrs);
+    return rc;
 }
 
 FAR__API far_err far_server_start(far_server *s)
@@ -335,15 +338,35 @@ FAR__API far_err far_server_start(far_server *s)
     if (!s)
         return FAR_EMISUSE;
     pthread_mutex_lock(&s->mu);
-    if (atomic_load(&s->state) != ST_CREATED) {
+    if (atomic_load(&s->state) != ST_CREATED || s->starting) {
         pthread_mutex_unlock(&s->mu);
         return FAR_EMISUSE;
     }
+    s->starting = true;
+    pthread_mutex_unlock(&s->mu);
+    /* Registered before a thread runs: with require_binder a failure leaves
+     * the server as it was, never started. */
+    void *reg = NULL;
+    far_err rc = register_all(s, &reg);
+    if (rc != FAR_OK && s->o.require_binder) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", far_last_error());
+        s->registrar->down(reg);
+        far__set_last_error("%s (far_server_opts.require_binder is set)", why);
+        pthread_mutex_lock(&s->mu);
+        s->starting = false;
+        pthread_mutex_unlock(&s->mu);
+        return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->starting = false;
     s->threads = calloc(s->o.max_workers + 1, sizeof *s->threads);
     if (!s->threads) {
         pthread_mutex_unlock(&s->mu);
+        s->registrar->down(reg);
         return FAR_ENOMEM;
     }
+    s->registration = reg;
     atomic_store(&s->state, ST_RUNNING);
     far__timer_start(&s->loop, &s->sweep_timer, far__now_ns() + s->sweep_ns);
     for (unsigned i = 0; i < s->o.workers + 1; i++) {
@@ -353,10 +376,11 @@ FAR__API far_err far_server_start(far_server *s)
     }
     pthread_mutex_unlock(&s->mu);
     if (s->nthreads == 0) {
+        s->registration = NULL;
+        s->registrar->down(reg);
         atomic_store(&s->state, ST_STOPPED);
         return FAR_EIO;
     }
-    register_all(s);
     return FAR_OK;
 }
 
@@ -417,7 +441,7 @@ FAR__API void far_server_destroy(far_server *s)
          * outside its handlers. */
         far__set_last_error("far_server_destroy called from one of the server's own handlers: "
                             "the server is stopping; destroy it from another thread");
-        far__log("far_server_destroy from a handler: stopping the server instead (misuse)");
+        far__log_warn("far_server_destroy from a handler: stopping the server instead (misuse)");
         far_server_stop(s);
         return;
     }

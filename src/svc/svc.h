@@ -141,7 +141,10 @@ struct conn {
     /* When the connection last made progress: a complete call received or
      * reply bytes written.  The idle sweep measures from here. */
     _Atomic uint64_t last_active;
-    char peer[80];
+    char peer[80]; /* the peer's address (far_svc_req_peer) */
+    /* The peer for the log: its address, or for a Unix socket (whose
+     * clients have no address) the socket and the client's pid and uid. */
+    char who[200];
 };
 
 typedef struct listener {
@@ -206,13 +209,15 @@ struct far_server {
     unsigned nthreads;
     bool joined;
     uint64_t last_emfile_log;
-    far__ratelimit refusals; /* connections refused at max_conns */
+    far__ratelimit refusals;   /* connections refused at max_conns */
+    far__ratelimit arg_limits; /* calls refused by a decoding limit (max_list, ...) */
     /* Registration with the binder (the registrar hook): made at start,
      * undone at stop on a thread of its own, so no worker waits for it. */
     const far__registrar *registrar;
     void *registration;
     pthread_t unreg_thread;
     bool unreg_started;
+    bool starting; /* far_server_start is registering (under mu) */
 };
 
 /* work.c */
@@ -256,8 +261,11 @@ bool far__svc_conn_full(far_server *s, conn *c);
 bool far__svc_may_resume(far_server *s, conn *c);
 void far__svc_send_replies(far_server *s, conn *c, far_svc_req *first, unsigned n,
                            bool *resume_out);
+/* The caller for the log: its address, or for a Unix socket the socket and
+ * the client's pid and uid (conn.who). */
+const char *far__svc_req_who(const far_svc_req *r);
 conn *far__svc_conn_new(far_server *s, int fd, far__transport t, const struct sockaddr *peer,
-                        socklen_t plen);
+                        socklen_t plen, const char *local);
 conn *far__svc_conn_lookup(far_server *s, uint64_t v);
 void far__svc_conn_put(conn *c);
 void far__svc_conn_kill(conn *c, const char *why);

@@ -43,7 +43,7 @@ void far__svc_udp_read(far_server *s, listener *l)
         if (atomic_load(&s->udp_waiting) >= UDP_WAIT_MAX) {
             unsigned long k;
             if (far__ratelimit_hit(&s->udp_drops, 1000000000u, &k))
-                far__log("udp: %u requests waiting (the maximum): %lu datagram%s dropped",
+                far__log_warn("udp: %u requests waiting (the maximum): %lu datagram%s dropped",
                          UDP_WAIT_MAX, k, k == 1 ? "" : "s");
             continue;
         }

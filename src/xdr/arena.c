@@ -97,6 +97,8 @@ FAR__API void far_arena_reset(far_arena *a)
 
 FAR__API void *far__arena_alloc_slow(far_arena *a, size_t n)
 {
+    if (a->max == 0)
+        a->max = FAR_ARENA_DEFAULT_MAX; /* a zeroed arena ({0}): the default limit */
     size_t r = (n + 7) & ~(size_t)7;
     if (r < n || a->max - a->used < r)
         return NULL; /* over the arena's limit: never ask the system */

@@ -129,6 +129,8 @@ FAR__API void *far_xdr_alloc(far_xdr_dec *d, size_t n)
                     &d->err, FAR_ELIMIT, far_xdr_dec_pos(d),
                     "allocating %zu bytes would pass the arena's limit (%zu of %zu used)", n,
                     a->used, a->max);
+            if (first && n > a->max - a->used)
+                d->err.limit = FAR_XDR_LIMIT_ARENA;
             else
                 far__xdr_err_set(&d->err, FAR_ENOMEM, far_xdr_dec_pos(d),
                                  "cannot allocate %zu bytes", n);
@@ -141,6 +143,8 @@ FAR__API void *far_xdr_alloc(far_xdr_dec *d, size_t n)
                          "allocating %zu bytes would pass the decoder's limit (%zu of %zu used)", n,
                          d->heap_used, d->max_alloc);
         d->err.local = d->err.local || first;
+        if (first)
+            d->err.limit = FAR_XDR_LIMIT_ALLOC;
         return NULL;
     }
     p = malloc(n ? n : 1);

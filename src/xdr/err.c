@@ -114,6 +114,17 @@ FAR__API bool far_xdr_dec_fail(far_xdr_dec *d, far_err code, const char *fmt, ..
     return false;
 }
 
+FAR__API bool far_xdr_dec_chain_over(far_xdr_dec *d)
+{
+    bool first = d->err.code == FAR_OK;
+    far_xdr_dec_fail(d, FAR_ELIMIT, "list longer than %" PRIu32 " elements", d->max_chain);
+    if (first) {
+        d->err.local = true;
+        d->err.limit = FAR_XDR_LIMIT_CHAIN;
+    }
+    return false;
+}
+
 FAR__API bool far_xdr_dec_field(far_xdr_dec *d, const char *name)
 {
     return err_field(&d->err, name);

@@ -256,7 +256,7 @@ static far_err add_fresh(const char *addr, uint32_t timeout_ms, char *msg, size_
     if (c)
         rc = add_call(c, &st);
     if (rc != FAR_OK && msg)
-        snprintf(msg, msglen, "%s: %s", far_errname(rc), c ? st.msg : far_last_error());
+        snprintf(msg, msglen, "%s: %.250s", far_errname(rc), c ? st.msg : far_last_error());
     far_client_destroy(c);
     return rc;
 }
@@ -1183,7 +1183,7 @@ static void *prober_main(void *p)
         if (gap > pr->worst_gap)
             pr->worst_gap = gap;
         if (rc != FAR_OK && pr->failures++ == 0)
-            snprintf(pr->first, sizeof pr->first, "call %d (%.0f ms after the last): %s: %s",
+            snprintf(pr->first, sizeof pr->first, "call %d (%.0f ms after the last): %s: %.200s",
                      pr->calls, gap, far_errname(rc), st.msg);
         sleep_ms(20);
     }

@@ -127,7 +127,10 @@ static void check_statuses(const char *addr)
     assert_int_equal(call_status(c, 1, P_FAIL, u32_enc, &code, &st), FAR_EPROC_UNAVAIL);
     code = FAR_EAUTH;
     assert_int_equal(call_status(c, 1, P_FAIL, u32_enc, &code, &st), FAR_EAUTH);
-    assert_int_equal(st.auth_stat, 7);
+    assert_int_equal(st.auth_stat, FAR_AUTH_FAILED);
+    /* the reason in words and by the RFC's name, not as a bare number */
+    assert_non_null(strstr(st.msg, "AUTH_FAILED"));
+    assert_non_null(strstr(st.msg, "reason unknown"));
     code = FAR_OK;
     assert_int_equal(call_status(c, 1, P_FAIL, u32_enc, &code, &st), FAR_OK);
     assert_int_equal(st.err, FAR_OK);
@@ -256,7 +259,7 @@ static void test_denied(void **state)
     bl = sys_body(body, 256, 0);
     n = build_call(msg, 2, FAR_AUTH_SYS, body, (uint32_t)bl);
     assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_EAUTH);
-    assert_int_equal(h.auth_stat, FAR__AUTH_BADCRED);
+    assert_int_equal(h.auth_stat, FAR_AUTH_BADCRED);
     bl = sys_body(body, 4, 17);
     n = build_call(msg, 2, FAR_AUTH_SYS, body, (uint32_t)bl);
     assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_EAUTH);
@@ -272,10 +275,10 @@ static void test_denied(void **state)
     assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_OK);
     msg[32 + 5 + 2] = 0x7f;
     assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_EAUTH);
-    assert_int_equal(h.auth_stat, FAR__AUTH_BADCRED);
+    assert_int_equal(h.auth_stat, FAR_AUTH_BADCRED);
     n = build_call(msg, 2, 6 /* RPCSEC_GSS */, body, 8);
     assert_int_equal(raw_outcome(fd, msg, n, &h), FAR_EAUTH);
-    assert_int_equal(h.auth_stat, FAR__AUTH_REJECTEDCRED);
+    assert_int_equal(h.auth_stat, FAR_AUTH_REJECTEDCRED);
     close(fd);
     tserver_stop(&t);
 }
@@ -382,8 +385,9 @@ static void test_oversize(void **state)
     assert_int_equal(far_client_open(&c, t.bound, &co), FAR_OK);
     in.len = 2000;
     in.val = calloc(1, 2000);
+    /* a limit of this side, not a malformed message */
     assert_int_equal(far_client_call(c, TPROG, 1, P_ECHO, blob_enc, &in, blob_dec, &out, NULL, &o),
-                     FAR_EPROTO);
+                     FAR_ELIMIT);
     free(in.val);
     far_client_destroy(c);
     tserver_stop(&t);

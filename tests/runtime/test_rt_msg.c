@@ -265,11 +265,11 @@ static void test_headers(void **state)
     assert_int_equal(rh.low, 2);
     assert_int_equal(rh.high, 4);
     far_xdr_enc_init(&e, buf, sizeof buf);
-    assert_true(far__reply_denied_encode(&e, 9, FAR__REJ_AUTH_ERROR, FAR__AUTH_BADCRED, 0));
+    assert_true(far__reply_denied_encode(&e, 9, FAR__REJ_AUTH_ERROR, FAR_AUTH_BADCRED, 0));
     far_xdr_dec_init(&d, buf, e.pos, NULL, 0);
     assert_int_equal(far__reply_hdr_decode(&d, &rh), FAR_OK);
     assert_int_equal(far__reply_err(&rh), FAR_EAUTH);
-    assert_int_equal(rh.auth_stat, FAR__AUTH_BADCRED);
+    assert_int_equal(rh.auth_stat, FAR_AUTH_BADCRED);
 }
 
 /* Credential and verifier bodies follow XDR's rule: padding must be zero. */
@@ -305,6 +305,25 @@ static void test_auth_padding(void **state)
 
 /* Universal addresses from a binder come back in canonical form, whatever the
  * spelling (found by fuzz_rpcmsg: "::0" was passed through as written). */
+/* Every auth_stat of RFC 5531 §9 has its name and a text; others say so. */
+static void test_auth_stat_names(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "AUTH_OK",         "AUTH_BADCRED",     "AUTH_REJECTEDCRED",      "AUTH_BADVERF",
+        "AUTH_REJECTEDVERF", "AUTH_TOOWEAK",   "AUTH_INVALIDRESP",       "AUTH_FAILED",
+        "AUTH_KERB_GENERIC", "AUTH_TIMEEXPIRE", "AUTH_TKT_FILE",         "AUTH_DECODE",
+        "AUTH_NET_ADDR",   "RPCSEC_GSS_CREDPROBLEM", "RPCSEC_GSS_CTXPROBLEM"};
+    for (int i = 0; i <= FAR_AUTH_RPCSEC_GSS_CTXPROBLEM; i++) {
+        assert_string_equal(far_auth_stat_name(i), names[i]);
+        assert_true(strlen(far_auth_stat_text(i)) > 3);
+    }
+    assert_string_equal(far_auth_stat_name(FAR_AUTH_TOOWEAK), "AUTH_TOOWEAK");
+    assert_string_equal(far_auth_stat_name(15), "AUTH_?");
+    assert_string_equal(far_auth_stat_name(-1), "AUTH_?");
+    assert_non_null(strstr(far_auth_stat_text(99), "does not define"));
+}
+
 static void test_uaddr_canonical(void **state)
 {
     (void)state;
@@ -351,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_addr_parse),
         cmocka_unit_test(test_auth_padding),
         cmocka_unit_test(test_uaddr_canonical),
+        cmocka_unit_test(test_auth_stat_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,14 +178,15 @@ typedef struct reg_probe {
 
 static reg_probe probe;
 
-static void *probe_up(const far__prog_vers *progs, size_t n, const char *const *addrs,
-                      size_t naddrs)
+static far_err probe_up(const far__prog_vers *progs, size_t n, const char *const *addrs,
+                        size_t naddrs, void **reg)
 {
     (void)progs;
     if (n && naddrs)
         snprintf(probe.addr0, sizeof probe.addr0, "%s", addrs[0]);
     atomic_fetch_add(&probe.ups, 1);
-    return &probe;
+    *reg = &probe;
+    return FAR_OK;
 }
 
 static void probe_down(void *reg)

@@ -263,7 +263,7 @@ static void on_reply(const far_status *st, void *res, void *user)
     done *d = user;
     pthread_mutex_lock(&mu);
     d->err = st->err;
-    snprintf(d->msg, sizeof d->msg, "%s", st->msg);
+    snprintf(d->msg, sizeof d->msg, "%.255s", st->msg);
     d->done = true;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
