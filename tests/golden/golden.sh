@@ -1,7 +1,8 @@
 #!/bin/bash
 # Golden tests: fargen's output for each tests/golden/NAME.x must equal the
 # checked-in tests/golden/expected/NAME/ files byte for byte, and compile
-# warning-free (C11 with gcc and clang, the header also as C++).
+# warning-free (C11 with gcc and clang, the header also as C++ with g++ and
+# clang++).
 #
 # usage: golden.sh FARGEN GOLDEN_DIR INCLUDE_DIR
 # To regenerate after an intended change (then review the diff):
@@ -43,9 +44,12 @@ for x in "$dir"/*.x; do
         done
     done
     printf '#include "%s.h"\n' "$name" >"$work/h.cc"
-    if ! g++ -std=c++11 -Wall -Wextra -Werror -I"$inc" -I"$work/$name" -fsyntax-only "$work/h.cc"; then
-        echo "FAIL $name: header as C++"; fail=$((fail + 1))
-    fi
+    for cxx in g++ clang++; do
+        [ $cxx = g++ ] || command -v $cxx >/dev/null || continue
+        if ! $cxx -std=c++11 -Wall -Wextra -Werror -I"$inc" -I"$work/$name" -fsyntax-only "$work/h.cc"; then
+            echo "FAIL $name: header as C++ ($cxx)"; fail=$((fail + 1))
+        fi
+    done
     [ $fail = $before ] && echo "ok $name"
 done
 if [ -n "${FARGEN_GOLDEN_UPDATE:-}" ]; then

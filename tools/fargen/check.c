@@ -6,6 +6,7 @@
  * freeing).  Anything rpcgen would turn into C that does not compile is an
  * error here instead, pointing at the offending token.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,131 @@ static void check_c_name(fg_unit *u, const char *name, fg_loc loc)
             fg_fail(u, loc, "'%s' is a C keyword and cannot name anything here", name);
 }
 
+/* Names C accepts but C++ (to C++23, with its alternative tokens) or C23
+ * reserve: rpcgen writes them as they are, and its header then does not
+ * compile as C++ (a procedure DELETE is the impl member `delete`).  Wherever
+ * a .x name is itself a C identifier, fargen writes such a name with a
+ * trailing underscore; names built from it (delete_1, class_encode,
+ * new_len) are not keywords and keep the .x spelling. */
+static const char *const cxx_keywords[][2] = {
+    {"alignas", "alignas_"},
+    {"alignof", "alignof_"},
+    {"and", "and_"},
+    {"and_eq", "and_eq_"},
+    {"asm", "asm_"},
+    {"bitand", "bitand_"},
+    {"bitor", "bitor_"},
+    {"catch", "catch_"},
+    {"char8_t", "char8_t_"},
+    {"char16_t", "char16_t_"},
+    {"char32_t", "char32_t_"},
+    {"class", "class_"},
+    {"co_await", "co_await_"},
+    {"co_return", "co_return_"},
+    {"co_yield", "co_yield_"},
+    {"compl", "compl_"},
+    {"concept", "concept_"},
+    {"const_cast", "const_cast_"},
+    {"consteval", "consteval_"},
+    {"constexpr", "constexpr_"},
+    {"constinit", "constinit_"},
+    {"decltype", "decltype_"},
+    {"delete", "delete_"},
+    {"dynamic_cast", "dynamic_cast_"},
+    {"explicit", "explicit_"},
+    {"export", "export_"},
+    {"friend", "friend_"},
+    {"mutable", "mutable_"},
+    {"namespace", "namespace_"},
+    {"new", "new_"},
+    {"noexcept", "noexcept_"},
+    {"not", "not_"},
+    {"not_eq", "not_eq_"},
+    {"nullptr", "nullptr_"},
+    {"operator", "operator_"},
+    {"or", "or_"},
+    {"or_eq", "or_eq_"},
+    {"private", "private_"},
+    {"protected", "protected_"},
+    {"public", "public_"},
+    {"reinterpret_cast", "reinterpret_cast_"},
+    {"requires", "requires_"},
+    {"static_assert", "static_assert_"},
+    {"static_cast", "static_cast_"},
+    {"template", "template_"},
+    {"this", "this_"},
+    {"thread_local", "thread_local_"},
+    {"throw", "throw_"},
+    {"try", "try_"},
+    {"typeid", "typeid_"},
+    {"typename", "typename_"},
+    {"typeof", "typeof_"},               /* C23, GNU C */
+    {"typeof_unqual", "typeof_unqual_"}, /* C23 */
+    {"using", "using_"},
+    {"virtual", "virtual_"},
+    {"wchar_t", "wchar_t_"},
+    {"xor", "xor_"},
+    {"xor_eq", "xor_eq_"},
+};
+
+const char *fg_id(const char *name)
+{
+    for (size_t i = 0; i < sizeof cxx_keywords / sizeof cxx_keywords[0]; i++)
+        if (strcmp(cxx_keywords[i][0], name) == 0)
+            return cxx_keywords[i][1];
+    return name;
+}
+
+bool fg_is_escaped(const char *name)
+{
+    return fg_id(name) != name;
+}
+
+/* The definition whose #define in the header is the C identifier `cname`
+ * (a constant, also one of a %#define line, a program, version or
+ * procedure), or NULL. */
+static fg_sym *macro(fg_unit *u, const char *cname)
+{
+    for (int i = 0; i < u->nsyms; i++) {
+        fg_sym *s = &u->syms[i];
+        if ((s->kind == SYM_CONST || s->kind == SYM_PROG || s->kind == SYM_VERS ||
+             s->kind == SYM_PROC) &&
+            strcmp(fg_id(s->name), cname) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+const char *fg_impl_member(fg_unit *u, const char *proc)
+{
+    size_t n = strlen(proc);
+    char *r = fg_alloc(u, n + 4);
+    for (size_t i = 0; i < n; i++)
+        r[i] = (char)tolower((unsigned char)proc[i]);
+    /* a procedure named in lower case is its own #define, and a constant
+     * may be named so too: the macro would replace the member */
+    if (macro(u, fg_id(r))) {
+        memcpy(r + n, "_fn", 4);
+        return r;
+    }
+    return fg_id(r);
+}
+
+/* Two names of one scope that are one C identifier: "new" (written new_)
+ * and "new_".  `a` is being defined, `b` was defined at bloc. */
+static void check_c_clash(fg_unit *u, const char *a, fg_loc aloc, const char *b, fg_loc bloc)
+{
+    if (strcmp(a, b) == 0 || strcmp(fg_id(a), fg_id(b)) != 0)
+        return;
+    if (fg_is_escaped(b))
+        fg_fail(u, aloc,
+                "'%s' is also the C name of '%s' (a C++ keyword, written '%s'; defined at %s:%d)",
+                a, b, fg_id(b), bloc.file, bloc.line);
+    fg_fail(u, aloc,
+            "'%s' is a C++ keyword, written '%s', which is already a name (defined at %s:%d)", a,
+            fg_id(a), bloc.file, bloc.line);
+}
+
 static fg_sym *find(fg_unit *u, const char *name)
 {
     for (int i = 0; i < u->nsyms; i++)
@@ -60,6 +186,8 @@ static fg_sym *add(fg_unit *u, const char *name, sym_kind k, fg_loc loc)
     if (old)
         fg_fail(u, loc, "duplicate name '%s' (first defined at %s:%d)", name, old->loc.file,
                 old->loc.line);
+    for (int i = 0; i < u->nsyms; i++)
+        check_c_clash(u, name, loc, u->syms[i].name, u->syms[i].loc);
     if (u->nsyms == u->capsyms) {
         int ncap = u->capsyms ? u->capsyms * 2 : 64;
         fg_sym *n = fg_alloc(u, (size_t)ncap * sizeof *n);
@@ -146,6 +274,7 @@ static void pass_define(fg_unit *u, fg_def *d)
         return;
     fg_def *c = fg_alloc(u, sizeof *c);
     c->kind = FG_CONST;
+    c->from_pass = true;
     c->name = name;
     c->loc = d->loc;
     c->value.text = name;
@@ -210,6 +339,9 @@ static int64_t resolve_value(fg_unit *u, fg_value *v)
     if (strcmp(v->text, "FALSE") == 0 && !find(u, "FALSE"))
         return v->v = 0;
     fg_sym *s = find(u, v->text);
+    /* a name the .x defines is written as its definition is (fg_id); one
+     * of C (a %#define, a header) as it is */
+    v->escape = s && !(s->kind == SYM_CONST && s->def->from_pass);
     if (!s) {
         /* rpcgen passes such names through to C, where a pass-through
          * #define or an included header defines them (MAXNETNAMELEN in
@@ -380,10 +512,19 @@ static void check_members_unique(fg_unit *u, fg_decl **ds, int n)
         if (!ds[i]->name)
             continue;
         check_c_name(u, ds[i]->name, ds[i]->loc);
-        for (int j = 0; j < i; j++)
+        fg_sym *m = macro(u, fg_id(ds[i]->name));
+        if (m)
+            fg_fail(u, ds[i]->loc,
+                    "the member '%s' has the name of '%s' (defined at %s:%d), which the header "
+                    "#defines: the macro would replace the member",
+                    ds[i]->name, m->name, m->loc.file, m->loc.line);
+        for (int j = 0; j < i; j++) {
             if (ds[j]->name && strcmp(ds[i]->name, ds[j]->name) == 0)
                 fg_fail(u, ds[i]->loc, "duplicate name '%s' (first defined at %s:%d)", ds[i]->name,
                         ds[j]->loc.file, ds[j]->loc.line);
+            if (ds[j]->name)
+                check_c_clash(u, ds[i]->name, ds[i]->loc, ds[j]->name, ds[j]->loc);
+        }
     }
 }
 
@@ -762,6 +903,13 @@ static void check_program(fg_unit *u, fg_def *d)
             check_proc_type(u, &pr->res);
             for (int a = 0; a < pr->nargs; a++)
                 check_proc_type(u, &pr->args[a]);
+            const char *m = fg_impl_member(u, pr->name);
+            fg_sym *mac = macro(u, m);
+            if (mac)
+                fg_fail(u, pr->loc,
+                        "the impl member of '%s', '%s', is the name of '%s' (defined at %s:%d), "
+                        "which the header #defines",
+                        pr->name, m, mac->name, mac->loc.file, mac->loc.line);
             for (int q = 0; q < p; q++) {
                 if (ver->procs[q].number == pr->number)
                     fg_fail(u, pr->num.loc, "procedure number %u is already used by '%s'",
@@ -769,6 +917,12 @@ static void check_program(fg_unit *u, fg_def *d)
                 if (strcmp(ver->procs[q].name, pr->name) == 0)
                     fg_fail(u, pr->loc, "duplicate name '%s' (first defined at %s:%d)", pr->name,
                             ver->procs[q].loc.file, ver->procs[q].loc.line);
+                if (strcmp(m, fg_impl_member(u, ver->procs[q].name)) == 0)
+                    fg_fail(u, pr->loc,
+                            "'%s' and '%s' (defined at %s:%d) would both be the member '%s' of "
+                            "the version's impl struct",
+                            pr->name, ver->procs[q].name, ver->procs[q].loc.file,
+                            ver->procs[q].loc.line, m);
             }
             /* the same name in several versions must keep its number: it is
              * one #define */

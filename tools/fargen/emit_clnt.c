@@ -27,14 +27,6 @@ void fg_emit_pass_lines(fg_emit *e)
     pass_lines(e);
 }
 
-static bool is_array_type(const fg_type *t)
-{
-    fg_decl d;
-    memset(&d, 0, sizeof d);
-    d.type = *t;
-    return fg_canon(&d)->kind == FG_D_FIXED;
-}
-
 static void stub(fg_emit *e, const fg_def *prog, const fg_version *ver, const fg_proc *p,
                  bool async)
 {
@@ -47,7 +39,7 @@ static void stub(fg_emit *e, const fg_def *prog, const fg_version *ver, const fg
         const char *at = fg_arg_type_name(e, p, ver);
         fg_printf(o, "    %s far_args;\n", at);
         for (int i = 0; i < p->nargs; i++) {
-            if (is_array_type(&p->args[i]))
+            if (fg_is_array_type(&p->args[i]))
                 fg_printf(o, "    memcpy(far_args.arg%d, arg%d, sizeof far_args.arg%d);\n", i + 1,
                           i + 1, i + 1);
             else
@@ -71,8 +63,8 @@ static void stub(fg_emit *e, const fg_def *prog, const fg_version *ver, const fg
     }
     fg_printf(o,
               "    return far_client_call%s(clnt, %s, %s, %s, %s, %s, %s, %s, %s, opts%s);\n}\n\n",
-              async ? "_async" : "", prog->name, ver->name, p->name, enc, args, dec, res, arena,
-              async ? ", cb, user" : "");
+              async ? "_async" : "", fg_id(prog->name), fg_id(ver->name), fg_id(p->name), enc, args,
+              dec, res, arena, async ? ", cb, user" : "");
 }
 
 void fg_emit_clnt(fg_emit *e)

@@ -54,17 +54,23 @@ const char *fg_fmt(fg_unit *u, const char *f, ...)
     return fg_strdup(u, buf, (size_t)n);
 }
 
+const char *fg_value_text(const fg_value *v)
+{
+    return v->escape ? fg_id(v->text) : v->text;
+}
+
 const char *fg_label_text(const fg_value *v)
 {
-    if (v->is_ident && (strcmp(v->text, "TRUE") == 0 || strcmp(v->text, "FALSE") == 0))
+    if (v->is_ident && !v->escape &&
+        (strcmp(v->text, "TRUE") == 0 || strcmp(v->text, "FALSE") == 0))
         return v->v ? "1" : "0"; /* rpcgen's TRUE/FALSE; the .x did not define them */
-    return v->text;
+    return fg_value_text(v);
 }
 
 const char *fg_max_text(fg_unit *u, const fg_decl *d)
 {
     (void)u;
-    return d->bound ? d->bound->text : "FAR_XDR_UNBOUNDED";
+    return d->bound ? fg_value_text(d->bound) : "FAR_XDR_UNBOUNDED";
 }
 
 static const char *base_ctype(fg_base b)
@@ -109,8 +115,13 @@ const char *fg_ctype(fg_emit *e, const fg_type *t)
 {
     (void)e;
     if (t->base == FG_NAMED)
-        return t->def && t->def->name ? t->def->name : t->name;
+        return fg_id(t->def && t->def->name ? t->def->name : t->name);
     return base_ctype(t->base);
+}
+
+const char *fg_type_name(const fg_type *t)
+{
+    return t->def && t->def->name ? t->def->name : t->name;
 }
 
 static void put_type(fg_emit *e, const fg_type *t, int indent);
@@ -123,9 +134,10 @@ static void put_body(fg_emit *e, const fg_def *def, int indent)
         for (int i = 0; i < def->nvals; i++) {
             fg_indent(o, indent + 1);
             if (def->vals[i].value)
-                fg_printf(o, "%s = %s,\n", def->vals[i].name, def->vals[i].value->text);
+                fg_printf(o, "%s = %s,\n", fg_id(def->vals[i].name),
+                          fg_value_text(def->vals[i].value));
             else
-                fg_printf(o, "%s,\n", def->vals[i].name);
+                fg_printf(o, "%s,\n", fg_id(def->vals[i].name));
         }
     } else if (def->kind == FG_STRUCT) {
         fg_buf_puts(o, "struct {\n");
@@ -159,9 +171,10 @@ static void put_type(fg_emit *e, const fg_type *t, int indent)
         fg_buf_puts(e->out, fg_ctype(e, t));
 }
 
-void fg_declare(fg_emit *e, const fg_decl *d, const char *name, int indent)
+void fg_declare(fg_emit *e, const fg_decl *d, const char *xname, int indent)
 {
     fg_buf *o = e->out;
+    const char *name = fg_id(xname);
     fg_indent(o, indent);
     switch (d->kind) {
     case FG_D_PLAIN:
@@ -170,7 +183,7 @@ void fg_declare(fg_emit *e, const fg_decl *d, const char *name, int indent)
         break;
     case FG_D_FIXED:
         put_type(e, &d->type, indent);
-        fg_printf(o, " %s[%s];\n", name, d->bound->text);
+        fg_printf(o, " %s[%s];\n", name, fg_value_text(d->bound));
         break;
     case FG_D_VAR:
         if (d->type.base == FG_STRING) {
@@ -179,10 +192,10 @@ void fg_declare(fg_emit *e, const fg_decl *d, const char *name, int indent)
         }
         fg_buf_puts(o, "struct {\n");
         fg_indent(o, indent + 1);
-        fg_printf(o, "uint32_t %s_len;\n", name);
+        fg_printf(o, "uint32_t %s_len;\n", xname);
         fg_indent(o, indent + 1);
         put_type(e, &d->type, indent + 1);
-        fg_printf(o, " *%s_val;\n", name);
+        fg_printf(o, " *%s_val;\n", xname);
         fg_indent(o, indent);
         fg_printf(o, "} %s;\n", name);
         break;
@@ -264,7 +277,7 @@ static const char *builtin_tag(fg_base b)
 const char *fg_adapter_name(fg_emit *e, const fg_type *t, bool encode)
 {
     if (t->base == FG_NAMED)
-        return fg_fmt(e->u, "%s_%s_any", fg_ctype(e, t), encode ? "encode" : "decode");
+        return fg_fmt(e->u, "%s_%s_any", fg_type_name(t), encode ? "encode" : "decode");
     return fg_fmt(e->u, "far_xdr_%s_%s_any", builtin_tag(t->base), encode ? "encode" : "decode");
 }
 
@@ -365,10 +378,18 @@ const char *fg_client_params(fg_emit *e, const fg_proc *p, bool async)
 static const char *elaborated(fg_emit *e, const fg_type *t)
 {
     if (t->base == FG_NAMED && t->def && (t->def->kind == FG_STRUCT || t->def->kind == FG_UNION))
-        return fg_fmt(e->u, "struct %s", t->def->name);
+        return fg_fmt(e->u, "struct %s", fg_id(t->def->name));
     if (t->base == FG_NAMED && t->def && t->def->kind == FG_ENUM)
-        return fg_fmt(e->u, "enum %s", t->def->name);
+        return fg_fmt(e->u, "enum %s", fg_id(t->def->name));
     return arg_ctype(e, t);
+}
+
+bool fg_is_array_type(const fg_type *t)
+{
+    fg_decl d;
+    memset(&d, 0, sizeof d);
+    d.type = *t;
+    return fg_canon(&d)->kind == FG_D_FIXED;
 }
 
 const char *fg_server_params(fg_emit *e, const fg_proc *p)
@@ -380,8 +401,14 @@ const char *fg_server_params(fg_emit *e, const fg_proc *p)
                  t[strlen(t) - 1] == '*' ? fg_fmt(e->u, "%sconst *argp", t)
                                          : fg_fmt(e->u, "const %s *argp", t));
     } else if (p->nargs > 1) {
-        for (int i = 0; i < p->nargs; i++)
-            s = join(e, s, param(e, elaborated(e, &p->args[i]), fg_fmt(e->u, "arg%d", i + 1)));
+        for (int i = 0; i < p->nargs; i++) {
+            /* an array (typedef) argument is a pointer into the decoded
+             * arguments, which the handler gets const */
+            const char *t = elaborated(e, &p->args[i]);
+            if (fg_is_array_type(&p->args[i]))
+                t = fg_fmt(e->u, "const %s", t);
+            s = join(e, s, param(e, t, fg_fmt(e->u, "arg%d", i + 1)));
+        }
     }
     if (p->res.base != FG_VOID)
         s = join(e, s, param(e, ptr(e, elaborated(e, &p->res)), "resp"));
@@ -401,8 +428,9 @@ void fg_line(fg_emit *e, int ind, const char *f, ...)
 /* Expressions are built as text; a value reached through a pointer is written
  * "(*p)", so its member is "p->name" and its address "p" rather than
  * "(*p).name" and "&(*p)". */
-const char *fg_member(fg_emit *e, const char *x, const char *name)
+const char *fg_member(fg_emit *e, const char *x, const char *xname)
 {
+    const char *name = fg_id(xname); /* NAME_u, NAME_len ... are never keywords */
     size_t n = strlen(x);
     if (n > 3 && x[0] == '(' && x[1] == '*' && x[n - 1] == ')')
         return fg_fmt(e->u, "%.*s->%s", (int)(n - 3), x + 2, name);

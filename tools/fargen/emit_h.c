@@ -51,11 +51,12 @@ static const char netobj_text[] =
  * far_client_call and far_proc_desc take (foo_xdr.c). */
 static void protos(fg_emit *e, const char *n, bool any)
 {
+    const char *t = fg_id(n);
     fg_printf(e->out,
               "bool %s_encode(far_xdr_enc *e, const %s *v);\n"
               "bool %s_decode(far_xdr_dec *d, %s *v);\n"
               "void %s_free(%s *v);\n",
-              n, n, n, n, n, n);
+              n, t, n, t, n, t);
     if (any)
         fg_printf(e->out,
                   "bool %s_encode_any(far_xdr_enc *e, const void *v); /* far_xdr_encode_fn */\n"
@@ -66,7 +67,7 @@ static void protos(fg_emit *e, const char *n, bool any)
 
 static void struct_def(fg_emit *e, const fg_def *d)
 {
-    fg_printf(e->out, "struct %s {\n", d->name);
+    fg_printf(e->out, "struct %s {\n", fg_id(d->name));
     for (int i = 0; i < d->nmembers; i++)
         fg_declare(e, &d->members[i], d->members[i].name, 1);
     fg_buf_puts(e->out, "};\n");
@@ -74,7 +75,7 @@ static void struct_def(fg_emit *e, const fg_def *d)
 
 static void union_def(fg_emit *e, const fg_def *d)
 {
-    fg_printf(e->out, "struct %s {\n", d->name);
+    fg_printf(e->out, "struct %s {\n", fg_id(d->name));
     fg_declare(e, &d->disc, d->disc.name, 1);
     bool any = false;
     for (int i = 0; i < d->narms; i++)
@@ -91,15 +92,15 @@ static void union_def(fg_emit *e, const fg_def *d)
 
 static void enum_def(fg_emit *e, const fg_def *d)
 {
-    fg_printf(e->out, "typedef enum %s {\n", d->name);
+    fg_printf(e->out, "typedef enum %s {\n", fg_id(d->name));
     for (int i = 0; i < d->nvals; i++) {
         const fg_enumval *v = &d->vals[i];
         if (v->value)
-            fg_printf(e->out, "    %s = %s,\n", v->name, v->value->text);
+            fg_printf(e->out, "    %s = %s,\n", fg_id(v->name), fg_value_text(v->value));
         else /* C counts on from the previous value, as XDR does */
-            fg_printf(e->out, "    %s,\n", v->name);
+            fg_printf(e->out, "    %s,\n", fg_id(v->name));
     }
-    fg_printf(e->out, "} %s;\n", d->name);
+    fg_printf(e->out, "} %s;\n", fg_id(d->name));
 }
 
 static bool defined_before(const fg_version *vers, int v, int p)
@@ -115,7 +116,7 @@ static void program(fg_emit *e, const fg_def *d)
 {
     fg_buf *o = e->out;
     fg_where(e, d->loc);
-    fg_printf(o, "#define %s %s\n\n", d->name, d->num.text);
+    fg_printf(o, "#define %s %s\n\n", fg_id(d->name), fg_value_text(&d->num));
     fg_printf(o,
               "/* Client stubs of %s (%s_clnt.c), per version below.\n"
               " * Each returns FAR_OK or the reason the call failed (see far_client_call); an\n"
@@ -126,10 +127,11 @@ static void program(fg_emit *e, const fg_def *d)
     for (int v = 0; v < d->nvers; v++) {
         const fg_version *ver = &d->vers[v];
         fg_where(e, ver->loc);
-        fg_printf(o, "#define %s %s\n", ver->name, ver->num.text);
+        fg_printf(o, "#define %s %s\n", fg_id(ver->name), fg_value_text(&ver->num));
         for (int p = 0; p < ver->nprocs; p++)
             if (!defined_before(d->vers, v, p))
-                fg_printf(o, "#define %s %s\n", ver->procs[p].name, ver->procs[p].num.text);
+                fg_printf(o, "#define %s %s\n", fg_id(ver->procs[p].name),
+                          fg_value_text(&ver->procs[p].num));
         fg_buf_puts(o, "\n");
         for (int p = 0; p < ver->nprocs; p++) {
             const fg_proc *pr = &ver->procs[p];
@@ -161,12 +163,118 @@ static void program(fg_emit *e, const fg_def *d)
         fg_printf(o, "typedef struct %s_impl {\n", pn);
         for (int p = 0; p < ver->nprocs; p++) {
             const fg_proc *pr = &ver->procs[p];
-            fg_printf(o, "    far_err (*%s)(%s);\n", fg_lower(e->u, pr->name),
+            fg_printf(o, "    far_err (*%s)(%s);\n", fg_impl_member(e->u, pr->name),
                       fg_server_params(e, pr));
         }
         fg_printf(o, "} %s_impl;\n", pn);
         fg_printf(o, "const far_program_desc *%s_program(void);\n\n", pn);
     }
+}
+
+/* ------------------------------------------- names written with a '_' */
+
+typedef struct escapes {
+    const char **seen; /* the lines listed so far (a member name may repeat) */
+    int n, cap;
+    fg_buf list;
+} escapes;
+
+/* Lists `xname` (a `what`), whose C name `cname` is not `plain`. */
+static void note(fg_emit *e, escapes *x, const char *what, const char *xname, const char *plain,
+                 const char *cname)
+{
+    if (!xname || strcmp(plain, cname) == 0)
+        return;
+    const char *line = fg_fmt(e->u, " *   %s %s: %s\n", what, xname, cname);
+    for (int i = 0; i < x->n; i++)
+        if (strcmp(x->seen[i], line) == 0)
+            return;
+    if (x->n == x->cap) {
+        int ncap = x->cap ? 2 * x->cap : 16;
+        const char **s = fg_alloc(e->u, (size_t)ncap * sizeof *s);
+        if (x->n)
+            memcpy(s, x->seen, (size_t)x->n * sizeof *s);
+        x->seen = s;
+        x->cap = ncap;
+    }
+    x->seen[x->n++] = line;
+    fg_buf_puts(&x->list, line);
+}
+
+static void note_body(fg_emit *e, escapes *x, const fg_def *def);
+
+static void note_decl(fg_emit *e, escapes *x, const fg_decl *d, const char *what)
+{
+    if (d->name)
+        note(e, x, what, d->name, d->name, fg_id(d->name));
+    if (d->type.base == FG_INLINE)
+        note_body(e, x, d->type.def);
+}
+
+static void note_body(fg_emit *e, escapes *x, const fg_def *def)
+{
+    if (def->kind == FG_ENUM)
+        for (int i = 0; i < def->nvals; i++)
+            note(e, x, "enum value", def->vals[i].name, def->vals[i].name,
+                 fg_id(def->vals[i].name));
+    if (def->kind == FG_STRUCT)
+        for (int i = 0; i < def->nmembers; i++)
+            note_decl(e, x, &def->members[i], "member");
+    if (def->kind == FG_UNION) {
+        note_decl(e, x, &def->disc, "discriminant");
+        for (int i = 0; i < def->narms; i++)
+            note_decl(e, x, &def->arms[i].decl, "arm");
+    }
+    if (def->kind == FG_TYPEDEF)
+        note_decl(e, x, &def->decl, "member");
+}
+
+/* The header says which of the .x's names are C++ keywords and how they
+ * are written (fg_id), and which impl members are not just a procedure's
+ * name in lower case (fg_impl_member), so that a reader of foo.x finds them. */
+static void note_escapes(fg_emit *e)
+{
+    escapes x = {0};
+    for (int i = 0; i < e->u->ndefs; i++) {
+        const fg_def *d = e->u->defs[i];
+        switch (d->kind) {
+        case FG_CONST:
+            note(e, &x, "constant", d->name, d->name, fg_id(d->name));
+            break;
+        case FG_TYPEDEF:
+        case FG_ENUM:
+        case FG_STRUCT:
+        case FG_UNION:
+            note(e, &x, "type", d->name, d->name, fg_id(d->name));
+            note_body(e, &x, d);
+            break;
+        case FG_PROGRAM:
+            note(e, &x, "program", d->name, d->name, fg_id(d->name));
+            for (int v = 0; v < d->nvers; v++) {
+                note(e, &x, "version", d->vers[v].name, d->vers[v].name, fg_id(d->vers[v].name));
+                for (int p = 0; p < d->vers[v].nprocs; p++) {
+                    const char *n = d->vers[v].procs[p].name;
+                    note(e, &x, "procedure", n, n, fg_id(n));
+                    note(e, &x, "impl member of procedure", n, fg_lower(e->u, n),
+                         fg_impl_member(e->u, n));
+                }
+            }
+            break;
+        case FG_PASS:
+            break;
+        }
+    }
+    if (x.list.failed)
+        e->out->failed = true;
+    if (x.n)
+        fg_printf(e->out,
+                  "/* Names of %s that are C++ keywords (or C23's) are written with a\n"
+                  " * trailing underscore where they are C identifiers, and a procedure's\n"
+                  " * impl member that would be a #define of this header ends in _fn; names\n"
+                  " * made from them (NAME_encode, NAME_1, NAME_len ...) keep the .x\n"
+                  " * spelling (docs/fargen.md, \"Names\"):\n%.*s */\n\n",
+                  e->xname, (int)x.list.len, x.list.data);
+    fg_buf_free(&x.list);
 }
 
 void fg_emit_h(fg_emit *e)
@@ -181,6 +289,7 @@ void fg_emit_h(fg_emit *e)
         o, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n\n"
            "#include <farcall/rpc.h>\n#include <farcall/xdr.h>\n\n"
            "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    note_escapes(e);
     bool any = false;
     for (int i = 0; i < e->u->ndefs; i++) {
         const fg_def *d = e->u->defs[i];
@@ -188,7 +297,7 @@ void fg_emit_h(fg_emit *e)
             if (!any)
                 fg_buf_puts(o, "/* Optional data may point at a type defined further down. */\n");
             any = true;
-            fg_printf(o, "typedef struct %s %s;\n", d->name, d->name);
+            fg_printf(o, "typedef struct %s %s;\n", fg_id(d->name), fg_id(d->name));
         }
     }
     if (any)
@@ -204,7 +313,7 @@ void fg_emit_h(fg_emit *e)
             break;
         case FG_CONST:
             fg_where(e, d->loc);
-            fg_printf(o, "#define %s %s\n\n", d->name, d->value.text);
+            fg_printf(o, "#define %s %s\n\n", fg_id(d->name), fg_value_text(&d->value));
             break;
         case FG_TYPEDEF:
             fg_where(e, d->loc);

@@ -110,7 +110,7 @@ void fg_emit_sample_svc(fg_emit *e)
             const char *pn = fg_prog_name(e, d, ver);
             fg_printf(o, "static const %s_impl %s_functions = {\n", pn, pn);
             for (int p = 0; p < ver->nprocs; p++)
-                fg_printf(o, "    .%s = %s_impl,\n", fg_lower(e->u, ver->procs[p].name),
+                fg_printf(o, "    .%s = %s_impl,\n", fg_impl_member(e->u, ver->procs[p].name),
                           fg_proc_stub(e, &ver->procs[p], ver));
             fg_buf_puts(o, "};\n\n");
         }

@@ -13,7 +13,7 @@ static void invoke(fg_emit *e, const fg_def *prog, const fg_version *ver, const 
 {
     fg_buf *o = e->out;
     const char *pn = fg_prog_name(e, prog, ver);
-    const char *fn = fg_lower(e->u, p->name);
+    const char *fn = fg_impl_member(e->u, p->name);
     fg_where(e, p->loc);
     fg_printf(o,
               "static far_err %s_invoke(const void *far_impl, far_svc_req *far_req,\n"
@@ -65,8 +65,8 @@ static void implemented(fg_emit *e, const fg_def *prog, const fg_version *ver,
     fg_printf(o, "    const %s_impl *far_fns = (const %s_impl *)far_impl;\n", pn, pn);
     fg_buf_puts(o, "    switch (far_proc) {\n");
     for (int i = 0; i < ver->nprocs; i++)
-        fg_printf(o, "    case %s:\n        return far_fns->%s != NULL;\n", sorted[i]->name,
-                  fg_lower(e->u, sorted[i]->name));
+        fg_printf(o, "    case %s:\n        return far_fns->%s != NULL;\n", fg_id(sorted[i]->name),
+                  fg_impl_member(e->u, sorted[i]->name));
     fg_buf_puts(o, "    default:\n        return false;\n    }\n}\n\n");
 }
 
@@ -98,7 +98,7 @@ static void table(fg_emit *e, const fg_def *prog, const fg_version *ver, const f
             rsz = fg_ctype(e, &p->res);
         }
         /* a void argument or result leaves its two fields zero */
-        fg_printf(o, "        {.proc = %s,\n", p->name);
+        fg_printf(o, "        {.proc = %s,\n", fg_id(p->name));
         fg_printf(o, "         .name = \"%s\",\n", p->name);
         if (dec)
             fg_printf(o, "         .decode_args = %s,\n", dec);
@@ -120,7 +120,7 @@ static void table(fg_emit *e, const fg_def *prog, const fg_version *ver, const f
         "                                          .procs = procs,\n"
         "                                          .nprocs = sizeof procs / sizeof procs[0],\n"
         "                                          .implemented = %s_implemented};\n",
-        prog->name, ver->name, prog->name, pn);
+        fg_id(prog->name), fg_id(ver->name), prog->name, pn);
     fg_buf_puts(o, "    return &desc;\n}\n\n");
 }
 

@@ -7,7 +7,9 @@
  * it twice, once against each header: the same random stream then yields
  * the same value in both worlds.  Codec adapters and the table's name come
  * from the side header the test includes first (FGT_CODEC, FGT_ENTRY,
- * FGT_TYPES, see tests/fargen/diff/fgt.h).
+ * FGT_TYPES, see tests/fargen/diff/fgt.h).  Names are written as the .x
+ * has them, as rpcgen does: a .x whose names fargen escapes (C++ keywords,
+ * see fg_id) is not one rpcgen's header can share this file with.
  */
 #include <string.h>
 

@@ -154,7 +154,7 @@ static void enc_body(fg_emit *e, const fg_def *def, const char *x, fail f, int i
         fg_line(e, ind, "switch ((int32_t)%s) {", x);
         for (int i = 0; i < def->nvals; i++)
             if (first_of_value(def, i))
-                fg_line(e, ind, "case %s:", def->vals[i].name);
+                fg_line(e, ind, "case %s:", fg_id(def->vals[i].name));
         fg_line(e, ind + 1, "break;");
         fg_line(e, ind, "default:");
         ret_with(e, ind + 1,
@@ -232,7 +232,7 @@ static void enc_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
         fg_line(e, ind, "}");
         return;
     case FG_D_FIXED: {
-        const char *n = c->bound->text;
+        const char *n = fg_value_text(c->bound);
         if (c->type.base == FG_OPAQUE) {
             check(e, ind, fg_fmt(e->u, "far_xdr_put_opaque_fixed(e, %s, %s)", x, n), f);
         } else if (fg_is_bulk32(ec) || fg_is_bulk64(ec)) {
@@ -303,7 +303,7 @@ static void dec_body(fg_emit *e, const fg_def *def, const char *x, fail f, int i
         fg_line(e, ind, "switch (%s) {", k);
         for (int i = 0; i < def->nvals; i++)
             if (first_of_value(def, i))
-                fg_line(e, ind, "case %s:", def->vals[i].name);
+                fg_line(e, ind, "case %s:", fg_id(def->vals[i].name));
         fg_line(e, ind + 1, "break;");
         fg_line(e, ind, "default:");
         fg_line(e, ind + 1, "d->p -= 4; /* report the value's own offset */");
@@ -405,7 +405,7 @@ static void dec_decl(fg_emit *e, const fg_decl *d, const char *x, fail f, int in
         return;
     }
     case FG_D_FIXED: {
-        const char *n = c->bound->text;
+        const char *n = fg_value_text(c->bound);
         if (c->type.base == FG_OPAQUE) {
             check(e, ind, fg_fmt(e->u, "far_xdr_get_opaque_fixed(d, %s, %s)", x, n), f);
         } else if (fg_is_bulk32(ec) || fg_is_bulk64(ec)) {
@@ -525,7 +525,7 @@ static void free_decl(fg_emit *e, const fg_decl *d, const char *x, int ind)
         return;
     case FG_D_FIXED: {
         const char *i = fg_fmt(e->u, "i%d", e->tmp++);
-        fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, c->bound->text, i);
+        fg_line(e, ind, "for (uint32_t %s = 0; %s < %s; %s++) {", i, i, fg_value_text(c->bound), i);
         free_decl(e, &el, fg_fmt(e->u, "%s[%s]", x, i), ind + 1);
         fg_line(e, ind, "}");
         return;
@@ -554,11 +554,11 @@ static void free_decl(fg_emit *e, const fg_decl *d, const char *x, int ind)
 static void emit_list(fg_emit *e, const fg_def *def)
 {
     const fg_decl *last = &def->members[def->nmembers - 1];
-    const char *n = def->name;
-    const char *next = fg_fmt(e->u, "v->%s", last->name);
+    const char *n = def->name, *t = fg_id(def->name);
+    const char *next = fg_fmt(e->u, "v->%s", fg_id(last->name));
     fail f = {0, NULL};
 
-    fg_printf(e->out, "bool %s_encode(far_xdr_enc *e, const %s *v)\n{\n", n, n);
+    fg_printf(e->out, "bool %s_encode(far_xdr_enc *e, const %s *v)\n{\n", n, t);
     fg_line(e, 1, "/* a list: one element after the other, never recursion */");
     fg_line(e, 1, "for (uint32_t i = 0;; i++) {");
     for (int i = 0; i + 1 < def->nmembers; i++) {
@@ -574,7 +574,7 @@ static void emit_list(fg_emit *e, const fg_def *def)
     fg_line(e, 1, "}");
     fg_buf_puts(e->out, "}\n\n");
 
-    fg_printf(e->out, "bool %s_decode(far_xdr_dec *d, %s *v)\n{\n", n, n);
+    fg_printf(e->out, "bool %s_decode(far_xdr_dec *d, %s *v)\n{\n", n, t);
     fg_line(e, 1, "if (!d->arena)");
     fg_line(e, 2, "memset(v, 0, sizeof *v);");
     fg_line(e, 1, "/* a list: a loop bounded by d->max_chain, never recursion */");
@@ -601,13 +601,13 @@ static void emit_list(fg_emit *e, const fg_def *def)
     fg_line(e, 1, "}");
     fg_buf_puts(e->out, "}\n\n");
 
-    fg_printf(e->out, "void %s_free(%s *v)\n{\n", n, n);
+    fg_printf(e->out, "void %s_free(%s *v)\n{\n", n, t);
     for (int i = 0; i + 1 < def->nmembers; i++)
         free_decl(e, &def->members[i], fg_member(e, "(*v)", def->members[i].name), 1);
-    fg_line(e, 1, "%s *p = %s;", n, next);
+    fg_line(e, 1, "%s *p = %s;", t, next);
     fg_line(e, 1, "%s = NULL;", next);
     fg_line(e, 1, "while (p) {");
-    fg_line(e, 2, "%s *after = p->%s;", n, last->name);
+    fg_line(e, 2, "%s *after = p->%s;", t, fg_id(last->name));
     for (int i = 0; i + 1 < def->nmembers; i++)
         free_decl(e, &def->members[i], fg_member(e, "(*p)", def->members[i].name), 2);
     fg_line(e, 2, "free(p);");
@@ -621,21 +621,22 @@ static void emit_list(fg_emit *e, const fg_def *def)
  * and the server side. */
 static void emit_any(fg_emit *e, const char *n)
 {
+    const char *t = fg_id(n);
     fg_printf(e->out,
               "bool %s_encode_any(far_xdr_enc *e, const void *v)\n{\n"
               "    return %s_encode(e, (const %s *)v);\n}\n\n"
               "bool %s_decode_any(far_xdr_dec *d, void *v)\n{\n"
               "    return %s_decode(d, (%s *)v);\n}\n\n",
-              n, n, n, n, n, n);
+              n, n, t, n, n, t);
 }
 
 static void emit_codec(fg_emit *e, const fg_def *def)
 {
-    const char *n = def->name;
+    const char *n = def->name, *t = fg_id(def->name);
     fail f = {0, NULL};
     bool zero = def->kind == FG_TYPEDEF ? fg_decl_needs_free(&def->decl) : def->needs_free;
 
-    fg_printf(e->out, "bool %s_encode(far_xdr_enc *e, const %s *v)\n{\n", n, n);
+    fg_printf(e->out, "bool %s_encode(far_xdr_enc *e, const %s *v)\n{\n", n, t);
     e->tmp = 0;
     if (def->kind == FG_TYPEDEF)
         enc_decl(e, &def->decl, "(*v)", f, 1);
@@ -643,7 +644,7 @@ static void emit_codec(fg_emit *e, const fg_def *def)
         enc_body(e, def, "(*v)", f, 1);
     fg_buf_puts(e->out, "    return true;\n}\n\n");
 
-    fg_printf(e->out, "bool %s_decode(far_xdr_dec *d, %s *v)\n{\n", n, n);
+    fg_printf(e->out, "bool %s_decode(far_xdr_dec *d, %s *v)\n{\n", n, t);
     e->tmp = 0;
     if (zero) {
         fg_line(e, 1,
@@ -656,7 +657,7 @@ static void emit_codec(fg_emit *e, const fg_def *def)
         dec_body(e, def, "(*v)", f, 1);
     fg_buf_puts(e->out, "    return true;\n}\n\n");
 
-    fg_printf(e->out, "void %s_free(%s *v)\n{\n", n, n);
+    fg_printf(e->out, "void %s_free(%s *v)\n{\n", n, t);
     e->tmp = 0;
     if (!zero)
         fg_line(e, 1, "(void)v; /* nothing allocated */");

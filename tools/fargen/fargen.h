@@ -98,6 +98,7 @@ typedef struct fg_value {
     bool is_char;
     bool is_string; /* const X = "...": usable in C only */
     bool unknown;   /* an identifier the .x does not define (C code must) */
+    bool escape;    /* an identifier the .x defines: written fg_id(text) in C */
     int64_t v;      /* literal: at parse time; identifier: after check */
 } fg_value;
 
@@ -164,6 +165,7 @@ typedef struct fg_def {
     const char *uname;
     bool is_inline;
     bool is_netobj;   /* libtirpc's netobj (check.c), defined by the header */
+    bool from_pass;   /* a const learnt from a %#define line (C defines it) */
     fg_value value;   /* const */
     fg_decl decl;     /* typedef */
     fg_enumval *vals; /* enum */
@@ -251,6 +253,14 @@ void fg_parse(fg_unit *u);
 
 /* check.c */
 void fg_check(fg_unit *u);
+/* The C identifier of a .x name that is one by itself (a type, member, enum
+ * value, constant, program, version or procedure #define): the name, or for
+ * a C++ (or C23) keyword the name with a trailing underscore ("delete_").
+ * Names built from a .x name (T_encode, proc_1, NAME_len) use the .x name. */
+const char *fg_id(const char *name);
+bool fg_is_escaped(const char *name);
+/* The impl struct's member of a procedure: fg_id of its name in lower case. */
+const char *fg_impl_member(fg_unit *u, const char *proc);
 fg_def *fg_lookup_type(fg_unit *u, const char *name);
 /* Follows typedefs of plain declarations: the declaration whose kind and
  * element type say how a value of `d` is encoded. */
@@ -272,10 +282,16 @@ typedef struct fg_emit {
 void fg_banner(fg_emit *e, const char *what);
 void fg_where(fg_emit *e, fg_loc loc);              /* the "/ * foo.x:LINE * /" pointer */
 const char *fg_ctype(fg_emit *e, const fg_type *t); /* C type of one element */
-void fg_declare(fg_emit *e, const fg_decl *d, const char *name, int indent);
+/* Declares `xname` (a .x name, written fg_id(xname)) of declaration d. */
+void fg_declare(fg_emit *e, const fg_decl *d, const char *xname, int indent);
 void fg_indent(fg_buf *b, int n);
 const char *fg_lower(fg_unit *u, const char *s);
+/* A constant as C code writes it (fg_id of a name the .x defines). */
+const char *fg_value_text(const fg_value *v);
 const char *fg_label_text(const fg_value *v);
+/* The .x name of a named type, for names built from it (T_encode ...);
+ * fg_ctype gives its C type (fg_id). */
+const char *fg_type_name(const fg_type *t);
 const char *fg_max_text(fg_unit *u, const fg_decl *d);
 bool fg_is_bulk32(const fg_decl *canon_elem);
 bool fg_is_bulk64(const fg_decl *canon_elem);
@@ -297,12 +313,14 @@ const char *fg_arg_params(fg_emit *e, const fg_proc *p);
 const char *fg_res_ctype(fg_emit *e, const fg_proc *p);
 const char *fg_client_params(fg_emit *e, const fg_proc *p, bool async);
 const char *fg_server_params(fg_emit *e, const fg_proc *p);
+/* Is t (through typedefs) a fixed-length array? */
+bool fg_is_array_type(const fg_type *t);
 fg_def *fg_arg_struct(fg_emit *e, const fg_proc *p, const fg_version *v);
 const char *fg_fmt(fg_unit *u, const char *f, ...) __attribute__((format(printf, 2, 3)));
 /* One line of output at indent `ind` (printf-style); a member and the address
  * of a value expression (see emit_common.c). */
 void fg_line(fg_emit *e, int ind, const char *f, ...) __attribute__((format(printf, 3, 4)));
-const char *fg_member(fg_emit *e, const char *x, const char *name);
+const char *fg_member(fg_emit *e, const char *x, const char *xname);
 const char *fg_addr_of(fg_emit *e, const char *x);
 
 /* the emitters; each appends one output file to e->out */
