@@ -2,8 +2,9 @@
 # farbind's command line and table rules, each against a farbind of its own on
 # a Unix socket in a temp dir (and loopback TCP where a rule needs it):
 # --help/--version, -v logging of SET and UNSET, a full table (farbind's own
-# entries not counted), port 0, a registration that is not replaced, and
-# FARBIND_WHY (names program procedure 5) saying why a SET was refused.
+# entries not counted), port 0, a registration that is not replaced,
+# FARBIND_WHY (names program procedure 5) saying why a SET was refused, and
+# names that go with their owner's last registration of the program.
 source "$(dirname "$0")/common.sh"
 P1=$((0x20000d01)); P2=$((0x20000d02)); P3=$((0x20000d03)); P4=$((0x20000d04))
 asnobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
@@ -121,5 +122,51 @@ FARCALL_BINDER="unix:$TMP/strict.sock" "$PEER" why $P1 1 tcp 127.0.0.1.1.1 | gre
 grep -q "refused:" "$TMP/strict.log" && fail "WHY logged a refusal"
 stop_pid "$strict_PID"
 pass "FARBIND_WHY answers FULL, PORT_ZERO, BAD_ADDR, RESERVED, TAKEN (holder, failed probes), NOT_LOCAL, OK"
+
+# --- names go with their server.  name_is NAME PROG / name_gone NAME
+name_is() { "$PEER" name lookup "$1" | grep -qx "$2"; }
+name_gone() { ! "$PEER" name lookup "$1" | grep -Eqx '[0-9]+'; }
+OTHER=$((0x20000bb3)) # bind_peer serve-other
+start_farbind names -a "unix:$TMP/names.sock" -p 100 -F 2 -w "$TMP/names.state"
+export FARCALL_BINDER="unix:$TMP/names.sock"
+start_peer srv tcp://127.0.0.1:0 udp://127.0.0.1:0
+"$PEER" name set testsvc $TEST_PROG | grep -qx ok || fail "name set testsvc"
+asnobody "$PEER" name set nobodysvc $TEST_PROG | grep -qx ok || fail "name set by uid 65534"
+"$PEER" name set unrelated $P1 | grep -qx ok || fail "name set unrelated"
+"$PEER" unset $TEST_PROG 2 tcp | grep -qx true || fail "UNSET of one of the server's entries"
+name_is testsvc $TEST_PROG || fail "name gone while its server still has registrations"
+stop_pid "$srv_PID" # unregisters the rest
+[ "$(count $TEST_PROG)" = 0 ] || fail "server still registered: $(count $TEST_PROG)"
+name_gone testsvc || fail "the name stays after its server unregistered"
+name_is nobodysvc $TEST_PROG || fail "another owner's name for the program went too"
+name_is unrelated $P1 || fail "a name for another program went"
+grep -q "removing name testsvc (program $TEST_PROG) of superuser: its last registration of the program was unset" \
+  "$TMP/names.log" || fail "no log line for the name's removal"
+grep -q "^name testsvc " "$TMP/names.state" && fail "the removed name stays in the warm-start file"
+pass "a clean stop (UNSET) removes the server's names; another owner's names and other programs' stay"
+
+start_peer victim other tcp://127.0.0.1:0 udp://127.0.0.1:0
+"$PEER" name set victimsvc $OTHER | grep -qx ok || fail "name set victimsvc"
+kill -9 "$victim_PID"
+wait_for 10 sh -c "[ \"\$('$PEER' count $OTHER | cut -d' ' -f1)\" = 0 ]" || fail "the killed server's entries stay"
+name_gone victimsvc || fail "the name stays after the prober removed its server"
+grep -q "removing name victimsvc (program $OTHER) of superuser: the prober removed its last registration" \
+  "$TMP/names.log" || fail "no log line for the prober's name removal"
+pass "a killed server's name goes when the prober removes its last registration"
+
+stop_pid "$names_PID"
+
+# root's UNSET of uid 65534's entries removes uid 65534's names (the owner's
+# last registration went), not root's; no probing: nothing listens there
+start_farbind names2 -a "unix:$TMP/names2.sock" -p 0
+export FARCALL_BINDER="unix:$TMP/names2.sock"
+"$PEER" name set rootsvc $P2 | grep -qx ok || fail "name set rootsvc"
+asnobody "$PEER" set $P2 1 local "$TMP/p2.sock" | grep -qx true || fail "SET P2 by uid 65534"
+asnobody "$PEER" name set p2svc $P2 | grep -qx ok || fail "name set p2svc"
+"$PEER" unset $P2 1 | grep -qx true || fail "root's UNSET"
+name_gone p2svc || fail "uid 65534's name stays after root unset its last registration"
+name_is rootsvc $P2 || fail "root's name went with uid 65534's registration"
+stop_pid "$names2_PID"
+pass "the names of the entry's owner go, not the caller's"
 
 pass "all done"

@@ -29,6 +29,9 @@
  *    16 at a time, each bounded (connect 0.5 s, call 1 s), so an address
  *    that never answers delays no other entry; SIGTERM/SIGINT stop farbind
  *    within about half a second even mid-probe.
+ *  - Names go with their server: when the last registration of a program by
+ *    an owner goes (UNSET, or the prober), the names that owner registered
+ *    for that program go too (logged).  Other owners' names stay.
  *  - -w FILE: warm start; the table is written to FILE on every change and
  *    read back at start.
  */
@@ -280,6 +283,27 @@ static void remove_locked(size_t i)
     T.e[i] = T.e[--T.n];
 }
 
+/* Names go with their server: once `owner` has no registration of `prog`
+ * left (an UNSET or the prober removed its last), the names it registered
+ * for `prog` are removed too.  Names of other owners stay, and so does a
+ * name whose owner still has a registration of the program (another version
+ * or transport).  T.mu held; the caller saves the table. */
+static void drop_names_locked(uint32_t prog, const char *owner, const char *why)
+{
+    for (size_t i = 0; i < T.n; i++)
+        if (!T.e[i].self && T.e[i].prog == prog && strcmp(T.e[i].owner, owner) == 0)
+            return;
+    for (size_t i = 0; i < T.nnames;) {
+        name_entry *ne = &T.names[i];
+        if (ne->prog == prog && strcmp(ne->owner, owner) == 0) {
+            logf_("removing name %s (program %" PRIu32 ") of %s: %s", ne->name, prog, owner, why);
+            *ne = T.names[--T.nnames];
+            continue;
+        }
+        i++;
+    }
+}
+
 static void load_state(void)
 {
     FILE *f = fopen(T.state_file, "re");
@@ -472,6 +496,10 @@ static bool do_unset(far_svc_req *req, uint32_t prog, uint32_t vers, const char 
     if (netid && strcmp(netid, "unix") == 0)
         netid = "local";
     unsigned removed = 0;
+    /* The owners of what is removed: one entry per transport (prog and vers
+     * are fixed), so at most one per netid farbind knows. */
+    char owners[8][OWNER_LEN];
+    size_t nowners = 0;
     pthread_mutex_lock(&T.mu);
     for (size_t i = 0; i < T.n;) {
         entry *e = &T.e[i];
@@ -481,12 +509,19 @@ static bool do_unset(far_svc_req *req, uint32_t prog, uint32_t vers, const char 
             if (T.verbose)
                 logf_("UNSET %" PRIu32 "/%" PRIu32 " %s %s of %s, by %s (%s): removed", prog, vers,
                       e->netid, e->uaddr, e->owner, c.owner, c.peer);
+            bool seen = false;
+            for (size_t k = 0; k < nowners; k++)
+                seen |= strcmp(owners[k], e->owner) == 0;
+            if (!seen && nowners < 8)
+                snprintf(owners[nowners++], OWNER_LEN, "%s", e->owner);
             remove_locked(i);
             removed++;
             continue;
         }
         i++;
     }
+    for (size_t k = 0; k < nowners; k++)
+        drop_names_locked(prog, owners[k], "its last registration of the program was unset");
     if (removed) {
         T.stat_unset[stat_index(far_svc_req_vers(req))]++;
         save_locked();
@@ -1067,7 +1102,12 @@ static void probe_verdict(const entry *p, bool alive)
             logf_("removing %" PRIu32 "/%" PRIu32 " %s %s of %s: its server does not answer (%u "
                   "probes)",
                   e->prog, e->vers, e->netid, e->uaddr, e->owner, e->fails);
+            uint32_t prog = e->prog;
+            char owner[OWNER_LEN];
+            snprintf(owner, sizeof owner, "%s", e->owner);
             remove_locked(k);
+            drop_names_locked(prog, owner,
+                              "the prober removed its last registration of the program");
             save_locked();
         }
         break;
@@ -1169,6 +1209,8 @@ static void usage(FILE *f)
             "SET fails if the prog/vers/netid is registered already (by anyone), for port 0,\n"
             "or past -m; each refusal is logged, and the names program's WHY procedure\n"
             "(%#x v1 proc 5) tells the refused caller the reason.\n"
+            "A name goes with its server: when an owner's last registration of a program\n"
+            "goes (UNSET or the prober), the names that owner set for it go too.\n"
             "CALLIT, BCAST and INDIRECT (remote-call forwarding) are always refused.\n",
             SYSTEM_UNIX, FAR_BIND_DEFAULT_PORT, FAR_BIND_DEFAULT_PORT, UNPRIV_UNIX,
             FAR_BIND_NAMES_PROG);
