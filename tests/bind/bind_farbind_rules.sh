@@ -37,6 +37,23 @@ grep -q "UNSET $P1/1 (every transport) by superuser (unix: uid 0): nothing regis
 stop_pid "$vlog_PID"
 pass "-v logs SET, UNSET and an UNSET that removed nothing"
 
+# --- UNSET with a universal address removes only the entry at that address
+# (a server stopping removes its own entry, not a successor's); without one,
+# any address, as rpcbind and rpcinfo -d
+start_farbind unset -v -a "unix:$TMP/u.sock" -p 0
+export FARCALL_BINDER="unix:$TMP/u.sock"
+"$PEER" set $P1 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "SET"
+"$PEER" unset $P1 1 tcp 127.0.0.1.1.2 | grep -qx false || fail "UNSET with another address removed the entry"
+[ "$(count $P1)" = 1 ] || fail "entry gone after an UNSET with another address"
+grep -q "UNSET $P1/1 tcp 127.0.0.1.1.2 by superuser (unix: uid 0): nothing registered" "$TMP/unset.log" \
+  || fail "-v: no line for the UNSET with another address"
+"$PEER" unset $P1 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "UNSET with the entry's address"
+"$PEER" set $P1 1 tcp 127.0.0.1.1.1 | grep -qx true || fail "SET again"
+"$PEER" unset $P1 1 tcp | grep -qx true || fail "UNSET without an address"
+[ "$(count $P1)" = 0 ] || fail "entry stays"
+stop_pid "$unset_PID"
+pass "UNSET with an address removes only the entry at that address; without one, any"
+
 # --- a full table: -m 3 with farbind's own 9 entries (3 versions x tcp, udp,
 # unix) not counted; the 4th SET is refused and logged with the caller and -m
 start_farbind full -a tcp://127.0.0.1:0 -a udp://127.0.0.1:0 -a "unix:$TMP/full.sock" -m 3 -p 0

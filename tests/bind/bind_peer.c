@@ -6,7 +6,7 @@
  *   call SPEC VERS           opens SPEC (PROG/VERS@WHERE or an address), calls
  *                            procedure 0 of VERS; prints "ok ADDR" or the error
  *   add1 SPEC VERS N         calls procedure 1 (int -> int) and prints the result
- *   set PROG VERS NETID UADDR [RPCBVERS] / unset PROG VERS [NETID]
+ *   set PROG VERS NETID UADDR [RPCBVERS] / unset PROG VERS [NETID [UADDR]]
  *                            RPCBPROC_SET / UNSET (rpcbind v4, or RPCBVERS
  *                            3) at $FARCALL_BINDER; prints "true" or "false"
  *   pmap-set PROG VERS tcp|udp PORT
@@ -563,9 +563,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "set") && (argc == 6 || argc == 7))
         return setunset(1, (uint32_t)strtoul(argv[2], NULL, 0), (uint32_t)strtoul(argv[3], NULL, 0),
                         argv[4], argv[5], argc == 7 ? (uint32_t)strtoul(argv[6], NULL, 0) : 4);
-    if (!strcmp(cmd, "unset") && (argc == 4 || argc == 5))
+    if (!strcmp(cmd, "unset") && argc >= 4 && argc <= 6)
         return setunset(2, (uint32_t)strtoul(argv[2], NULL, 0), (uint32_t)strtoul(argv[3], NULL, 0),
-                        argc == 5 ? argv[4] : "", "", 4);
+                        argc >= 5 ? argv[4] : "", argc == 6 ? argv[5] : "", 4);
     if (!strcmp(cmd, "pmap-set") && argc == 6)
         return pmap_set((uint32_t)strtoul(argv[2], NULL, 0), (uint32_t)strtoul(argv[3], NULL, 0),
                         argv[4], (uint32_t)strtoul(argv[5], NULL, 0));

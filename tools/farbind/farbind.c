@@ -8,7 +8,10 @@
  *    a remote SET gets the protocol's failure answer (FALSE).
  *  - Over the Unix socket the owner is the peer's uid (SO_PEERCRED):
  *    "superuser" for root, else the uid in decimal; over loopback TCP/UDP it is
- *    "unknown".  Only the owner or root may unset.
+ *    "unknown".  Only the owner or root may unset.  An rpcbind UNSET with a
+ *    universal address removes only the entry with that address (rpcbind
+ *    ignores it; rpcinfo -d and libtirpc send ""), so a server can remove
+ *    its own entry and never one another server holds now.
  *  - CALLIT (v2, v3), BCAST and INDIRECT (v4) are never forwarded: they get
  *    PROC_UNAVAIL (amplification, CVE-2015-7236).
  *  - SET fails (FALSE), in this order, if the caller is not local, the netid
@@ -482,8 +485,12 @@ static bool do_set(far_svc_req *req, uint32_t prog, uint32_t vers, const char *n
     return false;
 }
 
-/* netid NULL or "": every transport.  Only the owner or root. */
-static bool do_unset(far_svc_req *req, uint32_t prog, uint32_t vers, const char *netid)
+/* netid NULL or "": every transport.  uaddr NULL or "": any address (what
+ * rpcbind does, and what libtirpc's rpcb_unset sends); else only the entry
+ * registered with that universal address, so a server removes only its own
+ * entry, not one another server has taken since.  Only the owner or root. */
+static bool do_unset(far_svc_req *req, uint32_t prog, uint32_t vers, const char *netid,
+                     const char *uaddr)
 {
     caller c;
     who(req, &c);
@@ -505,6 +512,7 @@ static bool do_unset(far_svc_req *req, uint32_t prog, uint32_t vers, const char 
         entry *e = &T.e[i];
         if (e->prog == prog && e->vers == vers && !e->self &&
             (!netid || !*netid || strcmp(e->netid, netid) == 0) &&
+            (!uaddr || !*uaddr || strcmp(e->uaddr, uaddr) == 0) &&
             (c.root || strcmp(e->owner, c.owner) == 0)) {
             if (T.verbose)
                 logf_("UNSET %" PRIu32 "/%" PRIu32 " %s %s of %s, by %s (%s): removed", prog, vers,
@@ -528,10 +536,11 @@ static bool do_unset(far_svc_req *req, uint32_t prog, uint32_t vers, const char 
     }
     pthread_mutex_unlock(&T.mu);
     if (T.verbose && !removed) {
-        char nb[96];
-        logf_("UNSET %" PRIu32 "/%" PRIu32 " %s by %s (%s): %s", prog, vers,
-              netid && *netid ? clean(netid, nb, sizeof nb) : "(every transport)", c.owner, c.peer,
-              "nothing registered that this caller may remove");
+        char nb[96], ub[96];
+        logf_("UNSET %" PRIu32 "/%" PRIu32 " %s%s%s by %s (%s): %s", prog, vers,
+              netid && *netid ? clean(netid, nb, sizeof nb) : "(every transport)",
+              uaddr && *uaddr ? " " : "", uaddr && *uaddr ? clean(uaddr, ub, sizeof ub) : "",
+              c.owner, c.peer, "nothing registered that this caller may remove");
     }
     return removed > 0;
 }
@@ -596,8 +605,8 @@ static far_err pm_unset(far_svc_req *req, const mapping *m, bool *resp)
 {
     count(req);
     /* RFC 1833 §3.2: UNSET ignores prot and port: both transports go. */
-    bool a = do_unset(req, m->prog, m->vers, "tcp");
-    bool b = do_unset(req, m->prog, m->vers, "udp");
+    bool a = do_unset(req, m->prog, m->vers, "tcp", NULL);
+    bool b = do_unset(req, m->prog, m->vers, "udp", NULL);
     *resp = a || b;
     return FAR_OK;
 }
@@ -659,7 +668,7 @@ static far_err rb_set(far_svc_req *req, const rpcb *a, bool *resp)
 static far_err rb_unset(far_svc_req *req, const rpcb *a, bool *resp)
 {
     count(req);
-    *resp = do_unset(req, a->r_prog, a->r_vers, a->r_netid);
+    *resp = do_unset(req, a->r_prog, a->r_vers, a->r_netid, a->r_addr);
     return FAR_OK;
 }
 
@@ -1209,6 +1218,7 @@ static void usage(FILE *f)
             "SET fails if the prog/vers/netid is registered already (by anyone), for port 0,\n"
             "or past -m; each refusal is logged, and the names program's WHY procedure\n"
             "(%#x v1 proc 5) tells the refused caller the reason.\n"
+            "UNSET with a universal address removes only the entry at that address.\n"
             "A name goes with its server: when an owner's last registration of a program\n"
             "goes (UNSET or the prober), the names that owner set for it go too.\n"
             "CALLIT, BCAST and INDIRECT (remote-call forwarding) are always refused.\n",
