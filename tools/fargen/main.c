@@ -150,7 +150,7 @@ static char *preprocess(const fg_options *o, const char *define, size_t *len)
     char *dir =
         slash ? strndup(o->input, (size_t)(slash - o->input) + (slash == o->input)) : strdup(".");
     int n = 0;
-    const char **argv = calloc((size_t)o->ncpp_args + 8, sizeof *argv);
+    const char **argv = calloc((size_t)o->ncpp_args + 9, sizeof *argv);
     char *defopt = malloc(strlen(define) + 3);
     char *incopt = dir ? malloc(strlen(dir) + 3) : NULL;
     if (!argv || !defopt || !incopt) {
@@ -162,6 +162,7 @@ static char *preprocess(const fg_options *o, const char *define, size_t *len)
     sprintf(defopt, "-D%s", define);
     sprintf(incopt, "-I%s", dir);
     argv[n++] = o->cpp;
+    argv[n++] = "-C"; /* as rpcgen: comments of % lines reach the outputs */
     argv[n++] = defopt;
     argv[n++] = incopt;
     for (int i = 0; i < o->ncpp_args; i++)

@@ -24,7 +24,7 @@ typedef struct coded coded;
 typedef struct inline_forms inline_forms;
 typedef struct pair pair;
 
-
+/* a pass-through line, copied into every output */
 /* lang.x:4 */
 #define DEC 10
 

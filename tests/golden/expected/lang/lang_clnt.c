@@ -4,7 +4,7 @@
 
 #include "lang.h"
 
-
+/* a pass-through line, copied into every output */
 
 /* lang.x:86 */
 far_err lang_null_1(far_client *clnt, const far_call_opts *opts)

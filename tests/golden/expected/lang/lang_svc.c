@@ -4,7 +4,7 @@
 
 #include "lang.h"
 
-
+/* a pass-through line, copied into every output */
 
 /* lang.x:86 */
 static far_err lang_null_1_invoke(const void *far_impl, far_svc_req *far_req,

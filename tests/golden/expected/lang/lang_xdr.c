@@ -5,7 +5,7 @@
 
 #include "lang.h"
 
-
+/* a pass-through line, copied into every output */
 /* lang.x:10 */
 bool color_encode(far_xdr_enc *e, const color *v)
 {
