@@ -52,11 +52,11 @@ case $name in
                   "$dir/client.out" &&
               grep -q "^count of \[10, 5): FAR_EGARBAGE_ARGS (unix:.* proc 1: " "$dir/client.out" ;;
     sysauth)  me=$(id -u)
-              grep -q "^AUTH_NONE: secret refused: FAR_EAUTH, auth_stat 5 " "$dir/client.out" &&
+              grep -q "^AUTH_NONE: secret refused: FAR_EAUTH, auth_stat 5 AUTH_TOOWEAK " "$dir/client.out" &&
               grep -q "^AUTH_SYS as uid $me: the server sees uid $me .*; the kernel says uid $me\$" \
                   "$dir/client.out" &&
               grep -q "^AUTH_SYS as uid $me: secret: the owls" "$dir/client.out" &&
-              grep -q "^AUTH_SYS claiming uid $((me + 1000)): secret refused: FAR_EAUTH, auth_stat 1 " \
+              grep -q "^AUTH_SYS claiming uid $((me + 1000)): secret refused: FAR_EAUTH, auth_stat 1 AUTH_BADCRED " \
                   "$dir/client.out" ;;
     *)        echo "FAIL: no output check for example '$name': add one to the case list" \
                    "in examples/run_example.sh"
@@ -67,7 +67,7 @@ if [[ $name == sysauth && $(id -u) == 0 ]]; then
     # another uid, honest about itself: not the uid the secret is for
     setpriv --reuid=65534 --regid=65534 --clear-groups "$client" "$addr" | tee "$dir/nobody.out"
     grep -q "^AUTH_SYS as uid 65534: .*; the kernel says uid 65534\$" "$dir/nobody.out" &&
-    grep -q "^AUTH_SYS as uid 65534: secret refused: FAR_EAUTH, auth_stat 5 " "$dir/nobody.out" ||
+    grep -q "^AUTH_SYS as uid 65534: secret refused: FAR_EAUTH, auth_stat 5 AUTH_TOOWEAK " "$dir/nobody.out" ||
         { echo "FAIL: uid 65534 was not refused the secret"; exit 1; }
 fi
 

@@ -39,7 +39,8 @@ static bool ask(const char *addr, const char *how, const far_client_opts *opts)
             else
                 printf("the kernel says nothing (not a Unix socket)\n");
         } else if (rc == FAR_EAUTH) {
-            printf("%s: whoami refused: FAR_EAUTH, auth_stat %d\n", how, st.auth_stat);
+            printf("%s: whoami refused: FAR_EAUTH, auth_stat %d %s\n", how, st.auth_stat,
+                   far_auth_stat_name(st.auth_stat));
         } else {
             fprintf(stderr, "sysauth_client: %s\n", st.msg);
             ok = false;
@@ -52,7 +53,8 @@ static bool ask(const char *addr, const char *how, const far_client_opts *opts)
             printf("%s: secret: %s\n", how, secret);
         } else if (rc == FAR_EAUTH) {
             /* st.msg: "unix:... prog ... proc 2: ..." with the auth_stat */
-            printf("%s: secret refused: FAR_EAUTH, auth_stat %d (%s)\n", how, st.auth_stat, st.msg);
+            printf("%s: secret refused: FAR_EAUTH, auth_stat %d %s (%s)\n", how, st.auth_stat,
+                   far_auth_stat_name(st.auth_stat), st.msg);
         } else {
             fprintf(stderr, "sysauth_client: %s\n", st.msg);
             ok = false;

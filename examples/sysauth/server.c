@@ -19,9 +19,6 @@
 #include "common/example_server.h"
 #include "sysauth.h"
 
-/* RFC 5531 §8.2 auth_stat values this server sends. */
-enum { SYSAUTH_AUTH_BADCRED = 1, SYSAUTH_AUTH_TOOWEAK = 5 };
-
 static uint32_t expected_uid;
 
 static char *arena_strdup(far_svc_req *req, const char *s)
@@ -39,14 +36,14 @@ static const far_auth_sys *checked_cred(far_svc_req *req, bool *peer_known, uint
     const far_auth_sys *cred = far_svc_req_auth_sys(req);               /* NULL: AUTH_NONE */
     *peer_known = far_svc_req_peer_cred(req, peer_uid, NULL) == FAR_OK; /* Unix socket only */
     if (!cred) {
-        far_svc_req_set_auth_stat(req, SYSAUTH_AUTH_TOOWEAK);
+        far_svc_req_set_auth_stat(req, FAR_AUTH_TOOWEAK);
         return NULL;
     }
     if (*peer_known && *peer_uid != cred->uid) {
         printf("sysauth_server: %s claims uid %" PRIu32 " but the kernel says %" PRIu32 "\n",
                far_svc_req_peer(req), cred->uid, *peer_uid);
         fflush(stdout);
-        far_svc_req_set_auth_stat(req, SYSAUTH_AUTH_BADCRED);
+        far_svc_req_set_auth_stat(req, FAR_AUTH_BADCRED);
         return NULL;
     }
     return cred;
@@ -80,7 +77,7 @@ static far_err secret(far_svc_req *req, char **res)
     if (!cred)
         return FAR_EAUTH;
     if (cred->uid != expected_uid) {
-        far_svc_req_set_auth_stat(req, SYSAUTH_AUTH_TOOWEAK);
+        far_svc_req_set_auth_stat(req, FAR_AUTH_TOOWEAK);
         return FAR_EAUTH;
     }
     *res = arena_strdup(req, "the owls are not what they seem");

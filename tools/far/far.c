@@ -49,18 +49,15 @@ static const char *clean(const char *s, char *buf, size_t n)
     return buf;
 }
 
-/* The binder's two answers that are not faults of its own: no binder, and
- * nothing registered.  The library reports them as FAR_ECONNREFUSED and
- * FAR_EPROG_UNAVAIL, or -- from the version that gives them codes of their
- * own -- as FAR_ENOBINDER and FAR_ENOTREG; far knows both by name. */
+/* The binder's two answers that are not faults of its own. */
 static bool is_no_binder(far_err rc)
 {
-    return rc == FAR_ECONNREFUSED || strcmp(far_errname(rc), "FAR_ENOBINDER") == 0;
+    return rc == FAR_ENOBINDER;
 }
 
 static bool is_not_registered(far_err rc)
 {
-    return rc == FAR_EPROG_UNAVAIL || strcmp(far_errname(rc), "FAR_ENOTREG") == 0;
+    return rc == FAR_ENOTREG;
 }
 
 static int no_binder(const char *where)
