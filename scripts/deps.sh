@@ -10,6 +10,7 @@ PACKAGES=(
   libtirpc-dev rpcsvc-proto          # test peers: libtirpc and rpcgen (never linked into libfarcall)
   libsodium-dev                      # cryptography for the security layer
   rpcbind                            # test peer: Debian's rpcbind and rpcinfo (started by the tests only)
+  groff-base                         # man_pages and install_consumer render the man pages
 )
 
 missing=()
