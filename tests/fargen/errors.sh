@@ -1,5 +1,6 @@
 #!/bin/bash
-# Every error class: each errors/NAME.x starts with "/* expect: MESSAGE */".
+# Every error class: each errors/NAME.x starts with "/* expect: MESSAGE */"
+# (or "// expect: MESSAGE", for a message with a "*/" in it).
 # fargen must exit with status 1, print exactly that diagnostic
 # ("file:line:col: error: ..." naming the offending token), and leave the output
 # directory as it was: no new files, no temporary files, an old output untouched.
@@ -13,7 +14,7 @@ fail=0 n=0
 for x in "$dir"/*.x; do
     name=$(basename "$x" .x)
     n=$((n + 1))
-    want=$(sed -n '1s|^/\* expect: \(.*\) \*/$|\1|p' "$x")
+    want=$(sed -n '1s|^/\* expect: \(.*\) \*/$|\1|p; 1s|^// expect: \(.*\)$|\1|p' "$x")
     mkdir -p "$work/$name/out"
     cp "$x" "$work/$name/"
     echo "stale" >"$work/$name/out/$name.h"  # an old output must survive
@@ -37,7 +38,8 @@ printf 'struct ok { int a; };\n#include "bad.h.x"\n' >"$work/inc/main.x"
 printf '\n\nstruct bad { nosuch b; };\n' >"$work/inc/bad.h.x"
 got=$(cd "$work/inc" && "$fargen" -o out main.x 2>&1)
 n=$((n + 1))
-if [ "$got" != "bad.h.x:3:14: error: unknown type 'nosuch'" ] || [ -n "$(ls -A "$work/inc/out")" ]; then
+if [ "$got" != "bad.h.x:3:14: error: unknown type 'nosuch' (defined outside the .x? declare it: --extern nosuch, or /*@ extern nosuch */ in the .x)" ] ||
+   [ -n "$(ls -A "$work/inc/out")" ]; then
     echo "FAIL include: $got"; fail=$((fail + 1))
 else
     echo "ok include: $got"

@@ -284,8 +284,39 @@ static void pass_define(fg_unit *u, fg_def *d)
     s->state = 2;
 }
 
+/* An external type: opaque to the emitters, which call NAME_encode,
+ * NAME_decode and NAME_free (declared in foo.h).  Its wire size is unknown:
+ * at least 4 bytes, as of every XDR type but void, which is what decoding
+ * an array of it checks counts against; it may own memory. */
+static void extern_type(fg_unit *u, const fg_extern *x)
+{
+    fg_sym *old = find(u, x->name);
+    if (old && old->kind == SYM_TYPE && old->def->is_extern)
+        return; /* declared twice (on the command line and in the .x): one type */
+    fg_def *d = fg_alloc(u, sizeof *d);
+    d->kind = FG_STRUCT;
+    d->is_extern = true;
+    d->name = x->name;
+    d->uname = x->name;
+    d->loc = x->loc;
+    d->min_wire = 4;
+    d->state = 2;
+    d->needs_free = true;
+    d->fstate = 2;
+    add(u, x->name, SYM_TYPE, x->loc)->def = d;
+    fg_def **n = fg_alloc(u, ((size_t)u->nexts + 1) * sizeof *n);
+    if (u->nexts)
+        memcpy(n, u->exts, (size_t)u->nexts * sizeof *n);
+    n[u->nexts++] = d;
+    u->exts = n;
+}
+
 static void register_defs(fg_unit *u)
 {
+    for (int i = 0; i < u->ncmd_externs; i++)
+        extern_type(u, &u->cmd_externs[i]);
+    for (int i = 0; i < u->nexterns; i++)
+        extern_type(u, &u->externs[i]);
     for (int i = 0; i < u->ndefs; i++) {
         fg_def *d = u->defs[i];
         switch (d->kind) {
@@ -456,11 +487,19 @@ static void resolve_type(fg_unit *u, fg_type *t)
                 u->netobj_user = u->cur_def;
             return;
         }
-        fg_fail(u, t->loc, "unknown type '%s'", t->name);
+        fg_fail(u, t->loc,
+                "unknown type '%s' (defined outside the .x? declare it: --extern %s, or "
+                "/*@ extern %s */ in the .x)",
+                t->name, t->name, t->name);
     }
     if (s->kind != SYM_TYPE)
         fg_fail(u, t->loc, "'%s' is not a type", t->name);
     t->def = s->def;
+    if (s->def->is_extern) {
+        if (!s->def->ext_user) /* its prototypes go before this definition */
+            s->def->ext_user = u->cur_def;
+        return; /* struct/union/enum X: the C type is the user's to say */
+    }
     if (t->prefix) {
         fg_defkind want = t->prefix == 's' ? FG_STRUCT : t->prefix == 'u' ? FG_UNION : FG_ENUM;
         if (s->def->kind != want)
@@ -869,7 +908,8 @@ static uint32_t number(fg_unit *u, fg_value *v, const char *what)
     return (uint32_t)x;
 }
 
-static void check_proc_type(fg_unit *u, fg_type *t)
+/* role: 'a' the only argument, 'm' one of several, 'r' the result */
+static void check_proc_type(fg_unit *u, fg_type *t, int role)
 {
     resolve_type(u, t);
     if (t->base == FG_NAMED) {
@@ -877,6 +917,9 @@ static void check_proc_type(fg_unit *u, fg_type *t)
         if (d->kind == FG_TYPEDEF && fg_canon(&d->decl)->type.base == FG_VOID)
             fg_fail(u, t->loc, "'%s' is void", t->name);
         d->proc_type = true;
+        /* an external type's adapters, in foo_clnt.c and foo_svc.c */
+        d->ext_arg = d->ext_arg || (d->is_extern && role == 'a');
+        d->ext_res = d->ext_res || (d->is_extern && role == 'r');
     }
 }
 
@@ -900,9 +943,9 @@ static void check_program(fg_unit *u, fg_def *d)
         for (int p = 0; p < ver->nprocs; p++) {
             fg_proc *pr = &ver->procs[p];
             pr->number = number(u, &pr->num, "procedure");
-            check_proc_type(u, &pr->res);
+            check_proc_type(u, &pr->res, 'r');
             for (int a = 0; a < pr->nargs; a++)
-                check_proc_type(u, &pr->args[a]);
+                check_proc_type(u, &pr->args[a], pr->nargs > 1 ? 'm' : 'a');
             const char *m = fg_impl_member(u, pr->name);
             fg_sym *mac = macro(u, m);
             if (mac)

@@ -72,6 +72,7 @@ void fg_emit_clnt(fg_emit *e)
     fg_banner(e, "Client stubs: see far_client_call in <farcall/rpc.h>.");
     fg_printf(e->out, "#include <string.h>\n\n#include \"%s.h\"\n\n", e->base);
     pass_lines(e);
+    fg_emit_extern_adapters(e, true);
     for (int i = 0; i < e->u->ndefs; i++) {
         const fg_def *d = e->u->defs[i];
         if (d->kind != FG_PROGRAM)

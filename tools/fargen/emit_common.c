@@ -276,9 +276,35 @@ static const char *builtin_tag(fg_base b)
 
 const char *fg_adapter_name(fg_emit *e, const fg_type *t, bool encode)
 {
+    if (t->base == FG_NAMED && t->def && t->def->is_extern)
+        return fg_fmt(e->u, "%s_extern_%s_any", fg_type_name(t), encode ? "encode" : "decode");
     if (t->base == FG_NAMED)
         return fg_fmt(e->u, "%s_%s_any", fg_type_name(t), encode ? "encode" : "decode");
     return fg_fmt(e->u, "far_xdr_%s_%s_any", builtin_tag(t->base), encode ? "encode" : "decode");
+}
+
+/* An external type that is a procedure's only argument or its result gets
+ * static adapters in each file that passes it to the runtime (foo_clnt.c
+ * encodes arguments and decodes results, foo_svc.c the other way round):
+ * static, because another .x file's code may use the same type, and its
+ * own foo_xdr.c may define T_encode_any. */
+void fg_emit_extern_adapters(fg_emit *e, bool client)
+{
+    for (int i = 0; i < e->u->nexts; i++) {
+        const fg_def *d = e->u->exts[i];
+        const char *n = d->name, *t = fg_id(d->name);
+        bool enc = client ? d->ext_arg : d->ext_res, dec = client ? d->ext_res : d->ext_arg;
+        if (enc)
+            fg_printf(e->out,
+                      "static bool %s_extern_encode_any(far_xdr_enc *e, const void *v)\n{\n"
+                      "    return %s_encode(e, (const %s *)v);\n}\n\n",
+                      n, n, t);
+        if (dec)
+            fg_printf(e->out,
+                      "static bool %s_extern_decode_any(far_xdr_dec *d, void *v)\n{\n"
+                      "    return %s_decode(d, (%s *)v);\n}\n\n",
+                      n, n, t);
+    }
 }
 
 /* rpcgen -N: a procedure with several arguments sends them as one struct
@@ -377,6 +403,8 @@ const char *fg_client_params(fg_emit *e, const fg_proc *p, bool async)
  * named like the type (procedure SM_STAT, type sm_stat) hides the bare name. */
 static const char *elaborated(fg_emit *e, const fg_type *t)
 {
+    if (t->base == FG_NAMED && t->def && t->def->is_extern)
+        return fg_ctype(e, t); /* the user's type: a struct, union or typedef */
     if (t->base == FG_NAMED && t->def && (t->def->kind == FG_STRUCT || t->def->kind == FG_UNION))
         return fg_fmt(e->u, "struct %s", fg_id(t->def->name));
     if (t->base == FG_NAMED && t->def && t->def->kind == FG_ENUM)

@@ -277,6 +277,23 @@ static void note_escapes(fg_emit *e)
     fg_buf_free(&x.list);
 }
 
+/* An external type's functions, which the generated code calls and the
+ * user defines (with the C type) outside the .x. */
+static void extern_protos(fg_emit *e, const fg_def *d)
+{
+    const char *n = d->name, *t = fg_id(d->name);
+    fg_printf(e->out,
+              "/* %s: an external type, defined outside %s with the three functions\n"
+              " * below, which the generated code calls (see \"External types\" in\n"
+              " * docs/fargen.md). */\n",
+              n, e->xname);
+    fg_printf(e->out,
+              "bool %s_encode(far_xdr_enc *e, const %s *v);\n"
+              "bool %s_decode(far_xdr_dec *d, %s *v);\n"
+              "void %s_free(%s *v);\n\n",
+              n, t, n, t, n, t);
+}
+
 void fg_emit_h(fg_emit *e)
 {
     fg_buf *o = e->out;
@@ -287,8 +304,22 @@ void fg_emit_h(fg_emit *e)
     fg_printf(o, "#ifndef FARGEN_%s_H\n#define FARGEN_%s_H\n\n", guard, guard);
     fg_buf_puts(
         o, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n\n"
-           "#include <farcall/rpc.h>\n#include <farcall/xdr.h>\n\n"
-           "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+           "#include <farcall/rpc.h>\n#include <farcall/xdr.h>\n\n");
+    /* the headers of external types (--extern NAME=HEADER), each once */
+    bool inc = false;
+    for (int i = 0; i < e->u->ncmd_externs; i++) {
+        const char *h = e->u->cmd_externs[i].header;
+        bool seen = !h;
+        for (int j = 0; j < i && !seen; j++)
+            seen = e->u->cmd_externs[j].header && strcmp(e->u->cmd_externs[j].header, h) == 0;
+        if (seen)
+            continue;
+        fg_printf(o, h[0] == '<' ? "#include %s\n" : "#include \"%s\"\n", h);
+        inc = true;
+    }
+    if (inc)
+        fg_buf_puts(o, "\n");
+    fg_buf_puts(o, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     note_escapes(e);
     bool any = false;
     for (int i = 0; i < e->u->ndefs; i++) {
@@ -306,6 +337,9 @@ void fg_emit_h(fg_emit *e)
         const fg_def *d = e->u->defs[i];
         if (d == e->u->netobj_user)
             fg_buf_puts(o, netobj_text);
+        for (int x = 0; x < e->u->nexts; x++)
+            if (e->u->exts[x]->ext_user == d)
+                extern_protos(e, e->u->exts[x]);
         switch (d->kind) {
         case FG_PASS:
             if (d->text)
@@ -341,5 +375,8 @@ void fg_emit_h(fg_emit *e)
             break;
         }
     }
+    for (int x = 0; x < e->u->nexts; x++)
+        if (!e->u->exts[x]->ext_user) /* declared, not used */
+            extern_protos(e, e->u->exts[x]);
     fg_printf(o, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* FARGEN_%s_H */\n", guard);
 }

@@ -141,6 +141,7 @@ void fg_emit_svc(fg_emit *e)
     fg_banner(e, "Server dispatch tables: see far_server_add_program in <farcall/rpc.h>.");
     fg_printf(e->out, "#include <stddef.h>\n\n#include \"%s.h\"\n\n", e->base);
     fg_emit_pass_lines(e);
+    fg_emit_extern_adapters(e, false);
     for (int i = 0; i < e->u->ndefs; i++) {
         const fg_def *d = e->u->defs[i];
         if (d->kind != FG_PROGRAM)

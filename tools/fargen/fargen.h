@@ -164,11 +164,15 @@ typedef struct fg_def {
      * for the union's "NAME_u" member */
     const char *uname;
     bool is_inline;
-    bool is_netobj;   /* libtirpc's netobj (check.c), defined by the header */
-    bool from_pass;   /* a const learnt from a %#define line (C defines it) */
-    fg_value value;   /* const */
-    fg_decl decl;     /* typedef */
-    fg_enumval *vals; /* enum */
+    bool is_netobj;          /* libtirpc's netobj (check.c), defined by the header */
+    bool from_pass;          /* a const learnt from a %#define line (C defines it) */
+    bool is_extern;          /* an external type (fg_extern); opaque to the emitters */
+    bool ext_arg;            /* external: a procedure's only argument (needs adapters) */
+    bool ext_res;            /* external: a procedure's result (needs adapters) */
+    struct fg_def *ext_user; /* external: the first definition using it */
+    fg_value value;          /* const */
+    fg_decl decl;            /* typedef */
+    fg_enumval *vals;        /* enum */
     int nvals;
     fg_decl *members; /* struct */
     int nmembers;
@@ -196,6 +200,15 @@ typedef struct fg_def {
 
 typedef struct fg_pool_block fg_pool_block;
 
+/* A type defined outside the .x (--extern NAME[=HEADER] or a comment
+ * `/ *@ extern NAME * /` in the .x): its C type and NAME_encode, NAME_decode and
+ * NAME_free of fargen's signatures come from elsewhere. */
+typedef struct fg_extern {
+    const char *name;
+    const char *header; /* --extern NAME=HEADER: foo.h includes it; else NULL */
+    fg_loc loc;
+} fg_extern;
+
 typedef struct fg_unit {
     const char *input_name; /* the .x file as given (for banners, guards) */
     fg_def **defs;
@@ -213,6 +226,14 @@ typedef struct fg_unit {
     /* symbols (check) */
     struct fg_sym *syms;
     int nsyms, capsyms;
+    /* external types: from the command line (set before fg_compile), then
+     * those the .x declares (lexer); each becomes a def in exts (check) */
+    const fg_extern *cmd_externs;
+    int ncmd_externs;
+    fg_extern *externs;
+    int nexterns, capexterns;
+    fg_def **exts;
+    int nexts;
     fg_def *netobj;      /* libtirpc's netobj, when the .x uses it */
     fg_def *netobj_user; /* the first definition using it: its C comes first */
     fg_def *cur_def;     /* check: the definition being checked */
@@ -308,6 +329,8 @@ const char *fg_prog_name(fg_emit *e, const fg_def *prog, const fg_version *v);
  * result type: the library's far_xdr_TAG_{en,de}code_any for a built-in type,
  * else T_{en,de}code_any (declared in foo.h, defined in foo_xdr.c). */
 const char *fg_adapter_name(fg_emit *e, const fg_type *t, bool encode);
+/* The static adapters of external types for foo_clnt.c (client) or foo_svc.c. */
+void fg_emit_extern_adapters(fg_emit *e, bool client);
 const char *fg_arg_type_name(fg_emit *e, const fg_proc *p, const fg_version *v);
 const char *fg_arg_params(fg_emit *e, const fg_proc *p);
 const char *fg_res_ctype(fg_emit *e, const fg_proc *p);

@@ -119,6 +119,48 @@ static fg_tok number(fg_unit *u, fg_loc loc)
     return t;
 }
 
+/* `/ *@ extern NAME [NAME ...] * /`: types defined outside the .x (rpcgen
+ * sees a comment).  u->p is at the '@'; the comment itself is skipped by
+ * the caller.  Other `/ *@` comments are left alone. */
+static void annotation(fg_unit *u, fg_loc loc)
+{
+    const char *q = u->p + 1, *end = u->end;
+    while (q < end && (*q == ' ' || *q == '\t'))
+        q++;
+    if (end - q < 7 || memcmp(q, "extern", 6) != 0 || (q[6] != ' ' && q[6] != '\t'))
+        return;
+    q += 6;
+    int n = 0;
+    for (;;) {
+        while (q < end && (*q == ' ' || *q == '\t' || *q == ',' || *q == '\n' || *q == '\r'))
+            q++;
+        if (q >= end)
+            return; /* unterminated: the caller says so */
+        if (end - q >= 2 && q[0] == '*' && q[1] == '/')
+            break;
+        const char *s = q;
+        while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
+            q++;
+        if (q == s || isdigit((unsigned char)*s))
+            fg_fail(u, loc, "expected type names in '/*@ extern NAME ... */'");
+        if (u->nexterns == u->capexterns) {
+            int ncap = u->capexterns ? 2 * u->capexterns : 8;
+            fg_extern *x = fg_alloc(u, (size_t)ncap * sizeof *x);
+            if (u->nexterns)
+                memcpy(x, u->externs, (size_t)u->nexterns * sizeof *x);
+            u->externs = x;
+            u->capexterns = ncap;
+        }
+        fg_extern *x = &u->externs[u->nexterns++];
+        x->name = fg_strdup(u, s, (size_t)(q - s));
+        x->header = NULL;
+        x->loc = loc;
+        n++;
+    }
+    if (!n)
+        fg_fail(u, loc, "expected type names in '/*@ extern NAME ... */'");
+}
+
 static fg_tok lex(fg_unit *u)
 {
     for (;;) {
@@ -162,6 +204,8 @@ static fg_tok lex(fg_unit *u)
         if (c == '/' && u->p + 1 < u->end && u->p[1] == '*') {
             fg_loc loc = here(u);
             u->p += 2;
+            if (u->p < u->end && *u->p == '@')
+                annotation(u, loc);
             for (;;) {
                 if (u->p + 1 >= u->end)
                     fg_fail(u, loc, "unterminated comment");

@@ -28,6 +28,8 @@ typedef struct fg_options {
     bool to_stdout;
     const char **cpp_args; /* -D and -I, in order */
     int ncpp_args;
+    fg_extern *externs; /* --extern NAME[=HEADER] */
+    int nexterns;
 } fg_options;
 
 static const struct {
@@ -65,11 +67,38 @@ static void usage(FILE *f)
           "  -Y PROGRAM the C preprocessor to run (default: cpp)\n"
           "  --no-cpp   do not preprocess FILE.x\n"
           "  --stdout   write the one selected output to standard output\n"
+          "  --extern NAME[=HEADER]\n"
+          "             NAME is a type defined outside FILE.x, with NAME_encode,\n"
+          "             NAME_decode and NAME_free (as fargen generates them); FILE.h\n"
+          "             includes HEADER (\"x.h\" or <x.h>) for it; repeatable.  In FILE.x:\n"
+          "             a comment /*@ extern NAME ... */ (rpcgen ignores it)\n"
           "  --version, --help\n",
           f);
 }
 
 static char *read_file(const char *path, size_t *len);
+
+/* --extern NAME[=HEADER]; false (message printed) if NAME is no identifier */
+static bool add_extern(fg_options *o, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    size_t n = eq ? (size_t)(eq - v) : strlen(v);
+    bool ok = n > 0 && !(v[0] >= '0' && v[0] <= '9');
+    for (size_t i = 0; i < n && ok; i++)
+        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+             (v[i] >= '0' && v[i] <= '9') || v[i] == '_';
+    if (!ok || (eq && !eq[1])) {
+        fprintf(stderr, "fargen: --extern %s: expected NAME or NAME=HEADER, NAME a type name\n", v);
+        return false;
+    }
+    fg_extern *x = &o->externs[o->nexterns++];
+    x->name = strndup(v, n); /* lives until exit */
+    x->header = eq ? eq + 1 : NULL;
+    x->loc.file = "--extern";
+    x->loc.line = 0;
+    x->loc.col = 0;
+    return x->name != NULL;
+}
 
 /* A `%` line ending in a backslash continues on the next line (nis.x does
  * this).  cpp would splice the two and leave the second half as stray text,
@@ -250,6 +279,8 @@ static bool build(const fg_options *o, size_t k, const char *base, const char *x
         return false;
     fg_unit u;
     memset(&u, 0, sizeof u);
+    u.cmd_externs = o->externs;
+    u.ncmd_externs = o->nexterns;
     bool ok = fg_compile(&u, src, len, o->input);
     if (!ok) {
         fprintf(stderr, "%s\n", u.err);
@@ -288,7 +319,8 @@ int main(int argc, char **argv)
     fg_options o = {0};
     o.cpp = "cpp";
     o.cpp_args = calloc((size_t)argc, sizeof *o.cpp_args);
-    if (!o.cpp_args)
+    o.externs = calloc((size_t)argc, sizeof *o.externs);
+    if (!o.cpp_args || !o.externs)
         return 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -313,7 +345,11 @@ int main(int argc, char **argv)
             o.no_cpp = true;
         else if (strcmp(a, "--stdout") == 0)
             o.to_stdout = true;
-        else if (strcmp(a, "--help") == 0) {
+        else if (strcmp(a, "--extern") == 0 || strncmp(a, "--extern=", 9) == 0) {
+            const char *v = a[8] == '=' ? a + 9 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v || !add_extern(&o, v))
+                return 2;
+        } else if (strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
         } else if (strcmp(a, "--version") == 0) {
@@ -428,5 +464,8 @@ int main(int argc, char **argv)
     free(base);
     free(dir);
     free(o.cpp_args);
+    for (int i = 0; i < o.nexterns; i++)
+        free((char *)o.externs[i].name);
+    free(o.externs);
     return status;
 }
