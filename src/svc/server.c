@@ -374,8 +374,9 @@ FAR__API far_err far_server_start(far_server *s)
             break;
         s->nthreads++;
     }
+    unsigned started = s->nthreads; /* a worker may grow the pool once unlocked */
     pthread_mutex_unlock(&s->mu);
-    if (s->nthreads == 0) {
+    if (started == 0) {
         s->registration = NULL;
         s->registrar->down(reg);
         atomic_store(&s->state, ST_STOPPED);
