@@ -35,6 +35,8 @@
  *  - Names go with their server: when the last registration of a program by
  *    an owner goes (UNSET, or the prober), the names that owner registered
  *    for that program go too (logged).  Other owners' names stay.
+ *  - -v logs every SET and UNSET; refused SETs, the prober's removals and
+ *    the names removed with an owner's last registration are logged always.
  *  - -w FILE: warm start; the table is written to FILE on every change and
  *    read back at start.
  */
@@ -1213,7 +1215,8 @@ static void usage(FILE *f)
             "  -F N     remove an entry after N failed probes in a row (default 2)\n"
             "  -S       strict: only Unix-socket callers may SET/UNSET (loopback TCP/UDP too\n"
             "           by default, with owner \"unknown\")\n"
-            "  -v       log every SET and UNSET\n"
+            "  -v       log every SET and UNSET (refused SETs, the prober's removals and the\n"
+            "           names that go with them are logged always)\n"
             "  -h, --help  print this and exit;  --version  print the version and exit\n"
             "SET fails if the prog/vers/netid is registered already (by anyone), for port 0,\n"
             "or past -m; each refusal is logged, and the names program's WHY procedure\n"
