@@ -591,10 +591,7 @@ static void emit_list(fg_emit *e, const fg_def *def)
     fg_line(e, 2, "if (!more)");
     fg_line(e, 3, "return true;");
     fg_line(e, 2, "if (i + 1 >= d->max_chain)");
-    ret_with(e, 3,
-             "far_xdr_dec_fail(d, FAR_ELIMIT, \"list longer than %\" PRIu32 \" elements\", "
-             "d->max_chain)",
-             lf);
+    ret_with(e, 3, "far_xdr_dec_chain_over(d)", lf); /* a local limit: FAR_ELIMIT */
     fg_line(e, 2, "%s = far_xdr_alloc_array(d, 1, sizeof *%s);", next, next);
     check(e, 2, next, lf);
     fg_line(e, 2, "v = %s;", next);

@@ -314,40 +314,41 @@ static bool write_all(int fd, const char *p, size_t n)
     return true;
 }
 
-int main(int argc, char **argv)
+/* Reads the command line into o.  Returns -1 to go on, or the exit status
+ * (0 after --help or --version).  What it allocates is o's: opts_free. */
+static int parse_args(fg_options *o, int argc, char **argv)
 {
-    fg_options o = {0};
-    o.cpp = "cpp";
-    o.cpp_args = calloc((size_t)argc, sizeof *o.cpp_args);
-    o.externs = calloc((size_t)argc, sizeof *o.externs);
-    if (!o.cpp_args || !o.externs)
+    o->cpp = "cpp";
+    o->cpp_args = calloc((size_t)argc, sizeof *o->cpp_args);
+    o->externs = calloc((size_t)argc, sizeof *o->externs);
+    if (!o->cpp_args || !o->externs)
         return 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0)
-            o.outputs |= FG_OUT_H;
+            o->outputs |= FG_OUT_H;
         else if (strcmp(a, "-c") == 0)
-            o.outputs |= FG_OUT_XDR;
+            o->outputs |= FG_OUT_XDR;
         else if (strcmp(a, "-l") == 0)
-            o.outputs |= FG_OUT_CLNT;
+            o->outputs |= FG_OUT_CLNT;
         else if (strcmp(a, "-m") == 0)
-            o.outputs |= FG_OUT_SVC;
+            o->outputs |= FG_OUT_SVC;
         else if (strcmp(a, "-Sc") == 0)
-            o.outputs |= FG_OUT_SAMPLE_CLNT;
+            o->outputs |= FG_OUT_SAMPLE_CLNT;
         else if (strcmp(a, "-Ss") == 0)
-            o.outputs |= FG_OUT_SAMPLE_SVC;
+            o->outputs |= FG_OUT_SAMPLE_SVC;
         else if (strcmp(a, "-a") == 0)
-            o.outputs |= FG_OUT_H | FG_OUT_XDR | FG_OUT_CLNT | FG_OUT_SVC | FG_OUT_SAMPLE_CLNT |
-                         FG_OUT_SAMPLE_SVC;
+            o->outputs |= FG_OUT_H | FG_OUT_XDR | FG_OUT_CLNT | FG_OUT_SVC | FG_OUT_SAMPLE_CLNT |
+                          FG_OUT_SAMPLE_SVC;
         else if (strcmp(a, "--test-support") == 0)
-            o.outputs |= FG_OUT_TEST;
+            o->outputs |= FG_OUT_TEST;
         else if (strcmp(a, "--no-cpp") == 0)
-            o.no_cpp = true;
+            o->no_cpp = true;
         else if (strcmp(a, "--stdout") == 0)
-            o.to_stdout = true;
+            o->to_stdout = true;
         else if (strcmp(a, "--extern") == 0 || strncmp(a, "--extern=", 9) == 0) {
             const char *v = a[8] == '=' ? a + 9 : i + 1 < argc ? argv[++i] : NULL;
-            if (!v || !add_extern(&o, v))
+            if (!v || !add_extern(o, v))
                 return 2;
         } else if (strcmp(a, "--help") == 0) {
             usage(stdout);
@@ -357,70 +358,92 @@ int main(int argc, char **argv)
             return 0;
         } else if ((strcmp(a, "-o") == 0 || strcmp(a, "-Y") == 0) && i + 1 < argc) {
             if (a[1] == 'o')
-                o.outdir = argv[++i];
+                o->outdir = argv[++i];
             else
-                o.cpp = argv[++i];
+                o->cpp = argv[++i];
         } else if ((strncmp(a, "-D", 2) == 0 || strncmp(a, "-I", 2) == 0) && a[2]) {
-            o.cpp_args[o.ncpp_args++] = a;
+            if (!(o->cpp_args[o->ncpp_args] = strdup(a)))
+                return 1;
+            o->ncpp_args++;
         } else if ((strcmp(a, "-D") == 0 || strcmp(a, "-I") == 0) && i + 1 < argc) {
             char *j = malloc(strlen(argv[i + 1]) + 3);
             if (!j)
                 return 1;
             sprintf(j, "%s%s", a, argv[++i]);
-            o.cpp_args[o.ncpp_args++] = j; /* lives until exit */
+            o->cpp_args[o->ncpp_args++] = j;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "fargen: unknown option '%s'\n", a);
             usage(stderr);
             return 2;
-        } else if (o.input) {
-            fprintf(stderr, "fargen: one input file only ('%s' and '%s')\n", o.input, a);
+        } else if (o->input) {
+            fprintf(stderr, "fargen: one input file only ('%s' and '%s')\n", o->input, a);
             return 2;
         } else {
-            o.input = a;
+            o->input = a;
         }
     }
-    if (!o.input) {
+    if (!o->input) {
         usage(stderr);
         return 2;
     }
-    if (!o.outputs)
-        o.outputs = FG_OUT_H | FG_OUT_XDR | FG_OUT_CLNT | FG_OUT_SVC;
-    size_t ilen = strlen(o.input);
-    if (ilen < 3 || strcmp(o.input + ilen - 2, ".x") != 0) {
-        fprintf(stderr, "fargen: %s: the input file's name must end in .x\n", o.input);
+    if (!o->outputs)
+        o->outputs = FG_OUT_H | FG_OUT_XDR | FG_OUT_CLNT | FG_OUT_SVC;
+    size_t ilen = strlen(o->input);
+    if (ilen < 3 || strcmp(o->input + ilen - 2, ".x") != 0) {
+        fprintf(stderr, "fargen: %s: the input file's name must end in .x\n", o->input);
         return 2;
     }
-    const char *slash = strrchr(o.input, '/');
-    const char *xname = slash ? slash + 1 : o.input;
-    char *base = strndup(xname, strlen(xname) - 2);
-    char *dir = o.outdir ? strdup(o.outdir)
-                : slash  ? strndup(o.input, (size_t)(slash - o.input) + (slash == o.input))
-                         : strdup(".");
-    if (!base || !dir)
-        return 1;
-    if (o.to_stdout && __builtin_popcount(o.outputs) != 1) {
+    if (o->to_stdout && __builtin_popcount(o->outputs) != 1) {
         fprintf(stderr, "fargen: --stdout needs exactly one output selected\n");
         return 2;
+    }
+    return -1;
+}
+
+static void opts_free(fg_options *o)
+{
+    for (int i = 0; i < o->ncpp_args; i++)
+        free((char *)o->cpp_args[i]);
+    free(o->cpp_args);
+    for (int i = 0; i < o->nexterns; i++)
+        free((char *)o->externs[i].name);
+    free(o->externs);
+}
+
+/* Builds every output selected and writes it (to a temporary name, renamed
+ * once all are built).  Returns the exit status. */
+static int run(const fg_options *o)
+{
+    const char *slash = strrchr(o->input, '/');
+    const char *xname = slash ? slash + 1 : o->input;
+    char *base = strndup(xname, strlen(xname) - 2);
+    char *dir = o->outdir ? strdup(o->outdir)
+                : slash   ? strndup(o->input, (size_t)(slash - o->input) + (slash == o->input))
+                          : strdup(".");
+    if (!base || !dir) {
+        free(base);
+        free(dir);
+        return 1;
     }
 
     fg_buf bufs[NOUTPUTS];
     memset(bufs, 0, sizeof bufs);
     int status = 0;
     for (size_t k = 0; k < NOUTPUTS && !status; k++)
-        if ((o.outputs & outputs[k].out) && !build(&o, k, base, xname, &bufs[k]))
+        if ((o->outputs & outputs[k].out) && !build(o, k, base, xname, &bufs[k]))
             status = 1;
 
     char *tmp[NOUTPUTS] = {0}, *final[NOUTPUTS] = {0};
-    if (!status && o.to_stdout) {
+    if (!status && o->to_stdout) {
         for (size_t k = 0; k < NOUTPUTS; k++)
-            if (o.outputs & outputs[k].out)
+            if (o->outputs & outputs[k].out)
                 if (!write_all(1, bufs[k].data, bufs[k].len))
                     status = 1;
     } else if (!status) {
         mode_t mask = umask(0);
         umask(mask);
         for (size_t k = 0; k < NOUTPUTS && !status; k++) {
-            if (!(o.outputs & outputs[k].out))
+            if (!(o->outputs & outputs[k].out))
                 continue;
             size_t n = strlen(dir) + strlen(base) + 32;
             final[k] = malloc(n);
@@ -463,9 +486,15 @@ int main(int argc, char **argv)
     }
     free(base);
     free(dir);
-    free(o.cpp_args);
-    for (int i = 0; i < o.nexterns; i++)
-        free((char *)o.externs[i].name);
-    free(o.externs);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    fg_options o = {0};
+    int status = parse_args(&o, argc, argv);
+    if (status < 0)
+        status = run(&o);
+    opts_free(&o);
     return status;
 }

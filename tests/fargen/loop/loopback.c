@@ -247,6 +247,49 @@ static void heap_mode_calls(far_client *c)
     free(label);
 }
 
+/* The server's log, for the line naming far_server_opts.max_list. */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char log_seen[4096];
+
+static void on_log(void *ctx, far_log_level level, const char *line)
+{
+    (void)ctx, (void)level;
+    pthread_mutex_lock(&log_mu);
+    size_t n = strlen(log_seen);
+    snprintf(log_seen + n, sizeof log_seen - n, "%s\n", line);
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* A generated list as long as the server's max_list (LIST_MAX) goes
+ * through; one element more is refused by the generated decoder as a limit
+ * of the server's (GARBAGE_ARGS to the client), and the server's log names
+ * far_server_opts.max_list, not bad data. */
+#define LIST_MAX 64
+static void list_limit(far_client *c)
+{
+    operand ops[LIST_MAX + 1];
+    for (int i = 0; i <= LIST_MAX; i++)
+        ops[i] = (operand){1, i < LIST_MAX ? &ops[i + 1] : NULL};
+    ops[LIST_MAX - 1].next = NULL; /* LIST_MAX elements */
+    request rq = {ADD, &ops[0], "list"};
+    reply rp;
+    memset(&rp, 0, sizeof rp);
+    CHECK(calcproc_eval_1(c, &rq, &rp, NULL, NULL) == FAR_OK && rp.status == 0 &&
+          rp.reply_u.result == LIST_MAX);
+    reply_free(&rp);
+
+    far_set_log(on_log, NULL, FAR_LOG_WARN);
+    ops[LIST_MAX - 1].next = &ops[LIST_MAX]; /* one more */
+    CHECK(calcproc_eval_1(c, &rq, &rp, NULL, NULL) == FAR_EGARBAGE_ARGS);
+    far_set_log(NULL, NULL, FAR_LOG_WARN);
+    pthread_mutex_lock(&log_mu);
+    bool named = strstr(log_seen, "far_server_opts.max_list") != NULL;
+    pthread_mutex_unlock(&log_mu);
+    if (!named)
+        fprintf(stderr, "server log: %s\n", log_seen);
+    CHECK(named);
+}
+
 /* One async call's completion. */
 typedef struct done {
     bool done;
@@ -340,7 +383,7 @@ static void while_held(far_client *c)
 int main(void)
 {
     far_server *srv;
-    far_server_opts so = {.workers = 1, .max_workers = 1};
+    far_server_opts so = {.workers = 1, .max_workers = 1, .max_list = LIST_MAX};
     char addr[128];
     if (far_server_create(&srv, &so) != FAR_OK ||
         far_server_add_program(srv, calc_prog_1_program(), &v1) != FAR_OK ||
@@ -412,6 +455,7 @@ int main(void)
           strcmp(label, "pears #7") == 0);
 
     heap_mode_calls(c);
+    list_limit(c);
     union_round_trips(c, &arena);
 
     while_held(c);

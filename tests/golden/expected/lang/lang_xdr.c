@@ -285,7 +285,7 @@ bool node_decode(far_xdr_dec *d, node *v)
         if (!more)
             return true;
         if (i + 1 >= d->max_chain)
-            return far_xdr_dec_fail(d, FAR_ELIMIT, "list longer than %" PRIu32 " elements", d->max_chain) ||
+            return far_xdr_dec_chain_over(d) ||
                     far_xdr_dec_field(d, "next") || far_xdr_dec_index(d, i);
         v->next = far_xdr_alloc_array(d, 1, sizeof *v->next);
         if (!v->next)
