@@ -9,6 +9,7 @@ PACKAGES=(
   libcmocka-dev                      # unit-test framework
   libtirpc-dev rpcsvc-proto          # test peers: libtirpc and rpcgen (never linked into libfarcall)
   libsodium-dev                      # cryptography for the security layer
+  libjansson-dev                     # JSON for dynamic calls (farcall/dyn.h, far call)
   rpcbind                            # test peer: Debian's rpcbind and rpcinfo (started by the tests only)
   groff-base                         # man_pages and install_consumer render the man pages
 )

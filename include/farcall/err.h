@@ -50,10 +50,15 @@ typedef enum far_err {
     FAR_ENOBINDER = 28, /* no binder answered at the address asked (none running?) */
     FAR_ENOTREG = 29,   /* the binder answered: nothing is registered for the program
                          * and version (no server was asked) */
+
+    /* dynamic calls (farcall/dyn.h) */
+    FAR_EJSON = 30, /* a JSON value is malformed or does not match its XDR type
+                     * (far_last_error names the field and what was expected) */
+    FAR_ENODESC = 31, /* the server serves the program with no description of its types */
 } far_err;
 
 /* The last valid code; tests iterate 0..FAR_ERR_LAST to check far_strerror. */
-#define FAR_ERR_LAST FAR_ENOTREG
+#define FAR_ERR_LAST FAR_ENODESC
 
 /* A short English description of `err`, never NULL.  Unknown values get
  * "unknown farcall error".  The string is static; any thread may call this. */

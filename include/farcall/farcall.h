@@ -8,5 +8,6 @@
 #include "farcall/xdr.h"
 #include "farcall/rpc.h"
 #include "farcall/bind.h"
+#include "farcall/dyn.h"
 
 #endif

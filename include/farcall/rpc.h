@@ -191,6 +191,14 @@ typedef struct far_program_desc {
      * without a function by itself -- PROC_UNAVAIL, or SUCCESS for the NULL
      * procedure (void -> void) -- so such calls never wait for a handler. */
     bool (*implemented)(const void *impl, uint32_t proc);
+    /* The description of this version's procedures and types: far_desc of
+     * far_reflect.x, XDR-encoded (fargen builds it), and the .x text it
+     * was compiled from; NULL / 0 if none.  The server's reflection program
+     * (FAR_REFLECT, far_server_opts.no_reflect) answers with them as they
+     * are.  Both must live as long as the server. */
+    const uint8_t *type_desc;
+    size_t type_desc_len;
+    const char *source;
     /* Fields added in later versions go here. */
 } far_program_desc;
 
@@ -228,6 +236,9 @@ typedef struct far_server_opts {
                                   * (FAR_EADDRINUSE), the binder refused (FAR_EAUTH).
                                   * false: the failure is logged as a warning and the
                                   * server serves by its address alone */
+    bool no_reflect;             /* do not serve FAR_REFLECT (far_reflect.x), the program
+                                  * that lists this server's programs and describes their
+                                  * types to `far describe` / `far call`; false: served */
 } far_server_opts;
 
 /* Creates a server (no sockets, no threads yet).  opts may be NULL.

@@ -35,6 +35,8 @@ static const struct {
     [FAR_EADDRINUSE] = {"FAR_EADDRINUSE", "address already in use"},
     [FAR_ENOBINDER] = {"FAR_ENOBINDER", "no binder answered (is farbind or rpcbind running?)"},
     [FAR_ENOTREG] = {"FAR_ENOTREG", "not registered with the binder (is the server running?)"},
+    [FAR_EJSON] = {"FAR_EJSON", "JSON value does not match its type"},
+    [FAR_ENODESC] = {"FAR_ENODESC", "no description of the program's types"},
 };
 
 _Static_assert(FAR__ARRAY_LEN(errtab) == FAR_ERR_LAST + 1, "every far_err needs a table entry");
