@@ -60,8 +60,10 @@ extern "C" {
 #define FAR_REFLECT_PROGRAM 0x20fa0b1eu
 #define FAR_REFLECT_VERSION 1u
 
-/* Deepest nesting of JSON values and of XDR values decoded to JSON. */
-#define FAR_DYN_MAX_DEPTH 256
+/* Deepest nesting of JSON values and of XDR values decoded to JSON (a list
+ * linked through optional data nests one level per element: a longer one is
+ * refused with FAR_ELIMIT naming this limit).  Under jansson's own 2048. */
+#define FAR_DYN_MAX_DEPTH 2000
 
 /* One program version's description, loaded and checked. */
 typedef struct far_dyn far_dyn;
