@@ -88,7 +88,11 @@ void far_client_destroy(far_client *c);
  * a `const far_call_opts *` (NULL: all defaults). */
 typedef struct far_call_opts {
     uint32_t timeout_ms; /* 0: the client's default */
-    far_status *status;  /* if not NULL, receives the outcome in detail */
+    /* If not NULL, receives the outcome in detail: of a sync call, always
+     * (also when it fails before it is sent); of an async call, its start
+     * (err FAR_OK and msg "... started", or why it could not start) -- the
+     * outcome is the callback's far_status. */
+    far_status *status;
     /* If not NULL, receives the call's id as soon as the call is made (before
      * it is sent): pass it to far_client_cancel, from any thread.  A sync
      * call made with one waits for its reply in a way a cancel can wake

@@ -4,7 +4,9 @@
 #include "clnt/clnt.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,8 +218,8 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
     }
     if (!stream) {
         /* (the IPv4 bound for a dynamic client, whose address may change) */
-        size_t max = c->addr.ss.ss_family == AF_INET6 && !c->dynamic ? UDP_MAX_PAYLOAD6
-                                                                     : UDP_MAX_PAYLOAD4;
+        size_t max =
+            c->addr.ss.ss_family == AF_INET6 && !c->dynamic ? UDP_MAX_PAYLOAD6 : UDP_MAX_PAYLOAD4;
         if (k->total > max) {
             char detail[160];
             snprintf(detail, sizeof detail,
@@ -237,8 +239,8 @@ static far_err start(far_client *c, call *k)
     far__conn_check_idle(c);
     far_err rc = far__conn_ensure(c, k->deadline);
     if (rc != FAR_OK) {
-        far__call_set_status(c, k, rc, rc == FAR_ETIMEDOUT ? "no connection before the deadline"
-                                                          : NULL);
+        far__call_set_status(c, k, rc,
+                             rc == FAR_ETIMEDOUT ? "no connection before the deadline" : NULL);
         return rc;
     }
     k->gen = c->gen;
@@ -267,6 +269,20 @@ static far_err check_args(far_client *c, far_xdr_encode_fn enc, const void *args
     return FAR_OK;
 }
 
+/* A call that ends before it is made still tells opts->status why. */
+static far_err early_status(const far_call_opts *opts, far_err err, uint32_t prog, uint32_t vers,
+                            uint32_t proc, const char *why)
+{
+    far__set_last_error("%s", why);
+    if (opts && opts->status) {
+        memset(opts->status, 0, sizeof *opts->status);
+        opts->status->err = err;
+        snprintf(opts->status->msg, sizeof opts->status->msg,
+                 "prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32 ": %s", prog, vers, proc, why);
+    }
+    return err;
+}
+
 /* Takes the lock after encoding a call outside it: a destroy waiting for
  * callers that encode is told when the last one is done. */
 static void lock_after_prepare(far_client *c)
@@ -280,10 +296,9 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
                                  far_xdr_encode_fn enc, const void *args, far_xdr_decode_fn dec,
                                  void *res, far_arena *arena, const far_call_opts *opts)
 {
-    if (check_args(c, enc, args, dec, res) != FAR_OK) {
-        far__set_last_error("far_client_call: NULL client, or NULL args/result with a codec");
-        return FAR_EMISUSE;
-    }
+    if (check_args(c, enc, args, dec, res) != FAR_OK)
+        return early_status(opts, FAR_EMISUSE, prog, vers, proc,
+                            "far_client_call: NULL client, or NULL args/result with a codec");
     atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
     call *k = far__call_scratch(c);
     far_err rc = FAR_ENOMEM;
@@ -301,13 +316,13 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
     lock_after_prepare(c);
     if (!k) {
         pthread_mutex_unlock(&c->mu);
-        return FAR_ENOMEM;
+        return early_status(opts, FAR_ENOMEM, prog, vers, proc, "out of memory for the call");
     }
     far__call_refill_scratch(c);
     if (c->destroying) {
         far__call_unref(c, k);
         pthread_mutex_unlock(&c->mu);
-        return FAR_ECLOSED;
+        return early_status(opts, FAR_ECLOSED, prog, vers, proc, "the client is being destroyed");
     }
     c->active++;
     if (rc == FAR_OK)
@@ -337,7 +352,9 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
                                        const far_call_opts *opts, far_call_cb cb, void *user)
 {
     if (check_args(c, enc, args, dec, res) != FAR_OK || !cb)
-        return FAR_EMISUSE;
+        return early_status(opts, FAR_EMISUSE, prog, vers, proc,
+                            "far_client_call_async: NULL client or callback, or NULL "
+                            "args/result with a codec");
     atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
     call *k = far__call_scratch(c);
     far_err rc = FAR_ENOMEM;
@@ -355,8 +372,10 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
             *opts->call_id = k->id;
     }
     lock_after_prepare(c);
-    if (!k)
-        goto out;
+    if (!k) {
+        pthread_mutex_unlock(&c->mu);
+        return early_status(opts, FAR_ENOMEM, prog, vers, proc, "out of memory for the call");
+    }
     far__call_refill_scratch(c);
     if (rc == FAR_OK && c->destroying)
         rc = FAR_ECLOSED;
@@ -366,12 +385,24 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         rc = start(c, k);
     if (rc != FAR_OK) {
         far__set_last_error("%s", k->st.msg[0] ? k->st.msg : far_strerror(rc));
+        if (opts && opts->status) {
+            *opts->status = k->st;
+            opts->status->err = rc;
+            if (!k->st.msg[0])
+                snprintf(opts->status->msg, sizeof opts->status->msg,
+                         "prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32 ": %s", prog, vers, proc,
+                         far_strerror(rc));
+        }
         far__call_unref(c, k);
         goto out;
     }
     far__io_arm(c, k);
-    if (opts && opts->status)
-        opts->status->err = FAR_OK;
+    if (opts && opts->status) {
+        /* the start; the outcome is the callback's (its far_status) */
+        memset(opts->status, 0, sizeof *opts->status);
+        snprintf(opts->status->msg, sizeof opts->status->msg,
+                 "prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32 ": started", prog, vers, proc);
+    }
     /* The I/O thread writes; calls queued meanwhile go in the same writev.
      * It is woken after the lock is dropped: woken under it, on the same
      * core, it would run at once and block on the lock. */
@@ -400,7 +431,7 @@ FAR__API far_err far_client_cancel(far_client *c, uint64_t call_id)
     far__call_set_status(c, k, FAR_ECANCELED, "cancelled by the caller");
     if (k->async)
         far__call_unlink_outq(c, k); /* a partly written one goes out whole */
-    far__call_complete(c, k); /* a sync caller wakes and lets go of the queue itself */
+    far__call_complete(c, k);        /* a sync caller wakes and lets go of the queue itself */
     if (c->reader == k && c->wakefd >= 0)
         far__event_wake(c->wakefd); /* it is the reader, in poll: wake it */
     pthread_mutex_unlock(&c->mu);

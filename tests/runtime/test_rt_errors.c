@@ -11,9 +11,12 @@
  *     GARBAGE_ARGS with a log line (server), both naming the option, and a
  *     larger max_list lets the same list through;
  *   - a zeroed arena ({0}) works with the default limit;
- *   - no binder, a missing Unix socket: their own codes and words. */
+ *   - no binder, a missing Unix socket: their own codes and words;
+ *   - far_call_opts.status is filled by a sync call that fails before it
+ *     is sent, and by an async call's start (success or failure). */
 #include "rt_common.h"
 
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -279,9 +282,9 @@ static const far_proc_desc lprocs[] = {
     {L_MAKE, "MAKE", u32_dec, ulist_enc, 4, sizeof(ulist), h_make},
     {L_SUM, "SUM", ulist_dec, u32_enc, sizeof(ulist), 4, h_sum},
 };
-static const far_program_desc lprog = {FAR_DESC_SIZES, .prog = LPROG, .vers = 1,
-                                       .name = "LPROG", .procs = lprocs,
-                                       .nprocs = FAR__TEST_N(lprocs)};
+static const far_program_desc lprog = {FAR_DESC_SIZES,  .prog = LPROG,
+                                       .vers = 1,       .name = "LPROG",
+                                       .procs = lprocs, .nprocs = FAR__TEST_N(lprocs)};
 
 static void test_list_limits(void **s)
 {
@@ -433,6 +436,58 @@ static void test_causes_named(void **s)
     assert_non_null(strstr(far_strerror(FAR_ENOTREG), "not registered"));
 }
 
+/* ------------------------------------------------------------ opts.status */
+
+static void async_done(const far_status *st, void *res, void *user)
+{
+    (void)res;
+    atomic_store((_Atomic int *)user, st->err == FAR_OK ? 1 : 2);
+}
+
+static void test_status_always_filled(void **s)
+{
+    (void)s;
+    tserver t;
+    tserver_start(&t, "tcp://127.0.0.1:0", NULL);
+    far_client *c;
+    assert_int_equal(far_client_open(&c, t.bound, NULL), FAR_OK);
+    far_status st;
+    far_call_opts o = {.status = &st};
+    uint32_t res = 0;
+
+    /* a sync call refused before it is made: the status says so */
+    memset(&st, 0x5a, sizeof st);
+    assert_int_equal(far_client_call(c, TPROG, 1, P_ADD, add_enc, NULL, u32_dec, &res, NULL, &o),
+                     FAR_EMISUSE);
+    assert_int_equal(st.err, FAR_EMISUSE);
+    if (!strstr(st.msg, "proc 2") || !strstr(st.msg, "NULL"))
+        fail_msg("status msg: %.100s", st.msg);
+
+    /* an async call refused at its start (no callback) */
+    memset(&st, 0x5a, sizeof st);
+    add_args ab = {1, 2};
+    assert_int_equal(far_client_call_async(c, TPROG, 1, P_ADD, add_enc, &ab, u32_dec, &res, NULL,
+                                           &o, NULL, NULL),
+                     FAR_EMISUSE);
+    assert_int_equal(st.err, FAR_EMISUSE);
+    assert_non_null(strstr(st.msg, "callback"));
+
+    /* an async call that starts: FAR_OK and "started"; the callback has the outcome */
+    _Atomic int done = 0;
+    memset(&st, 0x5a, sizeof st);
+    assert_int_equal(far_client_call_async(c, TPROG, 1, P_ADD, add_enc, &ab, u32_dec, &res, NULL,
+                                           &o, async_done, &done),
+                     FAR_OK);
+    assert_int_equal(st.err, FAR_OK);
+    assert_non_null(strstr(st.msg, "started"));
+    for (int i = 0; i < 500 && !atomic_load(&done); i++)
+        sleep_ms(10);
+    assert_int_equal(atomic_load(&done), 1);
+    assert_int_equal(res, 3);
+    far_client_destroy(c);
+    tserver_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_list_limits),
         cmocka_unit_test(test_zeroed_arena),
         cmocka_unit_test(test_causes_named),
+        cmocka_unit_test(test_status_always_filled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
