@@ -264,6 +264,22 @@ _Noreturn void fg_fail(fg_unit *u, fg_loc loc, const char *fmt, ...)
 bool fg_compile(fg_unit *u, const char *src, size_t len, const char *name);
 void fg_unit_free(fg_unit *u);
 
+/* front.c: the .x file as fargen reads it.  Both return malloc'd text
+ * (NUL-terminated, *len bytes before the NUL), or NULL with the reason in
+ * err ("PATH: No such file or directory"; no "fargen:" prefix). */
+char *fg_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* How to run the preprocessor: the program (NULL: "cpp") and the -D / -I
+ * options for it, in order. */
+typedef struct fg_cpp {
+    const char *cpp;
+    const char *const *args;
+    int nargs;
+} fg_cpp;
+/* Runs `cpp -C -DDEFINE -IDIR-OF-INPUT ARGS... input` (as rpcgen does, with
+ * RPC_HDR, RPC_XDR, RPC_CLNT or RPC_SVC as DEFINE) and returns its output. */
+char *fg_preprocess(const fg_cpp *c, const char *input, const char *define, size_t *len, char *err,
+                    size_t errlen);
+
 /* lex.c */
 void fg_lex_init(fg_unit *u, const char *src, size_t len, const char *name);
 fg_tok fg_next(fg_unit *u);

@@ -1,4 +1,4 @@
-/* fargen — command line: options, cpp, and writing the outputs.
+/* fargen — command line: options, and writing the outputs (cpp: front.c).
  *
  * Each output is produced from its own run of cpp (with RPC_HDR, RPC_XDR,
  * RPC_CLNT or RPC_SVC defined, as rpcgen does) and its own compilation.  All
@@ -7,12 +7,10 @@
  * leaves no output file behind, old or half-written.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fargen.h"
@@ -76,8 +74,6 @@ static void usage(FILE *f)
           f);
 }
 
-static char *read_file(const char *path, size_t *len);
-
 /* --extern NAME[=HEADER]; false (message printed) if NAME is no identifier */
 static bool add_extern(fg_options *o, const char *v)
 {
@@ -100,183 +96,18 @@ static bool add_extern(fg_options *o, const char *v)
     return x->name != NULL;
 }
 
-/* A `%` line ending in a backslash continues on the next line (nis.x does
- * this).  cpp would splice the two and leave the second half as stray text,
- * which is why rpcgen rejects such files; we mark the backslash with \x01 so
- * cpp leaves it alone and the lexer joins the lines.  Returns the path of a
- * temporary copy to preprocess instead of the input, or NULL if the input
- * needs no such care (or on error, *failed set). */
-static char *protect_continuations(const char *input, bool *failed)
-{
-    size_t len;
-    char *src = read_file(input, &len);
-    *failed = !src;
-    if (!src)
-        return NULL;
-    bool need = false;
-    for (size_t i = 0, ls = 0; i < len; i++)
-        if (src[i] == '\n') {
-            if (src[ls] == '%' && i > ls && src[i - 1] == '\\')
-                need = true;
-            ls = i + 1;
-        }
-    if (!need) {
-        free(src);
-        return NULL;
-    }
-    const char *t = getenv("TMPDIR");
-    char *path = malloc(strlen(t && *t ? t : "/tmp") + 32);
-    if (!path) {
-        free(src);
-        *failed = true;
-        return NULL;
-    }
-    sprintf(path, "%s/fargen.XXXXXX", t && *t ? t : "/tmp");
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        fprintf(stderr, "fargen: temporary file: %s\n", strerror(errno));
-        if (fd >= 0)
-            close(fd), unlink(path);
-        free(path), free(src);
-        *failed = true;
-        return NULL;
-    }
-    fprintf(f, "#line 1 \"%s\"\n", input);
-    bool pct = len > 0 && src[0] == '%'; /* in a % line or its continuation */
-    for (size_t i = 0; i < len; i++) {
-        if (pct && src[i] == '\\' && i + 1 < len && src[i + 1] == '\n') {
-            fputs("\\\x01\n", f);
-            i++; /* the continuation line stays a % line */
-            continue;
-        }
-        fputc(src[i], f);
-        if (src[i] == '\n')
-            pct = i + 1 < len && src[i + 1] == '%';
-    }
-    if (fclose(f) != 0) {
-        unlink(path), free(path), free(src);
-        *failed = true;
-        return NULL;
-    }
-    free(src);
-    return path;
-}
-
-/* Runs the preprocessor on the input; returns its output (malloc'd). */
-static char *preprocess(const fg_options *o, const char *define, size_t *len)
-{
-    bool failed;
-    char *tmp = protect_continuations(o->input, &failed);
-    if (failed)
-        return NULL;
-    int fds[2];
-    if (pipe(fds) < 0) {
-        fprintf(stderr, "fargen: pipe: %s\n", strerror(errno));
-        return NULL;
-    }
-    const char *slash = strrchr(o->input, '/');
-    char *dir =
-        slash ? strndup(o->input, (size_t)(slash - o->input) + (slash == o->input)) : strdup(".");
-    int n = 0;
-    const char **argv = calloc((size_t)o->ncpp_args + 9, sizeof *argv);
-    char *defopt = malloc(strlen(define) + 3);
-    char *incopt = dir ? malloc(strlen(dir) + 3) : NULL;
-    if (!argv || !defopt || !incopt) {
-        fprintf(stderr, "fargen: out of memory\n");
-        free(argv), free(defopt), free(incopt), free(dir);
-        close(fds[0]), close(fds[1]);
-        return NULL;
-    }
-    sprintf(defopt, "-D%s", define);
-    sprintf(incopt, "-I%s", dir);
-    argv[n++] = o->cpp;
-    argv[n++] = "-C"; /* as rpcgen: comments of % lines reach the outputs */
-    argv[n++] = defopt;
-    argv[n++] = incopt;
-    for (int i = 0; i < o->ncpp_args; i++)
-        argv[n++] = o->cpp_args[i];
-    argv[n++] = tmp ? tmp : o->input;
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execvp(argv[0], (char *const *)argv);
-        fprintf(stderr, "fargen: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
-    free(argv), free(defopt), free(incopt), free(dir);
-    if (pid < 0) {
-        fprintf(stderr, "fargen: fork: %s\n", strerror(errno));
-        close(fds[0]);
-        if (tmp)
-            unlink(tmp);
-        free(tmp);
-        return NULL;
-    }
-    fg_buf b = {0};
-    char chunk[65536];
-    ssize_t r;
-    while ((r = read(fds[0], chunk, sizeof chunk)) != 0) {
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            break;
-        fg_buf_put(&b, chunk, (size_t)r);
-    }
-    close(fds[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    if (tmp)
-        unlink(tmp);
-    free(tmp);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || b.failed) {
-        fprintf(stderr, "fargen: %s: the preprocessor (%s) failed\n", o->input, o->cpp);
-        fg_buf_free(&b);
-        return NULL;
-    }
-    if (!b.data)
-        fg_buf_put(&b, "", 0);
-    *len = b.len;
-    return b.data;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "fargen: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    fg_buf b = {0};
-    char chunk[65536];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fg_buf_put(&b, chunk, r);
-    bool bad = ferror(f) || b.failed;
-    fclose(f);
-    if (bad) {
-        fprintf(stderr, "fargen: %s: read error\n", path);
-        fg_buf_free(&b);
-        return NULL;
-    }
-    if (!b.data)
-        fg_buf_put(&b, "", 0);
-    *len = b.len;
-    return b.data;
-}
-
 /* Builds one output in memory.  Returns false (message printed) on error. */
 static bool build(const fg_options *o, size_t k, const char *base, const char *xname, fg_buf *out)
 {
     size_t len;
-    char *src = o->no_cpp ? read_file(o->input, &len) : preprocess(o, outputs[k].define, &len);
-    if (!src)
+    char err[1024];
+    fg_cpp cpp = {o->cpp, o->cpp_args, o->ncpp_args};
+    char *src = o->no_cpp ? fg_read_file(o->input, &len, err, sizeof err)
+                          : fg_preprocess(&cpp, o->input, outputs[k].define, &len, err, sizeof err);
+    if (!src) {
+        fprintf(stderr, "fargen: %s\n", err);
         return false;
+    }
     fg_unit u;
     memset(&u, 0, sizeof u);
     u.cmd_externs = o->externs;
