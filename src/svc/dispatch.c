@@ -60,8 +60,7 @@ static far_xdr_enc *reply_start(far_svc_req *r)
 }
 
 /* An accepted reply header, with the verifier of the call's flavor. */
-static bool put_accepted(far_svc_req *r, far_xdr_enc *e, uint32_t stat, uint32_t low,
-                         uint32_t high)
+static bool put_accepted(far_svc_req *r, far_xdr_enc *e, uint32_t stat, uint32_t low, uint32_t high)
 {
     far__opaque_auth v = {FAR_AUTH_NONE, NULL, 0};
     if (r->auth.ops && r->auth.ops->reply_verf)
@@ -108,6 +107,32 @@ static far__front stage_authenticate(far_svc_req *r)
     return FRONT_HANDLER;
 }
 
+static bool stage_encode(far_svc_req *r, far_err hr, const void *res);
+
+/* A call of the runtime's own program (FAR_REFLECT, reflect.c) is answered
+ * here, on the thread that read it, as the NULL procedure is: it never
+ * waits behind the user's handlers.  Its arguments and results are small
+ * structures on this stack (the results point into the server's program
+ * table, which is immutable while serving), so the scratch call object's
+ * arena is not touched.  A flavor that wraps arguments or results takes the
+ * ordinary way, through a handler slot. */
+#define RUNTIME_MAX 64
+
+static far__front stage_runtime(far_svc_req *r)
+{
+    const far_proc_desc *pd = r->pd;
+    if (r->auth.ops->unwrap_args || r->auth.ops->wrap_results || pd->args_size > RUNTIME_MAX ||
+        pd->res_size > RUNTIME_MAX)
+        return FRONT_HANDLER;
+    uint64_t args[RUNTIME_MAX / 8] = {0}, res[RUNTIME_MAX / 8] = {0};
+    far_xdr_dec d;
+    far_xdr_dec_init(&d, r->in + r->args_off, r->in_len - r->args_off, NULL, 0);
+    if (pd->decode_args && (!pd->decode_args(&d, args) || !far_xdr_dec_done(&d)))
+        return reply_accepted(r, FAR__ACC_GARBAGE_ARGS, 0, 0);
+    far_err hr = pd->invoke(r->sp->impl, r, args, res);
+    return stage_encode(r, hr, res) ? FRONT_REPLY : FRONT_DROP;
+}
+
 static far__front stage_lookup(far_server *s, far_svc_req *r)
 {
     uint32_t low, high;
@@ -129,6 +154,8 @@ static far__front stage_lookup(far_server *s, far_svc_req *r)
         if (!r->pd || r->pd->invoke)
             return reply_accepted(r, FAR__ACC_PROC_UNAVAIL, 0, 0);
     }
+    if (r->sp->runtime)
+        return stage_runtime(r);
     return FRONT_HANDLER;
 }
 
@@ -222,9 +249,9 @@ static bool stage_encode(far_svc_req *r, far_err hr, const void *res)
         if (e->err.offset >= res_off)
             e->err.offset -= res_off; /* counted from the start of the results */
         far__log_warn("%s: prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
-                 ": result does not encode (%s): SYSTEM_ERR",
-                 far__svc_req_who(r), r->h.prog, r->h.vers, r->h.proc,
-                 far_xdr_enc_strerror(e, why, sizeof why));
+                      ": result does not encode (%s): SYSTEM_ERR",
+                      far__svc_req_who(r), r->h.prog, r->h.vers, r->h.proc,
+                      far_xdr_enc_strerror(e, why, sizeof why));
         return put_accepted(r, reply_start(r), FAR__ACC_SYSTEM_ERR, 0, 0);
     }
     case FAR_EGARBAGE_ARGS:
@@ -248,8 +275,8 @@ static void stage_cache_store(far_server *s, far_svc_req *r)
 bool far__svc_reply_finish(far_server *s, far_svc_req *r)
 {
     uint8_t *flat = NULL;
-    far_err rc = far__msg_prepare(&r->enc, r->iov, &r->niov, &r->total, &flat, r->t != FAR__UDP,
-                                  s->frag);
+    far_err rc =
+        far__msg_prepare(&r->enc, r->iov, &r->niov, &r->total, &flat, r->t != FAR__UDP, s->frag);
     free(r->flat);
     r->flat = flat;
     return rc == FAR_OK;

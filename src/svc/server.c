@@ -252,8 +252,7 @@ FAR__API far_err far_server_add_program(far_server *s, const far_program_desc *d
         goto out;
     }
     s->progs = np;
-    s->progs[s->nprogs].d = copy;
-    s->progs[s->nprogs].impl = impl;
+    s->progs[s->nprogs] = (svc_prog){.d = copy, .impl = impl};
     s->nprogs++;
     copy = NULL;
 out:
@@ -321,12 +320,14 @@ static far_err register_all(far_server *s, void **reg)
     const char **addrs = calloc(s->nlst ? s->nlst : 1, sizeof *addrs);
     far_err rc = FAR_ENOMEM;
     if (pv && addrs) {
+        size_t n = 0;
         for (size_t i = 0; i < s->nprogs; i++)
-            pv[i] = (far__prog_vers){s->progs[i].d->prog, s->progs[i].d->vers,
-                                     s->progs[i].d->name};
+            if (!s->progs[i].runtime) /* FAR_REFLECT: reached at a program's address */
+                pv[n++] =
+                    (far__prog_vers){s->progs[i].d->prog, s->progs[i].d->vers, s->progs[i].d->name};
         for (unsigned i = 0; i < s->nlst; i++)
             addrs[i] = s->lst[i].bound;
-        rc = s->registrar->up(pv, s->nprogs, addrs, s->nlst, reg);
+        rc = s->registrar->up(pv, n, addrs, s->nlst, reg);
     }
     free(pv);
     free(addrs);
@@ -344,10 +345,19 @@ FAR__API far_err far_server_start(far_server *s)
     }
     s->starting = true;
     pthread_mutex_unlock(&s->mu);
+    far_err rc = far__svc_reflect_add(s);
+    if (rc != FAR_OK) {
+        far__set_last_error("far_server_start: cannot add the reflection program: %s",
+                            far_strerror(rc));
+        pthread_mutex_lock(&s->mu);
+        s->starting = false;
+        pthread_mutex_unlock(&s->mu);
+        return rc;
+    }
     /* Registered before a thread runs: with require_binder a failure leaves
      * the server as it was, never started. */
     void *reg = NULL;
-    far_err rc = register_all(s, &reg);
+    rc = register_all(s, &reg);
     if (rc != FAR_OK && s->o.require_binder) {
         char why[512];
         snprintf(why, sizeof why, "%s", far_last_error());

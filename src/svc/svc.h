@@ -13,6 +13,7 @@
  *   accept.c    accepting, running out of descriptors, refusing past max_conns
  *   udp.c       datagrams
  *   req.c       call objects and the accessors handlers use
+ *   reflect.c   the reflection program FAR_REFLECT, the runtime's own
  * docs/architecture.md has the map of the whole runtime. */
 #ifndef FARCALL_SVC_H
 #define FARCALL_SVC_H
@@ -55,6 +56,9 @@ typedef enum far__front {
 typedef struct svc_prog {
     const far_program_desc *d; /* the copy (malloc'ed); d->procs the copied procedures */
     const void *impl;
+    /* The runtime's own (FAR_REFLECT, reflect.c): answered in the front
+     * stages, never registered with the binder, not listed. */
+    bool runtime;
 } svc_prog;
 
 /* One call being served (the public far_svc_req). */
@@ -284,6 +288,11 @@ void far__svc_accept_all(far_server *s, listener *l);
 /* udp.c */
 void far__svc_udp_read(far_server *s, listener *l);
 void far__svc_udp_reply(far_svc_req *r);
+
+/* reflect.c */
+/* Adds FAR_REFLECT to s's programs unless opts.no_reflect, or the user has a
+ * program at its number, or it is there already.  At far_server_start. */
+far_err far__svc_reflect_add(far_server *s);
 
 /* server.c */
 void far__svc_begin_stop(far_server *s);
