@@ -294,8 +294,8 @@ class Desc:
                     bad("expected a number or NaN/Infinity/-Infinity")
             elif not isinstance(v, (int, float)) or isinstance(v, bool):
                 bad("expected a number")
-            elif k == "FAR_T_FLOAT" and struct.unpack("<f", struct.pack("<f", v))[0] != v:
-                bad("not a float32")
+            elif k == "FAR_T_FLOAT" and abs(v) > 3.4028234663852886e38:
+                bad("beyond a float32")
         elif k == "FAR_T_BOOL":
             if not isinstance(v, bool):
                 bad("expected true or false")
@@ -386,7 +386,13 @@ class Desc:
                 return path
             if math.isnan(fa) or math.isnan(fb):
                 return None if math.isnan(fa) and math.isnan(fb) else path
-            return None if fa == fb and math.copysign(1, fa) == math.copysign(1, fb) else path
+            # bit for bit (0.0 is not -0.0); a float as the float32 it
+            # reads back as ("0.1" is the float 0.1f)
+            fmt = "<f" if k == "FAR_T_FLOAT" else "<d"
+            try:
+                return None if struct.pack(fmt, fa) == struct.pack(fmt, fb) else path
+            except OverflowError:
+                return path
         if k == "FAR_T_ALIAS":
             return self.same(body["elem"], a, b, path)
         if k == "FAR_T_OPTIONAL":
