@@ -1,6 +1,8 @@
 /* fargen — foo_svc.c: per program version, a table of far_proc_desc whose
  * invoke trampolines call the functions of the user's PROG_V_impl struct, and
- * PROG_V_implemented, which tells the server which of them are there.  The
+ * PROG_V_implemented, which tells the server which of them are there; unless
+ * --no-desc, the version's type description (far_desc, emit_desc.c) and the
+ * .x text, which the server's FAR_REFLECT program serves.  The
  * codecs in the table are the adapters of foo_xdr.c and, for built-in types,
  * the library's.  Nothing global the user must define, nothing that changes,
  * no exit(). */
@@ -70,10 +72,84 @@ static void implemented(fg_emit *e, const fg_def *prog, const fg_version *ver,
     fg_buf_puts(o, "    default:\n        return false;\n    }\n}\n\n");
 }
 
+/* A C identifier made of the .x file's base name ("my-file" is my_file). */
+static const char *source_name(fg_emit *e)
+{
+    const char *b = e->base;
+    size_t n = strlen(b);
+    char *r = fg_alloc(e->u, n + 9);
+    size_t k = 0;
+    if (!n || (b[0] >= '0' && b[0] <= '9'))
+        r[k++] = '_';
+    for (size_t i = 0; i < n; i++) {
+        char c = b[i];
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        r[k++] = ok ? c : '_';
+    }
+    memcpy(r + k, "_source", 8);
+    return r;
+}
+
+/* The .x text as C string literals, one per source line.  Anything but
+ * printable ASCII is an octal escape (three digits, so the next character
+ * cannot extend it), and "??" is written "?\?" (no trigraph in C11). */
+static void source_text(fg_emit *e)
+{
+    fg_buf *o = e->out;
+    fg_printf(o, "/* %s, the text this file was compiled from (FAR_REFLECT_SOURCE). */\n",
+              e->xname);
+    fg_printf(o, "static const char %s[] =", source_name(e));
+    const unsigned char *s = (const unsigned char *)e->source;
+    size_t n = e->source_len;
+    if (!n)
+        fg_buf_puts(o, " \"\"");
+    for (size_t i = 0; i < n;) {
+        fg_buf_puts(o, "\n    \"");
+        for (; i < n; i++) {
+            unsigned char c = s[i];
+            if (c == '\n') {
+                fg_buf_puts(o, "\\n");
+                i++;
+                break;
+            }
+            if (c == '\\' || c == '"')
+                fg_printf(o, "\\%c", c);
+            else if (c == '\t')
+                fg_buf_puts(o, "\\t");
+            else if (c == '?' && i + 1 < n && s[i + 1] == '?')
+                fg_buf_puts(o, "?\\");
+            else if (c < 0x20 || c >= 0x7f)
+                fg_printf(o, "\\%03o", c);
+            else
+                fg_buf_put(o, (const char *)&c, 1);
+        }
+        fg_buf_puts(o, "\"");
+    }
+    fg_buf_puts(o, ";\n\n");
+}
+
+/* PROG_V_desc: the version's far_desc, 16 bytes a line. */
+static const char *desc_bytes(fg_emit *e, const fg_def *prog, const fg_version *ver)
+{
+    fg_buf *o = e->out;
+    size_t len;
+    const uint8_t *p = fg_desc_build(e->u, prog, ver, &len);
+    const char *name = fg_fmt(e->u, "%s_desc", fg_prog_name(e, prog, ver));
+    fg_printf(o, "/* %s version %s: its far_desc (FAR_REFLECT_DESCRIBE), %zu bytes. */\n",
+              prog->name, ver->name, len);
+    fg_printf(o, "static const uint8_t %s[] = {", name);
+    for (size_t i = 0; i < len; i++)
+        fg_printf(o, "%s0x%02x,", i % 16 ? " " : "\n    ", p[i]);
+    fg_buf_puts(o, "\n};\n\n");
+    return name;
+}
+
 static void table(fg_emit *e, const fg_def *prog, const fg_version *ver, const fg_proc **sorted)
 {
     fg_buf *o = e->out;
     const char *pn = fg_prog_name(e, prog, ver);
+    const char *desc = e->no_desc ? NULL : desc_bytes(e, prog, ver);
     fg_where(e, ver->loc);
     fg_printf(o, "const far_program_desc *%s_program(void)\n{\n", pn);
     fg_buf_puts(o, "    /* sorted by procedure number */\n");
@@ -119,8 +195,16 @@ static void table(fg_emit *e, const fg_def *prog, const fg_version *ver, const f
         "                                          .name = \"%s\",\n"
         "                                          .procs = procs,\n"
         "                                          .nprocs = sizeof procs / sizeof procs[0],\n"
-        "                                          .implemented = %s_implemented};\n",
+        "                                          .implemented = %s_implemented",
         fg_id(prog->name), fg_id(ver->name), prog->name, pn);
+    if (desc)
+        fg_printf(o,
+                  ",\n                                          .type_desc = %s,\n"
+                  "                                          .type_desc_len = sizeof %s",
+                  desc, desc);
+    if (desc && e->source)
+        fg_printf(o, ",\n                                          .source = %s", source_name(e));
+    fg_buf_puts(o, "};\n");
     fg_buf_puts(o, "    return &desc;\n}\n\n");
 }
 
@@ -142,6 +226,11 @@ void fg_emit_svc(fg_emit *e)
     fg_printf(e->out, "#include <stddef.h>\n\n#include \"%s.h\"\n\n", e->base);
     fg_emit_pass_lines(e);
     fg_emit_extern_adapters(e, false);
+    bool any = false;
+    for (int i = 0; i < e->u->ndefs; i++)
+        any = any || (e->u->defs[i]->kind == FG_PROGRAM && e->u->defs[i]->nvers > 0);
+    if (any && !e->no_desc && e->source)
+        source_text(e);
     for (int i = 0; i < e->u->ndefs; i++) {
         const fg_def *d = e->u->defs[i];
         if (d->kind != FG_PROGRAM)

@@ -307,6 +307,12 @@ fg_def *fg_body(const fg_type *t);
 uint64_t fg_min_wire(const fg_decl *d);
 bool fg_decl_needs_free(const fg_decl *d);
 
+/* emit_desc.c: the far_desc (src/dyn/far_reflect.x) of version v of program
+ * prog of a checked unit, XDR-encoded (*len bytes, from u's pool).  Fails the
+ * unit (fg_fail) where the .x exceeds far_reflect.x's bounds (a name longer
+ * than 256 bytes, more than 65536 types). */
+const uint8_t *fg_desc_build(fg_unit *u, const fg_def *prog, const fg_version *v, size_t *len);
+
 /* emit_common.c */
 typedef struct fg_emit {
     fg_unit *u;
@@ -314,6 +320,11 @@ typedef struct fg_emit {
     const char *base;  /* "foo" for foo.x */
     const char *xname; /* "foo.x" (basename of the input) */
     int tmp;           /* counter for unique local names */
+    /* foo_svc.c: the .x file's text as read from disk (NULL: none embedded)
+     * and whether to leave the type descriptions out (--no-desc) */
+    const char *source;
+    size_t source_len;
+    bool no_desc;
 } fg_emit;
 
 void fg_banner(fg_emit *e, const char *what);

@@ -24,6 +24,7 @@ typedef struct fg_options {
     const char *cpp;    /* the preprocessor program */
     bool no_cpp;
     bool to_stdout;
+    bool no_desc;          /* --no-desc: foo_svc.c without type descriptions and source */
     const char **cpp_args; /* -D and -I, in order */
     int ncpp_args;
     fg_extern *externs; /* --extern NAME[=HEADER] */
@@ -65,6 +66,8 @@ static void usage(FILE *f)
           "  -Y PROGRAM the C preprocessor to run (default: cpp)\n"
           "  --no-cpp   do not preprocess FILE.x\n"
           "  --stdout   write the one selected output to standard output\n"
+          "  --no-desc  FILE_svc.c without the type descriptions and the text of FILE.x\n"
+          "             (which the server's FAR_REFLECT program serves)\n"
           "  --extern NAME[=HEADER]\n"
           "             NAME is a type defined outside FILE.x, with NAME_encode,\n"
           "             NAME_decode and NAME_free (as fargen generates them); FILE.h\n"
@@ -108,6 +111,19 @@ static bool build(const fg_options *o, size_t k, const char *base, const char *x
         fprintf(stderr, "fargen: %s\n", err);
         return false;
     }
+    /* foo_svc.c embeds the .x file as it is on disk, before cpp */
+    char *text = NULL;
+    size_t text_len = 0;
+    if (outputs[k].out == FG_OUT_SVC && !o->no_desc) {
+        text = o->no_cpp ? src : fg_read_file(o->input, &text_len, err, sizeof err);
+        if (o->no_cpp)
+            text_len = len;
+        if (!text) {
+            fprintf(stderr, "fargen: %s\n", err);
+            free(src);
+            return false;
+        }
+    }
     fg_unit u;
     memset(&u, 0, sizeof u);
     u.cmd_externs = o->externs;
@@ -120,6 +136,9 @@ static bool build(const fg_options *o, size_t k, const char *base, const char *x
         ok = false;
     } else {
         fg_emit e = {&u, out, base, xname, 0};
+        e.source = text;
+        e.source_len = text_len;
+        e.no_desc = o->no_desc;
         outputs[k].emit(&e);
         if (out->failed) {
             fprintf(stderr, "fargen: out of memory\n");
@@ -127,6 +146,8 @@ static bool build(const fg_options *o, size_t k, const char *base, const char *x
         }
     }
     fg_unit_free(&u);
+    if (text != src)
+        free(text);
     free(src);
     return ok;
 }
@@ -175,6 +196,8 @@ static int parse_args(fg_options *o, int argc, char **argv)
             o->outputs |= FG_OUT_TEST;
         else if (strcmp(a, "--no-cpp") == 0)
             o->no_cpp = true;
+        else if (strcmp(a, "--no-desc") == 0)
+            o->no_desc = true;
         else if (strcmp(a, "--stdout") == 0)
             o->to_stdout = true;
         else if (strcmp(a, "--extern") == 0 || strncmp(a, "--extern=", 9) == 0) {
