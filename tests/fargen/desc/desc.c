@@ -1,0 +1,431 @@
+/* fargen_desc: the type descriptions fargen embeds in foo_svc.c, decoded
+ * with the library's far_desc_decode and checked in detail against what
+ * shapes.x (most kinds of type) and calc.x (lists, unions with a default
+ * arm, rpcgen -N style procedures, two versions) say; the embedded source
+ * is the .x text; fg_describe_file (fargen's front end as a library) gives
+ * the same bytes as the embedded ones.
+ *
+ * usage: fargen_desc SHAPES.x CALC.x */
+#include <farcall/rpc.h>
+
+#include "calc.h"
+#include "descutil.h"
+#include "fg_desc.h"
+#include "shapes.h"
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        s = NULL;
+    }
+    if (s)
+        s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* member i of struct t: its name, and its type returned */
+static far_tref member(const far_desc *d, far_tref t, uint32_t i, const char *nm)
+{
+    const far_type *ty = type_at(d, t);
+    if (ty->body.kind != FAR_T_STRUCT || i >= ty->body.far_tbody_u.members.members_len) {
+        fprintf(stderr, "type %u (%s) has no member %u (%s)\n", t, ty->name, i, nm);
+        failures++;
+        return d->types.types_len;
+    }
+    const far_tmember *m = &ty->body.far_tbody_u.members.members_val[i];
+    CHECK_STR(m->name, nm);
+    return m->type;
+}
+
+/* Is r an anonymous sequence (array) of elem with bound? */
+static bool is_seq(const far_desc *d, far_tref r, far_tkind k, far_tref elem, uint32_t bound)
+{
+    const far_type *t = type_at(d, r);
+    return t->name[0] == '\0' && t->body.kind == k && t->body.far_tbody_u.seq.elem == elem &&
+           t->body.far_tbody_u.seq.bound == bound;
+}
+
+static bool is_bytes(const far_desc *d, far_tref r, far_tkind k, uint32_t bound)
+{
+    const far_type *t = type_at(d, r);
+    return t->name[0] == '\0' && t->body.kind == k && t->body.far_tbody_u.bound == bound;
+}
+
+static const far_tproc *proc(const far_desc *d, uint32_t i, const char *nm, uint32_t number,
+                             uint32_t nargs)
+{
+    static const far_tproc none;
+    if (i >= d->procs.procs_len) {
+        fprintf(stderr, "no procedure %u (%s)\n", i, nm);
+        failures++;
+        return &none;
+    }
+    const far_tproc *p = &d->procs.procs_val[i];
+    CHECK_STR(p->name, nm);
+    CHECK_U(p->proc, number);
+    CHECK_U(p->args.args_len, nargs);
+    if (p->args.args_len != nargs)
+        return &none;
+    return p;
+}
+
+static void check_arm(const far_desc *d, const far_tarm *a, const int32_t *cases, uint32_t ncases,
+                      const char *nm, far_tref type)
+{
+    CHECK_U(a->cases.cases_len, ncases);
+    for (uint32_t i = 0; i < ncases && i < a->cases.cases_len; i++)
+        CHECK_U((uint32_t)a->cases.cases_val[i], (uint32_t)cases[i]);
+    CHECK_STR(a->name, nm);
+    CHECK_U(a->type, type);
+    (void)d;
+}
+
+static const far_tunion *union_of(const far_desc *d, far_tref r, uint32_t narms)
+{
+    static const far_tunion none;
+    const far_type *t = type_at(d, r);
+    CHECK_U(t->body.kind, FAR_T_UNION);
+    if (t->body.kind != FAR_T_UNION || t->body.far_tbody_u.u.arms.arms_len != narms) {
+        fprintf(stderr, "%s is no union of %u arms\n", t->name, narms);
+        failures++;
+        return &none;
+    }
+    return &t->body.far_tbody_u.u;
+}
+
+/* shapes.x, both versions */
+static void check_shapes(const far_desc *d, uint32_t vers)
+{
+    CHECK_U(d->prog, 0x2000c0e3);
+    CHECK_U(d->vers, vers);
+    CHECK_STR(d->prog_name, "SHAPES_PROG");
+    CHECK_STR(d->vers_name, vers == 1 ? "SHAPES_V1" : "SHAPES_V2");
+
+    /* the definitions, in source order, first */
+    static const char *const names[] = {"color", "name", "note", "tag", "shade", "maybe", "shape"};
+    CHECK(d->types.types_len > 7);
+    if (d->types.types_len <= 7)
+        return;
+    for (uint32_t i = 0; i < 7; i++)
+        CHECK_STR(d->types.types_val[i].name, names[i]);
+    for (uint32_t i = 7; i < d->types.types_len; i++)
+        CHECK_STR(d->types.types_val[i].name, "");
+    const far_type *T = d->types.types_val;
+    enum { COLOR, NAME, NOTE, TAG, SHADE, MAYBE, SHAPE };
+
+    /* enum color { RED = 1, GREEN = 2, BLUE = 3 } */
+    CHECK_U(T[COLOR].body.kind, FAR_T_ENUM);
+    CHECK_U(T[COLOR].body.far_tbody_u.values.values_len, 3);
+    if (T[COLOR].body.far_tbody_u.values.values_len == 3) {
+        static const char *const vn[] = {"RED", "GREEN", "BLUE"};
+        for (int i = 0; i < 3; i++) {
+            CHECK_STR(T[COLOR].body.far_tbody_u.values.values_val[i].name, vn[i]);
+            CHECK_U(T[COLOR].body.far_tbody_u.values.values_val[i].value, i + 1);
+        }
+    }
+    /* typedef string name<16>;  typedef string note<8>; */
+    CHECK_U(T[NAME].body.kind, FAR_T_STRING);
+    CHECK_U(T[NAME].body.far_tbody_u.bound, 16);
+    CHECK_U(T[NOTE].body.kind, FAR_T_STRING);
+    CHECK_U(T[NOTE].body.far_tbody_u.bound, 8);
+
+    /* struct tag { name key; string value<>; } */
+    CHECK_U(T[TAG].body.kind, FAR_T_STRUCT);
+    CHECK_U(T[TAG].body.far_tbody_u.members.members_len, 2);
+    CHECK_U(member(d, TAG, 0, "key"), NAME);
+    far_tref str_unbounded = member(d, TAG, 1, "value");
+    CHECK(is_bytes(d, str_unbounded, FAR_T_STRING, 0xffffffffu));
+
+    /* union shade switch (color c) { GREEN: string label<>; RED: int level; BLUE: void; } */
+    const far_tunion *u = union_of(d, SHADE, 3);
+    CHECK_STR(u->disc_name, "c");
+    CHECK_U(u->disc_type, COLOR);
+    if (u->arms.arms_len == 3) {
+        far_tref i32 = u->arms.arms_val[1].type;
+        CHECK(is_anon(d, i32, FAR_T_INT));
+        far_tref v = u->arms.arms_val[2].type;
+        CHECK(is_anon(d, v, FAR_T_VOID));
+        check_arm(d, &u->arms.arms_val[0], (const int32_t[]){2}, 1, "label", str_unbounded);
+        check_arm(d, &u->arms.arms_val[1], (const int32_t[]){1}, 1, "level", i32);
+        check_arm(d, &u->arms.arms_val[2], (const int32_t[]){3}, 1, "", v);
+    }
+    CHECK(u->dflt == NULL);
+
+    /* union maybe switch (int k) { case 7: tag t; default: void; } */
+    u = union_of(d, MAYBE, 1);
+    CHECK_STR(u->disc_name, "k");
+    CHECK(is_anon(d, u->disc_type, FAR_T_INT));
+    if (u->arms.arms_len == 1)
+        check_arm(d, &u->arms.arms_val[0], (const int32_t[]){7}, 1, "t", TAG);
+    CHECK(u->dflt != NULL);
+    if (u->dflt) {
+        CHECK_U(u->dflt->cases.cases_len, 0);
+        CHECK_STR(u->dflt->name, "");
+        CHECK(is_anon(d, u->dflt->type, FAR_T_VOID));
+    }
+
+    /* struct shape */
+    CHECK_U(T[SHAPE].body.kind, FAR_T_STRUCT);
+    CHECK_U(T[SHAPE].body.far_tbody_u.members.members_len, 12);
+    far_tref int_t = d->types.types_len; /* the int of dims, below */
+    CHECK_U(member(d, SHAPE, 0, "title"), NAME);
+    CHECK_U(member(d, SHAPE, 1, "fill"), COLOR);
+    CHECK_U(member(d, SHAPE, 2, "edge"), SHADE);
+    CHECK(is_seq(d, member(d, SHAPE, 3, "tags"), FAR_T_ARRAY_FIXED, TAG, 2));
+    CHECK(is_seq(d, member(d, SHAPE, 4, "notes"), FAR_T_ARRAY_FIXED, NOTE, 4));
+    CHECK(is_seq(d, member(d, SHAPE, 5, "more"), FAR_T_ARRAY_VAR, TAG, 4));
+    CHECK(is_bytes(d, member(d, SHAPE, 6, "raw"), FAR_T_OPAQUE_VAR, 0xffffffffu));
+    far_tref dims = member(d, SHAPE, 7, "dims");
+    const far_type *dt = type_at(d, dims);
+    CHECK(dt->name[0] == '\0' && dt->body.kind == FAR_T_ARRAY_FIXED);
+    if (dt->body.kind == FAR_T_ARRAY_FIXED) {
+        int_t = dt->body.far_tbody_u.seq.elem;
+        CHECK(is_anon(d, int_t, FAR_T_INT));
+        CHECK_U(dt->body.far_tbody_u.seq.bound, 3);
+    }
+    far_tref next = member(d, SHAPE, 8, "next");
+    CHECK(type_at(d, next)->name[0] == '\0');
+    CHECK_U(type_at(d, next)->body.kind, FAR_T_OPTIONAL);
+    CHECK_U(type_at(d, next)->body.far_tbody_u.elem, SHAPE);
+    CHECK_U(member(d, SHAPE, 9, "extra"), MAYBE);
+    far_tref inner = member(d, SHAPE, 10, "inner"); /* struct { color c; name n; } */
+    CHECK(type_at(d, inner)->name[0] == '\0');
+    CHECK_U(type_at(d, inner)->body.kind, FAR_T_STRUCT);
+    CHECK_U(type_at(d, inner)->body.far_tbody_u.members.members_len, 2);
+    if (type_at(d, inner)->body.far_tbody_u.members.members_len == 2) {
+        CHECK_U(member(d, inner, 0, "c"), COLOR);
+        CHECK_U(member(d, inner, 1, "n"), NAME);
+    }
+    CHECK(is_anon(d, member(d, SHAPE, 11, "flag"), FAR_T_BOOL));
+
+    /* const SHAPES_MAX = 4; */
+    CHECK_U(d->consts.consts_len, 1);
+    if (d->consts.consts_len == 1) {
+        CHECK_STR(d->consts.consts_val[0].name, "SHAPES_MAX");
+        CHECK_U(d->consts.consts_val[0].value, 4);
+    }
+
+    /* procedures, in source order */
+    const far_tproc *p;
+    if (vers == 1) {
+        CHECK_U(d->procs.procs_len, 7);
+        p = proc(d, 0, "SHAPES_NULL", 0, 0);
+        CHECK(is_anon(d, p->res, FAR_T_VOID));
+        p = proc(d, 1, "SHAPES_ECHO", 1, 1);
+        if (p->args.args_len == 1)
+            CHECK_U(p->args.args_val[0], SHAPE);
+        CHECK_U(p->res, SHAPE);
+        p = proc(d, 2, "SHAPES_NAME", 2, 3); /* string SHAPES_NAME(color, name, int) */
+        if (p->args.args_len == 3) {
+            CHECK_U(p->args.args_val[0], COLOR);
+            CHECK_U(p->args.args_val[1], NAME);
+            CHECK_U(p->args.args_val[2], int_t);
+        }
+        CHECK_U(p->res, str_unbounded); /* string: string<>, the same type as tag.value */
+        p = proc(d, 3, "SHAPES_PICK", 3, 1);
+        if (p->args.args_len == 1)
+            CHECK_U(p->args.args_val[0], SHADE);
+        CHECK_U(p->res, COLOR);
+        p = proc(d, 4, "SHAPES_MAYBE", 4, 1);
+        if (p->args.args_len == 1)
+            CHECK_U(p->args.args_val[0], TAG);
+        CHECK_U(p->res, MAYBE);
+        p = proc(d, 5, "SHAPES_TITLE", 5, 1);
+        if (p->args.args_len == 1)
+            CHECK_U(p->args.args_val[0], str_unbounded);
+        CHECK_U(p->res, NAME);
+        p = proc(d, 6, "SHAPES_DROP", 6, 1);
+        if (p->args.args_len == 1)
+            CHECK_U(p->args.args_val[0], MAYBE);
+        CHECK(is_anon(d, p->res, FAR_T_VOID));
+    } else {
+        CHECK_U(d->procs.procs_len, 2);
+        p = proc(d, 0, "SHAPES_SHADE", 1, 0);
+        CHECK_U(p->res, SHADE);
+        p = proc(d, 1, "SHAPES_COUNT", 2, 1);
+        if (p->args.args_len == 1)
+            CHECK_U(p->args.args_val[0], TAG);
+        CHECK(is_anon(d, p->res, FAR_T_HYPER));
+    }
+}
+
+/* calc.x: version 1 and 2 */
+static void check_calc(const far_desc *d, uint32_t vers)
+{
+    CHECK_U(d->prog, 0x2000c0de);
+    CHECK_U(d->vers, vers);
+    CHECK_STR(d->prog_name, "CALC_PROG");
+    CHECK_STR(d->vers_name, vers == 1 ? "CALC_V1" : "CALC_V2");
+    static const char *const names[] = {"op", "operand", "request", "reply"};
+    CHECK(d->types.types_len > 4);
+    if (d->types.types_len <= 4)
+        return;
+    for (uint32_t i = 0; i < 4; i++)
+        CHECK_STR(d->types.types_val[i].name, names[i]);
+    enum { OP, OPERAND, REQUEST, REPLY };
+    const far_type *T = d->types.types_val;
+    /* enum op { ADD = 1, MUL = 2, NEG = 3 } */
+    CHECK_U(T[OP].body.kind, FAR_T_ENUM);
+    CHECK_U(T[OP].body.far_tbody_u.values.values_len, 3);
+    if (T[OP].body.far_tbody_u.values.values_len == 3) {
+        CHECK_STR(T[OP].body.far_tbody_u.values.values_val[2].name, "NEG");
+        CHECK_U(T[OP].body.far_tbody_u.values.values_val[2].value, 3);
+    }
+    /* struct operand { hyper value; operand *next; } */
+    CHECK_U(T[OPERAND].body.kind, FAR_T_STRUCT);
+    far_tref hyper = member(d, OPERAND, 0, "value");
+    CHECK(is_anon(d, hyper, FAR_T_HYPER));
+    far_tref opt = member(d, OPERAND, 1, "next");
+    CHECK_U(type_at(d, opt)->body.kind, FAR_T_OPTIONAL);
+    CHECK_U(type_at(d, opt)->body.far_tbody_u.elem, OPERAND);
+    /* struct request { op what; operand *args; string label<CALC_MAX>; } */
+    CHECK_U(member(d, REQUEST, 0, "what"), OP);
+    CHECK_U(member(d, REQUEST, 1, "args"), opt); /* the same anonymous operand * */
+    CHECK(is_bytes(d, member(d, REQUEST, 2, "label"), FAR_T_STRING, 16));
+    /* union reply switch (int status) { 0: hyper result; 1, 2: string why<>; default: void; } */
+    const far_tunion *u = union_of(d, REPLY, 2);
+    CHECK_STR(u->disc_name, "status");
+    CHECK(is_anon(d, u->disc_type, FAR_T_INT));
+    if (u->arms.arms_len == 2) {
+        check_arm(d, &u->arms.arms_val[0], (const int32_t[]){0}, 1, "result", hyper);
+        check_arm(d, &u->arms.arms_val[1], (const int32_t[]){1, 2}, 2, "why",
+                  u->arms.arms_val[1].type);
+        CHECK(is_bytes(d, u->arms.arms_val[1].type, FAR_T_STRING, 0xffffffffu));
+    }
+    CHECK(u->dflt && u->dflt->cases.cases_len == 0 && is_anon(d, u->dflt->type, FAR_T_VOID));
+    CHECK_U(d->consts.consts_len, 1);
+    if (d->consts.consts_len == 1) {
+        CHECK_STR(d->consts.consts_val[0].name, "CALC_MAX");
+        CHECK_U(d->consts.consts_val[0].value, 16);
+    }
+    const far_tproc *p;
+    if (vers == 1) {
+        CHECK_U(d->procs.procs_len, 6);
+        p = proc(d, 0, "CALCPROC_NULL", 0, 0);
+        CHECK(is_anon(d, p->res, FAR_T_VOID));
+        p = proc(d, 1, "CALCPROC_EVAL", 1, 1);
+        if (p->args.args_len == 1)
+            CHECK_U(p->args.args_val[0], REQUEST);
+        CHECK_U(p->res, REPLY);
+        p = proc(d, 2, "CALCPROC_ADD2", 2, 2); /* int CALCPROC_ADD2(int, int) */
+        if (p->args.args_len == 2) {
+            CHECK(is_anon(d, p->args.args_val[0], FAR_T_INT));
+            CHECK_U(p->args.args_val[1], p->args.args_val[0]);
+            CHECK_U(p->res, p->args.args_val[0]);
+            CHECK_U(p->res, u->disc_type); /* int, once */
+        }
+        p = proc(d, 3, "CALCPROC_ECHO", 3, 1);
+        if (p->args.args_len == 1) {
+            CHECK(is_bytes(d, p->args.args_val[0], FAR_T_STRING, 0xffffffffu));
+            CHECK_U(p->res, p->args.args_val[0]);
+        }
+        p = proc(d, 4, "CALCPROC_MISSING", 4, 1);
+        if (p->args.args_len == 1)
+            CHECK(is_anon(d, p->args.args_val[0], FAR_T_INT));
+        CHECK(is_anon(d, p->res, FAR_T_VOID));
+        p = proc(d, 5, "CALCPROC_WAIT", 5, 0);
+        CHECK(is_anon(d, p->res, FAR_T_VOID));
+    } else {
+        CHECK_U(d->procs.procs_len, 1);
+        p = proc(d, 0, "CALCPROC_COUNT", 1, 0);
+        CHECK(is_anon(d, p->res, FAR_T_UHYPER));
+    }
+}
+
+/* Decodes an embedded description, validates it, checks it, compares it
+ * with fg_describe_file's for the same program version. */
+static void check_one(const far_program_desc *pd, const char *src_text,
+                      void (*check)(const far_desc *, uint32_t), const fg_described *ds, size_t nds,
+                      const char *what)
+{
+    CHECK(pd->type_desc != NULL);
+    CHECK(pd->type_desc_len > 0);
+    CHECK(pd->source != NULL);
+    if (!pd->type_desc || !pd->source)
+        return;
+    CHECK_STR(pd->source, src_text);
+    far_desc d;
+    if (!desc_decode(pd->type_desc, pd->type_desc_len, &d, what)) {
+        failures++;
+        return;
+    }
+    desc_validate(&d, pd->type_desc, pd->type_desc_len, what);
+    check(&d, pd->vers);
+    CHECK_U(d.prog, pd->prog);
+    bool found = false;
+    for (size_t i = 0; i < nds; i++)
+        if (ds[i].prog == pd->prog && ds[i].vers == pd->vers) {
+            found = true;
+            CHECK_STR(ds[i].prog_name, d.prog_name);
+            CHECK_STR(ds[i].vers_name, d.vers_name);
+            CHECK(ds[i].len == pd->type_desc_len &&
+                  memcmp(ds[i].desc, pd->type_desc, ds[i].len) == 0);
+        }
+    CHECK(found);
+    far_desc_free(&d);
+}
+
+static void file(const char *path, const far_program_desc *v1, const far_program_desc *v2,
+                 void (*check)(const far_desc *, uint32_t))
+{
+    char *text = slurp(path);
+    CHECK(text != NULL);
+    if (!text)
+        return;
+    fg_described *ds = NULL;
+    size_t nds = 0;
+    char *source = NULL;
+    char err[512];
+    bool ok = fg_describe_file(path, NULL, &ds, &nds, &source, err, sizeof err);
+    if (!ok)
+        fprintf(stderr, "fg_describe_file %s: %s\n", path, err);
+    CHECK(ok);
+    CHECK_U(nds, 2);
+    if (ok) {
+        CHECK_STR(source, text);
+        CHECK_U(ds[0].vers, 1);
+        CHECK_U(ds[1].vers, 2);
+    }
+    check_one(v1, text, check, ds, nds, path);
+    check_one(v2, text, check, ds, nds, path);
+    CHECK(v1->source == v2->source); /* one copy of the text */
+    fg_described_free(ds, nds);
+    free(source);
+    free(text);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: fargen_desc SHAPES.x CALC.x\n");
+        return 2;
+    }
+    file(argv[1], shapes_prog_1_program(), shapes_prog_2_program(), check_shapes);
+    file(argv[2], calc_prog_1_program(), calc_prog_2_program(), check_calc);
+
+    /* a failure is reported, with nothing returned */
+    fg_described *ds = (fg_described *)&ds;
+    size_t nds = 7;
+    char *source = (char *)&source;
+    char err[512] = "";
+    CHECK(!fg_describe_file("/nonexistent/x.x", NULL, &ds, &nds, &source, err, sizeof err));
+    CHECK(ds == NULL && nds == 0 && source == NULL);
+    CHECK(strstr(err, "/nonexistent/x.x: No such file") != NULL);
+    fg_described_free(NULL, 0);
+
+    if (failures) {
+        fprintf(stderr, "fargen_desc: %d checks failed\n", failures);
+        return 1;
+    }
+    printf("fargen_desc: ok\n");
+    return 0;
+}
