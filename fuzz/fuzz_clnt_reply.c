@@ -587,9 +587,12 @@ static void judge(run *r, const replies *rp, bool auth_sys)
             if (rs.r[j].len >= 4 && net_be32(rs.bodies.p + rs.r[j].off) == k->xid)
                 first = j;
         if (first == SIZE_MAX) {
-            far_err want = refusal != SIZE_MAX ? FAR_ETOOMANY
-                           : rs.error          ? FAR_EPROTO
-                                               : FAR_ECONNLOST;
+            /* a record over the client's max_record is a limit of its own
+             * (FAR_ELIMIT naming the option), other framing errors the peer's */
+            far_err want = refusal != SIZE_MAX       ? FAR_ETOOMANY
+                           : rs.error == NREC_ELIMIT ? FAR_ELIMIT
+                           : rs.error                ? FAR_EPROTO
+                                                     : FAR_ECONNLOST;
             NET_CHECK(st->err == want, "call %d (xid %08x): no reply to it, so %s, not %s (%s)", i,
                       k->xid, far_errname(want), far_errname(st->err), st->msg);
             continue;
