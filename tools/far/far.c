@@ -6,6 +6,10 @@
  *                                         procedure 0, with the round-trip time
  *   far name set NAME PROG | unset NAME | get [-x] NAME [HOST] | list [-x] [HOST]
  *                                         farbind's names
+ *   far describe [--x FILE.x] [--source] [--json] [-t MS] HOST PROG[.VERS]
+ *                                         a program's interface, as .x text (dyn.c)
+ *   far call [--x FILE.x] [--pretty] [--auth-sys] [-t MS] HOST PROG.VERS.PROC JSON|-
+ *                                         a call with JSON arguments (dyn.c)
  *   far --help, far --version, far help [SUBCOMMAND], far SUBCOMMAND --help
  *
  * HOST is a host name or address literal (its binder on port 111), or a binder
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dyn.h"
 #include "farcall/farcall.h"
 #include "rpcb_prot.h"
 
@@ -609,6 +614,35 @@ static const struct {
      "name, and only that uid or root may change or remove it.  A NAME is 1 to 64 of\n"
      "A-Z a-z 0-9 _ . - and may stand for PROG in PROG/VERS@HOST addresses.\n"
      "  -x     program numbers in hex\n"},
+    {"describe", far__cmd_describe, "prints a program's interface as .x text, from the server",
+     "usage: far describe [--x FILE.x] [--source] [--json] [-t MS] HOST PROG[.VERS]\n"
+     "Asks the server's reflection program (FAR_REFLECT, which every farcall server\n"
+     "serves) for the description of PROG and prints it as .x text that fargen and\n"
+     "rpcgen compile: every version of PROG, or VERS only.\n"
+     "  --x FILE.x  take the types from FILE.x (a classic server has no reflection)\n"
+     "  --source    print the .x text the server was compiled from instead\n"
+     "  --json      print the description itself (far_desc of far_reflect.x) as JSON\n"
+     "  -t MS       deadline of the connect and of each call (default 5000)\n"
+     "HOST: the server's address (tcp://H:P, udp://H:P, unix:PATH), or a host name\n"
+     "or binder address where PROG is looked up (\"localhost\": the local binder).\n"
+     "PROG: a number, an /etc/rpc name, a name the binder keeps, or the .x program\n"
+     "name (CALC_PROG); VERS: a number or the .x version name.\n"},
+    {"call", far__cmd_call, "calls a procedure with JSON arguments and prints the result as JSON",
+     "usage: far call [--x FILE.x] [--pretty] [--auth-sys] [-t MS] HOST PROG.VERS.PROC JSON|-\n"
+     "Encodes JSON as the procedure's arguments by the program's description (from\n"
+     "the server's reflection program, or from --x FILE.x), calls, and prints the\n"
+     "result as JSON.  With '-' it reads one JSON value a line from standard input\n"
+     "and prints one line a call: the result, or 'error: MESSAGE'; it goes on after\n"
+     "errors and exits 1 if any call failed.\n"
+     "  --x FILE.x  take the types from FILE.x (a classic server has no reflection)\n"
+     "  --pretty    indent the result\n"
+     "  --auth-sys  send the process's AUTH_SYS credentials (default: AUTH_NONE)\n"
+     "  -t MS       deadline of the connect and of each call (default 25000)\n"
+     "HOST and PROG as for far describe; VERS a number or the .x version name; PROC\n"
+     "a number or the .x procedure name.  The JSON mapping: hyper as a decimal\n"
+     "string, opaque as base64, enum by name, union as {\"<disc>\": d, \"<arm>\": v},\n"
+     "optional data as null or the value, several arguments as an array (far(1)).\n"
+     "Exits 0 on success, 1 if a call failed, 2 on a usage error.\n"},
 };
 #define NSUB (sizeof subcommands / sizeof subcommands[0])
 
