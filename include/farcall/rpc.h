@@ -240,6 +240,12 @@ typedef struct far_server_opts {
                                   * (FAR_EADDRINUSE), the binder refused (FAR_EAUTH).
                                   * false: the failure is logged as a warning and the
                                   * server serves by its address alone */
+    bool no_drc;                 /* UDP: no duplicate request cache.  With it (the default)
+                                  * a call sent again with the same xid (a client that heard
+                                  * no reply) is not run again: while it runs the copy is
+                                  * dropped, once done it is answered with the same reply */
+    uint32_t drc_entries;        /* replies the cache remembers; 0: 4096 */
+    size_t drc_bytes;            /* bytes of replies the cache holds; 0: 8 MiB */
     bool no_reflect;             /* do not serve FAR_REFLECT (far_reflect.x), the program
                                   * that lists this server's programs and describes their
                                   * types to `far describe` / `far call`; false: served */

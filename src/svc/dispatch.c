@@ -8,9 +8,9 @@
  * The front stages answer by themselves everything the runtime can: a
  * malformed or unauthenticated call, an unknown program, version or
  * procedure, the NULL procedure of a program with no function for it.  Such
- * calls never wait for a handler.  The two cache stages are where the
- * duplicate request cache plugs in (a hit replays its reply instead of
- * invoking; a done call leaves its reply there); they do nothing yet. */
+ * calls never wait for a handler.  The two cache stages are the duplicate
+ * request cache's (drc.h; UDP calls): a hit replays its reply instead of
+ * invoking, a done call leaves its reply there. */
 #include "svc/svc.h"
 
 #include <stdio.h>
@@ -159,13 +159,32 @@ static far__front stage_lookup(far_server *s, far_svc_req *r)
     return FRONT_HANDLER;
 }
 
-/* The duplicate request cache's lookup plugs in here: a retransmission of a
- * call in progress is dropped, of a call done is answered with the cached
- * reply.  Nothing is cached yet. */
+/* The duplicate request cache (drc.h), for UDP calls: a retransmission of a
+ * call in progress is dropped, of a call done is answered with its reply as
+ * it was sent; a new call gets an entry in progress (r->drc), done in
+ * stage_cache_store or forgotten when the call ends with no reply.  The NULL
+ * procedure has no effect to protect. */
 static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
 {
-    (void)s, (void)r;
-    return FRONT_HANDLER;
+    if (!s->drc || r->c || r->h.proc == 0)
+        return FRONT_HANDLER;
+    uint8_t *rep = NULL;
+    size_t n = 0;
+    switch (far__drc_lookup(s->drc, &r->peer, r->peer_len, r->h.xid, r->h.prog, r->h.vers,
+                            r->h.proc, r->in + r->args_off, r->in_len - r->args_off, &r->drc, &rep,
+                            &n)) {
+    case FAR__DRC_INPROG:
+        return FRONT_DROP;
+    case FAR__DRC_DONE: {
+        far_xdr_enc *e = reply_start(r);
+        far_xdr_enc_set_ref_min(e, 0); /* copied: rep is freed below */
+        bool ok = far_xdr_put_opaque_fixed(e, rep, n);
+        free(rep);
+        return ok ? FRONT_REPLY : FRONT_DROP;
+    }
+    default:
+        return FRONT_HANDLER;
+    }
 }
 
 far__front far__svc_front(far_server *s, far_svc_req *r)
@@ -265,11 +284,20 @@ static bool stage_encode(far_svc_req *r, far_err hr, const void *res)
     }
 }
 
-/* The duplicate request cache's store plugs in here: the reply of a call that
- * is to be remembered is kept (a copy of r->enc) before it is sent. */
+/* The reply of a call with an entry in the duplicate request cache is kept
+ * there (a copy of r->enc: a UDP reply, no record mark) before it is sent. */
 static void stage_cache_store(far_server *s, far_svc_req *r)
 {
-    (void)s, (void)r;
+    if (!r->drc)
+        return;
+    size_t n = far_xdr_enc_len(&r->enc);
+    uint8_t *b = r->enc.err.code == FAR_OK ? malloc(n ? n : 1) : NULL;
+    if (b && far_xdr_enc_flatten(&r->enc, b, n) != FAR_OK) {
+        free(b);
+        b = NULL;
+    }
+    far__drc_store(s->drc, r->drc, b, n); /* b NULL: forgotten */
+    r->drc = NULL;
 }
 
 bool far__svc_reply_finish(far_server *s, far_svc_req *r)

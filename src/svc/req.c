@@ -78,6 +78,11 @@ void far__svc_req_free(far_svc_req *r)
 void far__svc_req_put(far_server *s, far_svc_req *r)
 {
     conn *c = r->c;
+    if (r->drc) {
+        /* it ends with no reply cached: a retransmission runs it */
+        far__drc_forget(s->drc, r->drc);
+        r->drc = NULL;
+    }
     if (r->udp_counted) {
         r->udp_counted = false;
         atomic_fetch_sub(&s->udp_waiting, 1);

@@ -198,6 +198,15 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
         s->loop.epfd = -1;
         goto fail;
     }
+    if (!s->o.no_drc) {
+        if (!s->o.drc_entries)
+            s->o.drc_entries = 4096;
+        if (!s->o.drc_bytes)
+            s->o.drc_bytes = (size_t)8 << 20;
+        s->drc = far__drc_create(s->o.drc_entries, s->o.drc_bytes);
+        if (!s->drc)
+            goto fail;
+    }
     for (uint32_t i = 0; i < s->o.max_conns; i++)
         s->free_idx[i] = s->o.max_conns - 1 - i;
     s->nfree = s->o.max_conns;
@@ -491,6 +500,7 @@ FAR__API void far_server_destroy(far_server *s)
     for (size_t i = 0; i < FAR__ARRAY_LEN(fds); i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    far__drc_destroy(s->drc); /* after every request is back (each forgets its entry) */
     free(s->threads);
     free(s->slots);
     free(s->free_idx);

@@ -22,6 +22,7 @@
 #include "hooks.h"
 #include "msg/msg.h"
 #include "net/net.h"
+#include "svc/drc.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -83,7 +84,8 @@ struct far_svc_req {
     const svc_prog *sp;
     const far_proc_desc *pd;
     far__sauth auth;
-    int auth_stat; /* for a handler returning FAR_EAUTH */
+    far__drc_entry *drc; /* UDP: its entry in the duplicate request cache, until done */
+    int auth_stat;       /* for a handler returning FAR_EAUTH */
     far_arena arena;
     far_xdr_enc enc;
     struct iovec iov[8];
@@ -167,6 +169,7 @@ typedef struct slot {
 
 struct far_server {
     far_server_opts o;
+    far__drc *drc; /* the duplicate request cache of UDP calls (drc.h); NULL: no_drc */
     /* UDP requests read and not yet finished.  UDP has no connection to stop
      * reading, so past FAR__UDP_WAIT_MAX further datagrams are read and
      * dropped (as a full socket buffer would; clients retransmit) rather than
