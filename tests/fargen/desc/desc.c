@@ -2,14 +2,16 @@
  * with the library's far_desc_decode and checked in detail against what
  * shapes.x (most kinds of type) and calc.x (lists, unions with a default
  * arm, rpcgen -N style procedures, two versions) say; the embedded source
- * is the .x text; fg_describe_file (fargen's front end as a library) gives
- * the same bytes as the embedded ones.
+ * is the .x text, also where it needs escaping in C (escapes.x);
+ * fg_describe_file (fargen's front end as a library) gives the same bytes as
+ * the embedded ones.
  *
- * usage: fargen_desc SHAPES.x CALC.x */
+ * usage: fargen_desc SHAPES.x CALC.x ESCAPES.x */
 #include <farcall/rpc.h>
 
 #include "calc.h"
 #include "descutil.h"
+#include "escapes.h"
 #include "fg_desc.h"
 #include "shapes.h"
 
@@ -341,6 +343,34 @@ static void check_calc(const far_desc *d, uint32_t vers)
     }
 }
 
+/* escapes.x: a source full of what a C literal escapes; the consts a
+ * description has (a char constant, a negative one) and leaves out */
+static void check_escapes(const far_desc *d, uint32_t vers)
+{
+    CHECK_U(d->prog, 0x2000e5c0);
+    CHECK_U(vers, 1);
+    CHECK_STR(d->prog_name, "ESC_PROG");
+    CHECK_STR(d->vers_name, "ESC_V1");
+    CHECK(d->types.types_len >= 1);
+    if (d->types.types_len < 1)
+        return;
+    CHECK_STR(d->types.types_val[0].name, "esc_text");
+    CHECK_U(d->types.types_val[0].body.kind, FAR_T_STRING);
+    CHECK_U(d->types.types_val[0].body.far_tbody_u.bound, 'A');
+    CHECK_U(d->consts.consts_len, 2); /* not ESC_GREETING (a string), ESC_FROM_C (C's) */
+    if (d->consts.consts_len == 2) {
+        CHECK_STR(d->consts.consts_val[0].name, "ESC_MAX");
+        CHECK_U(d->consts.consts_val[0].value, 65);
+        CHECK_STR(d->consts.consts_val[1].name, "ESC_CR");
+        CHECK(d->consts.consts_val[1].value == -1);
+    }
+    CHECK_U(d->procs.procs_len, 1);
+    const far_tproc *p = proc(d, 0, "ESC_ECHO", 1, 1);
+    if (p->args.args_len == 1)
+        CHECK_U(p->args.args_val[0], 0);
+    CHECK_U(p->res, 0);
+}
+
 /* Decodes an embedded description, validates it, checks it, compares it
  * with fg_describe_file's for the same program version. */
 static void check_one(const far_program_desc *pd, const char *src_text,
@@ -374,6 +404,7 @@ static void check_one(const far_program_desc *pd, const char *src_text,
     far_desc_free(&d);
 }
 
+/* path's versions 1 and (v2 not NULL) 2 */
 static void file(const char *path, const far_program_desc *v1, const far_program_desc *v2,
                  void (*check)(const far_desc *, uint32_t))
 {
@@ -389,15 +420,18 @@ static void file(const char *path, const far_program_desc *v1, const far_program
     if (!ok)
         fprintf(stderr, "fg_describe_file %s: %s\n", path, err);
     CHECK(ok);
-    CHECK_U(nds, 2);
-    if (ok) {
+    CHECK_U(nds, v2 ? 2 : 1);
+    if (ok && nds == (v2 ? 2u : 1u)) {
         CHECK_STR(source, text);
         CHECK_U(ds[0].vers, 1);
-        CHECK_U(ds[1].vers, 2);
+        if (v2)
+            CHECK_U(ds[1].vers, 2);
     }
     check_one(v1, text, check, ds, nds, path);
-    check_one(v2, text, check, ds, nds, path);
-    CHECK(v1->source == v2->source); /* one copy of the text */
+    if (v2) {
+        check_one(v2, text, check, ds, nds, path);
+        CHECK(v1->source == v2->source); /* one copy of the text */
+    }
     fg_described_free(ds, nds);
     free(source);
     free(text);
@@ -405,12 +439,13 @@ static void file(const char *path, const far_program_desc *v1, const far_program
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: fargen_desc SHAPES.x CALC.x\n");
+    if (argc != 4) {
+        fprintf(stderr, "usage: fargen_desc SHAPES.x CALC.x ESCAPES.x\n");
         return 2;
     }
     file(argv[1], shapes_prog_1_program(), shapes_prog_2_program(), check_shapes);
     file(argv[2], calc_prog_1_program(), calc_prog_2_program(), check_calc);
+    file(argv[3], esc_prog_1_program(), NULL, check_escapes);
 
     /* a failure is reported, with nothing returned */
     fg_described *ds = (fg_described *)&ds;
