@@ -225,6 +225,14 @@ static bool resolve_prog(target *t, const char *s)
     far_err rc = far_bind_program(s, t->direct ? NULL : t->host, &t->prog);
     if (rc == FAR_OK)
         return true;
+    if (t->no_reflect && !t->nx) {
+        fprintf(stderr,
+                "far: %s: no program '%s': the server has no reflection to name its programs (a "
+                "classic ONC RPC server, or far_server_opts.no_reflect): give its types with --x "
+                "FILE.x, or PROG by number\n",
+                t->host, s);
+        return false;
+    }
     fprintf(stderr,
             "far: %s: no program '%s': not a number, %s name, /etc/rpc name or name the binder "
             "keeps (%s)\n",
