@@ -168,6 +168,10 @@ static const char *jtype(const json_t *j)
 /* The shortest %g text that reads back as v (float: as the float). */
 static void write_real(char *buf, size_t n, double v, bool single)
 {
+    if (v == 0 && signbit(v)) { /* "-0" would read back as the integer 0 */
+        snprintf(buf, n, "-0.0");
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, n, "%.*g", prec, v);
         double back = strtod(buf, NULL);
@@ -853,7 +857,7 @@ static far_err encode_root(const far_dyn *d, const char *root, const far_tref *t
     } else if (!json_is_array(j) || json_array_size(j) != n) {
         efail(&c, FAR_EJSON, &rp, "expected an array of the %" PRIu32 " arguments, got %s", n,
               json_is_array(j) ? "another count" : jtype(j));
-    } else {
+    } else if (enter(&c, &rp)) { /* the array is a level, as the decoder writes it */
         for (uint32_t i = 0; i < n; i++) {
             jpath ap = {&rp, NULL, i};
             if (!enc_value(&c, types[i], json_array_get(j, i), &ap))

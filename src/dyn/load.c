@@ -31,12 +31,21 @@ __attribute__((format(printf, 1, 2))) static far_err bad(const char *fmt, ...)
     return FAR_EPROTO;
 }
 
+/* An identifier of the RPC language (RFC 5531 §12.2), not one of its
+ * keywords: the text far_dyn_to_x writes must read back. */
 static bool ident_ok(const char *s)
 {
+    static const char *const keywords[] = {
+        "bool",   "case",    "char",  "const",    "default", "double", "enum",     "float",
+        "hyper",  "int",     "long",  "opaque",   "program", "short",  "string",   "struct",
+        "switch", "typedef", "union", "unsigned", "version", "void",   "quadruple"};
     if (!s || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
         return false;
     for (const char *p = s + 1; *p; p++)
         if (!(isalnum((unsigned char)*p) || *p == '_'))
+            return false;
+    for (size_t i = 0; i < FAR__ARRAY_LEN(keywords); i++)
+        if (strcmp(s, keywords[i]) == 0)
             return false;
     return true;
 }

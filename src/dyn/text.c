@@ -359,7 +359,9 @@ FAR__API far_err far_dyn_to_x(const far_dyn *d, char **text)
     if (!x.state)
         return FAR_ENOMEM;
     const far_desc *ds = &d->desc;
-    bool ok = putf(&x, "/* %s version %s (%" PRIu32 ".%" PRIu32 "), from its description. */\n\n",
+    bool ok = putf(&x,
+                   "/* %s version %s (program 0x%08" PRIx32 ", version %" PRIu32
+                   "), from its description. */\n\n",
                    ds->prog_name, ds->vers_name, ds->prog, ds->vers);
     for (uint32_t i = 0; ok && i < ds->consts.consts_len; i++)
         ok = putf(&x, "const %s = %" PRId64 ";\n", ds->consts.consts_val[i].name,

@@ -794,6 +794,12 @@ static void specials_and_base64(void **state)
         free(json);
         free(src);
     }
+    /* negative zero stays negative */
+    assert_int_equal(enc_type(d, "all", all_with("d", "-0.0", NULL), &got), FAR_OK);
+    assert_int_equal(got.b[28], 0x80);
+    assert_int_equal(dec_type(d, "all", got.b, got.n, 0, &json), FAR_OK);
+    assert_non_null(strstr(json, "\"d\":-0.0,"));
+    free(json);
     /* floats print shortest */
     assert_int_equal(enc_type(d, "all", all_with("d", "0.1", NULL), &got), FAR_OK);
     assert_int_equal(dec_type(d, "all", got.b, got.n, 0, &json), FAR_OK);
@@ -963,6 +969,7 @@ static void load_refuses(void **state)
         {13, "a void arm has a name"},
         {14, "case 2 of a bool discriminant"},
         {15, "contains itself by value"},
+        {16, "member 1 has no valid name"},
     };
     for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
         far_dyn *ok = sink();
@@ -1016,6 +1023,9 @@ static void load_refuses(void **state)
             break;
         case 14:
             T[K_MAYBE].body.far_tbody_u.u.arms.arms_val[0].cases.cases_val[0] = 2;
+            break;
+        case 16: /* a keyword of the RPC language */
+            MP[1].name = "opaque";
             break;
         case 15: /* a fixed array of itself, through an alias */
         {
