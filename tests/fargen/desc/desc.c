@@ -8,6 +8,7 @@
  *
  * usage: fargen_desc SHAPES.x CALC.x ESCAPES.x */
 #include <farcall/rpc.h>
+#include <unistd.h>
 
 #include "calc.h"
 #include "descutil.h"
@@ -437,6 +438,31 @@ static void file(const char *path, const far_program_desc *v1, const far_program
     free(text);
 }
 
+/* fg_describe_file on a .x of `text` must fail with `want` in the message,
+ * returning nothing (and, under ASan, leaking nothing). */
+static void bad_file(const char *text, const char *want)
+{
+    char path[] = "/tmp/fargen_desc_XXXXXX.x";
+    int fd = mkstemps(path, 2);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    fg_described *ds = (fg_described *)&ds;
+    size_t nds = 7;
+    char *source = (char *)&source;
+    char err[512] = "";
+    CHECK(!fg_describe_file(path, NULL, &ds, &nds, &source, err, sizeof err));
+    CHECK(ds == NULL && nds == 0 && source == NULL);
+    if (!strstr(err, want)) {
+        fprintf(stderr, "%s: error \"%s\", expected \"%s\"\n", path, err, want);
+        failures++;
+    }
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -456,6 +482,13 @@ int main(int argc, char **argv)
     CHECK(ds == NULL && nds == 0 && source == NULL);
     CHECK(strstr(err, "/nonexistent/x.x: No such file") != NULL);
     fg_described_free(NULL, 0);
+    bad_file("struct s { int a; }\n", ":2:1: error: expected ';'");
+    bad_file("struct s { nosuch a; };\n", "unknown type 'nosuch'"); /* check */
+    /* a name no description can hold: the builder's error, after parsing */
+    char big[600];
+    snprintf(big, sizeof big, "program P { version V { void %0300d(void) = 1; } = 1; } = 1;\n", 0);
+    memcpy(big + 29, "PROC", 4);
+    bad_file(big, "longer than a type description allows");
 
     if (failures) {
         fprintf(stderr, "fargen_desc: %d checks failed\n", failures);
