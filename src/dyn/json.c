@@ -958,16 +958,22 @@ static bool put(dctx *c, const char *s)
     return far__dyn_buf_str(c->out, s) || oom(c);
 }
 
+/* Pretty output indents two spaces a level up to this depth and no
+ * further, so a deep value cannot turn each 4 bytes of XDR into a line of
+ * 4000 spaces. */
+#define PRETTY_MAX_INDENT 32
+
 static bool newline(dctx *c)
 {
     if (!c->pretty)
         return true;
-    if (!far__dyn_buf_room(c->out, 1 + 2 * (size_t)c->depth))
+    size_t n = 2 * (size_t)(c->depth < PRETTY_MAX_INDENT ? c->depth : PRETTY_MAX_INDENT);
+    if (!far__dyn_buf_room(c->out, 1 + n))
         return oom(c);
     char *w = c->out->p + c->out->len;
     *w++ = '\n';
-    memset(w, ' ', 2 * (size_t)c->depth);
-    c->out->len += 1 + 2 * (size_t)c->depth;
+    memset(w, ' ', n);
+    c->out->len += 1 + n;
     c->out->p[c->out->len] = '\0';
     return true;
 }

@@ -874,6 +874,24 @@ static void specials_and_base64(void **state)
     assert_int_equal(dec_type(d, "tree", got.b, got.n, FAR_DYN_PRETTY, &json), FAR_OK);
     assert_string_equal(json, "{\n  \"name\": \"r\",\n  \"kids\": []\n}\n");
     free(json);
+    /* pretty output is JSON too, and its indentation stops growing */
+    char list[2048];
+    size_t at = 0;
+    for (unsigned i = 0; i < 40; i++)
+        at += (size_t)snprintf(list + at, sizeof list - at, "{\"v\":%u,\"next\":", i);
+    at += (size_t)snprintf(list + at, sizeof list - at, "null");
+    memset(list + at, '}', 40);
+    list[at + 40] = '\0';
+    assert_int_equal(enc_type(d, "node", list, &got), FAR_OK);
+    assert_int_equal(dec_type(d, "node", got.b, got.n, FAR_DYN_PRETTY, &json), FAR_OK);
+    assert_non_null(strstr(
+        json, "\n                                                                \"v\": 39"));
+    assert_null(
+        strstr(json, "\n                                                                 "));
+    bytes again;
+    assert_int_equal(enc_type(d, "node", json, &again), FAR_OK);
+    expect_bytes(&again, &got);
+    free(json);
     far_dyn_free(d);
 }
 
