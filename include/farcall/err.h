@@ -55,10 +55,19 @@ typedef enum far_err {
     FAR_EJSON = 30, /* a JSON value is malformed or does not match its XDR type
                      * (far_last_error names the field and what was expected) */
     FAR_ENODESC = 31, /* the server serves the program with no description of its types */
+
+    /* call semantics, orphans, liveness */
+    FAR_EUNKNOWN_OUTCOME = 32, /* the server restarted (or the call was cut off) while the
+                                * call was in flight: it may or may not have run */
+    FAR_EPEER_DEAD = 33,       /* the server stopped answering (no reply, no sign of work)
+                                * within the client's liveness bound */
+    FAR_EUNSUPPORTED = 34,     /* the peer does not support what the call requires (a
+                                * classic ONC RPC peer: no farcall flavor) */
+    FAR_EIDEMPOTENCY = 35,     /* an idempotency key was reused with other arguments */
 } far_err;
 
 /* The last valid code; tests iterate 0..FAR_ERR_LAST to check far_strerror. */
-#define FAR_ERR_LAST FAR_ENODESC
+#define FAR_ERR_LAST FAR_EIDEMPOTENCY
 
 /* A short English description of `err`, never NULL.  Unknown values get
  * "unknown farcall error".  The string is static; any thread may call this. */

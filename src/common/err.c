@@ -37,6 +37,12 @@ static const struct {
     [FAR_ENOTREG] = {"FAR_ENOTREG", "not registered with the binder (is the server running?)"},
     [FAR_EJSON] = {"FAR_EJSON", "JSON value does not match its type"},
     [FAR_ENODESC] = {"FAR_ENODESC", "no description of the program's types"},
+    [FAR_EUNKNOWN_OUTCOME] = {"FAR_EUNKNOWN_OUTCOME",
+                              "the server restarted during the call: it may or may not have run"},
+    [FAR_EPEER_DEAD] = {"FAR_EPEER_DEAD", "the server stopped answering (dead, or the path is)"},
+    [FAR_EUNSUPPORTED] = {"FAR_EUNSUPPORTED",
+                          "the peer does not support what the call requires (classic ONC RPC?)"},
+    [FAR_EIDEMPOTENCY] = {"FAR_EIDEMPOTENCY", "idempotency key reused with other arguments"},
 };
 
 _Static_assert(FAR__ARRAY_LEN(errtab) == FAR_ERR_LAST + 1, "every far_err needs a table entry");
