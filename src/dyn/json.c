@@ -724,9 +724,14 @@ static bool enc_value(ectx *c, uint32_t t, json_t *j, const jpath *p)
     case FAR_T_FLOAT:
         if (!enc_real(c, j, p, "a float", &r))
             return false;
-        if (isfinite(r) && fabs(r) > FLT_MAX)
+        /* what rounds to FLT_MAX is a float ("3.4028235e+38", FLT_MAX's
+         * shortest text, is a little more than FLT_MAX); from halfway to
+         * the next power of two on, it would round to infinity */
+        if (isfinite(r) && fabs(r) >= 0x1.ffffffp127)
             return efail(c, FAR_EJSON, p, "expected a float, got %s (beyond its range)",
                          jgot(j, got, sizeof got));
+        if (fabs(r) > FLT_MAX && isfinite(r))
+            r = copysign(FLT_MAX, r);
         return far_xdr_put_float(c->e, (float)r) || exfail(c, p);
     case FAR_T_DOUBLE:
         if (!enc_real(c, j, p, "a double", &r))
