@@ -178,7 +178,10 @@ class Desc:
         if k == "FAR_T_VOID":
             return None
         if k == "FAR_T_ENUM":
-            return rng.choice(b["values"])["name"]
+            # a value, by its first name (a later one for the same value is
+            # an alias: the output gives the first)
+            by_value = self.enum_by_value(i)
+            return by_value[rng.choice(sorted(by_value))]
         if k == "FAR_T_STRUCT":
             return {m["name"]: self.gen(rng, m["type"], depth + 1) for m in b["members"]}
         if k == "FAR_T_UNION":
