@@ -185,9 +185,11 @@ static const char *jgot(const json_t *j, char *buf, size_t n)
 {
     if (json_is_integer(j))
         snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-    else if (json_is_real(j))
+    else if (json_is_real(j)) {
         write_real(buf, n, json_real_value(j), false);
-    else if (json_is_string(j) && json_string_length(j) <= 40)
+        if (!strpbrk(buf, ".e") && strlen(buf) + 3 < n)
+            strcat(buf, ".0"); /* 5.0 is not the integer 5 */
+    } else if (json_is_string(j) && json_string_length(j) <= 40)
         snprintf(buf, n, "\"%s\"", json_string_value(j));
     else if (json_is_string(j))
         snprintf(buf, n, "a string of %zu bytes", json_string_length(j));

@@ -574,6 +574,8 @@ static void errors_name_the_field(void **state)
         {"i", "\"x\"", FAR_EJSON, "all.i: expected an int (an integer from -2147483648"},
         {"i", "2147483648", FAR_EJSON, "all.i: expected an int"},
         {"i", "1.5", FAR_EJSON, "all.i: expected an int"},
+        {"i", "5.0", FAR_EJSON,
+         "all.i: expected an int (an integer from -2147483648 to 2147483647), got 5.0"},
         {"u", "-1", FAR_EJSON, "all.u: expected an unsigned int"},
         {"u", "4294967296", FAR_EJSON, "all.u: expected an unsigned int"},
         {"c", "128", FAR_EJSON, "all.c: expected a char"},
