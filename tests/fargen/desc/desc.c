@@ -6,7 +6,11 @@
  * fg_describe_file (fargen's front end as a library) gives the same bytes as
  * the embedded ones.
  *
- * usage: fargen_desc SHAPES.x CALC.x ESCAPES.x */
+ * Through fg_describe_file alone: lang.x (every primitive, typedef forms,
+ * inline bodies, unsigned and bool discriminants), point.x (external types)
+ * and the system's nlm_prot.x (netobj).
+ *
+ * usage: fargen_desc SHAPES.x CALC.x ESCAPES.x LANG.x POINT.x */
 #include <farcall/rpc.h>
 #include <unistd.h>
 
@@ -438,6 +442,249 @@ static void file(const char *path, const far_program_desc *v1, const far_program
     free(text);
 }
 
+/* Version `vers` of the first program of `path`, through fg_describe_file
+ * (externs: --extern names), decoded into *d and validated.  False: failed. */
+static bool described(const char *path, uint32_t vers, const char *const *externs, int nexterns,
+                      far_desc *d)
+{
+    fg_describe_opts o;
+    memset(&o, 0, sizeof o);
+    o.externs = externs;
+    o.nexterns = nexterns;
+    fg_described *ds;
+    size_t nds;
+    char err[512];
+    if (!fg_describe_file(path, &o, &ds, &nds, NULL, err, sizeof err)) {
+        fprintf(stderr, "fg_describe_file %s: %s\n", path, err);
+        failures++;
+        return false;
+    }
+    bool ok = false;
+    for (size_t i = 0; i < nds && !ok; i++)
+        if (ds[i].vers == vers && ds[i].prog == ds[0].prog) {
+            ok = desc_decode(ds[i].desc, ds[i].len, d, path);
+            if (ok)
+                desc_validate(d, ds[i].desc, ds[i].len, path);
+        }
+    if (!ok) {
+        fprintf(stderr, "%s: no version %u that decodes\n", path, vers);
+        failures++;
+    }
+    fg_described_free(ds, nds);
+    return ok;
+}
+
+static void check_members(const far_desc *d, far_tref t, const char *const *names,
+                          const far_tkind *kinds, uint32_t n)
+{
+    CHECK_U(type_at(d, t)->body.far_tbody_u.members.members_len, n);
+    for (uint32_t i = 0; i < n; i++)
+        CHECK_U(type_at(d, member(d, t, i, names[i]))->body.kind, kinds[i]);
+}
+
+/* tests/golden/lang.x: every primitive kind, typedef forms, inline bodies,
+ * unsigned and bool discriminants, octal and hex case labels, consts */
+static void check_lang(const char *path)
+{
+    far_desc d;
+    if (!described(path, 1, NULL, 0, &d))
+        return;
+    static const char *const names[] = {
+        "color", "count", "ucount",  "digest", "blob", "name",  "counts",       "bigs", "nodeptr",
+        "node",  "tree",  "scalars", "result", "flag", "coded", "inline_forms", "pair"};
+    enum { NNAMED = sizeof names / sizeof names[0] };
+    enum {
+        COLOR,
+        COUNT,
+        UCOUNT,
+        DIGEST,
+        BLOB,
+        NAME_,
+        COUNTS,
+        BIGS,
+        NODEPTR,
+        NODE,
+        TREE,
+        SCALARS,
+        RESULT,
+        FLAG,
+        CODED,
+        INLINE_FORMS,
+        PAIR
+    };
+    CHECK(d.types.types_len > NNAMED);
+    if (d.types.types_len <= NNAMED) {
+        far_desc_free(&d);
+        return;
+    }
+    for (uint32_t i = 0; i < NNAMED; i++)
+        CHECK_STR(d.types.types_val[i].name, names[i]);
+    CHECK_STR(d.types.types_val[NNAMED].name, "");
+    const far_type *T = d.types.types_val;
+
+    /* enum color { RED = 1, GREEN = HEX, BLUE }: rpcgen's previous + 1 */
+    CHECK_U(T[COLOR].body.far_tbody_u.values.values_len, 3);
+    if (T[COLOR].body.far_tbody_u.values.values_len == 3) {
+        CHECK_U(T[COLOR].body.far_tbody_u.values.values_val[1].value, 32);
+        CHECK_STR(T[COLOR].body.far_tbody_u.values.values_val[2].name, "BLUE");
+        CHECK_U(T[COLOR].body.far_tbody_u.values.values_val[2].value, 33);
+    }
+    /* typedef forms */
+    CHECK_U(T[COUNT].body.kind, FAR_T_ALIAS);
+    CHECK(is_anon(&d, T[COUNT].body.far_tbody_u.elem, FAR_T_INT));
+    CHECK_U(T[UCOUNT].body.kind, FAR_T_ALIAS);
+    CHECK(is_anon(&d, T[UCOUNT].body.far_tbody_u.elem, FAR_T_UINT));
+    CHECK_U(T[DIGEST].body.kind, FAR_T_OPAQUE_FIXED);
+    CHECK_U(T[DIGEST].body.far_tbody_u.bound, 16);
+    CHECK_U(T[BLOB].body.kind, FAR_T_OPAQUE_VAR);
+    CHECK_U(T[BLOB].body.far_tbody_u.bound, 10);
+    CHECK_U(T[NAME_].body.kind, FAR_T_STRING);
+    CHECK_U(T[NAME_].body.far_tbody_u.bound, 0xffffffffu);
+    CHECK_U(T[COUNTS].body.kind, FAR_T_ARRAY_VAR);
+    CHECK_U(T[COUNTS].body.far_tbody_u.seq.elem, COUNT);
+    CHECK_U(T[COUNTS].body.far_tbody_u.seq.bound, 15); /* OCT = 017 */
+    CHECK_U(T[BIGS].body.kind, FAR_T_ARRAY_FIXED);
+    CHECK(is_anon(&d, T[BIGS].body.far_tbody_u.seq.elem, FAR_T_HYPER));
+    CHECK_U(T[BIGS].body.far_tbody_u.seq.bound, 2);
+    CHECK_U(T[NODEPTR].body.kind, FAR_T_OPTIONAL); /* typedef struct node *nodeptr; */
+    CHECK_U(T[NODEPTR].body.far_tbody_u.elem, NODE);
+    CHECK_U(member(&d, NODE, 1, "next"), NODEPTR);
+    /* struct tree { int id; tree kids<>; tree *parent_hint; bool leaf; } */
+    CHECK(is_seq(&d, member(&d, TREE, 1, "kids"), FAR_T_ARRAY_VAR, TREE, 0xffffffffu));
+    /* every primitive */
+    static const char *const sn[] = {"c",  "uc", "s", "us", "l", "ul",    "u",    "h",
+                                     "uh", "f",  "d", "q",  "b", "shade", "first"};
+    static const far_tkind sk[] = {FAR_T_CHAR,   FAR_T_UCHAR, FAR_T_SHORT,  FAR_T_USHORT,
+                                   FAR_T_INT,    FAR_T_UINT,  FAR_T_UINT,   FAR_T_HYPER,
+                                   FAR_T_UHYPER, FAR_T_FLOAT, FAR_T_DOUBLE, FAR_T_QUAD,
+                                   FAR_T_BOOL,   FAR_T_ENUM,  FAR_T_STRUCT};
+    check_members(&d, SCALARS, sn, sk, 15);
+    CHECK_U(member(&d, SCALARS, 13, "shade"), COLOR);
+    CHECK_U(member(&d, SCALARS, 14, "first"), NODE);
+    CHECK_U(member(&d, SCALARS, 4, "l"), T[COUNT].body.far_tbody_u.elem); /* one int */
+    CHECK_U(member(&d, SCALARS, 5, "ul"), member(&d, SCALARS, 6, "u"));   /* one unsigned */
+
+    /* union result switch (color which) { RED, GREEN: counts; BLUE: void; default: digest } */
+    const far_tunion *u = union_of(&d, RESULT, 2);
+    CHECK_U(u->disc_type, COLOR);
+    if (u->arms.arms_len == 2) {
+        check_arm(&d, &u->arms.arms_val[0], (const int32_t[]){1, 32}, 2, "values", COUNTS);
+        check_arm(&d, &u->arms.arms_val[1], (const int32_t[]){33}, 1, "", u->arms.arms_val[1].type);
+        CHECK(is_anon(&d, u->arms.arms_val[1].type, FAR_T_VOID));
+    }
+    CHECK(u->dflt != NULL);
+    if (u->dflt)
+        check_arm(&d, u->dflt, NULL, 0, "sum", DIGEST);
+    /* union flag switch (bool set) { TRUE: name why; FALSE: void; } */
+    u = union_of(&d, FLAG, 2);
+    CHECK(is_anon(&d, u->disc_type, FAR_T_BOOL));
+    if (u->arms.arms_len == 2) {
+        check_arm(&d, &u->arms.arms_val[0], (const int32_t[]){1}, 1, "why", NAME_);
+        CHECK_U(u->arms.arms_val[1].cases.cases_len, 1);
+        if (u->arms.arms_val[1].cases.cases_len == 1)
+            CHECK_U(u->arms.arms_val[1].cases.cases_val[0], 0);
+    }
+    CHECK(u->dflt == NULL);
+    /* union coded switch (unsigned code) { 0: void; 0x10, 021: int small; } */
+    u = union_of(&d, CODED, 2);
+    CHECK(is_anon(&d, u->disc_type, FAR_T_UINT));
+    if (u->arms.arms_len == 2)
+        check_arm(&d, &u->arms.arms_val[1], (const int32_t[]){16, 17}, 2, "small",
+                  T[COUNT].body.far_tbody_u.elem);
+    /* inline bodies: struct { int x; int y; }, union switch (int k) {...}, enum {...} */
+    far_tref pt = member(&d, INLINE_FORMS, 0, "point");
+    CHECK_STR(type_at(&d, pt)->name, "");
+    check_members(&d, pt, (const char *const[]){"x", "y"},
+                  (const far_tkind[]){FAR_T_INT, FAR_T_INT}, 2);
+    far_tref either = member(&d, INLINE_FORMS, 1, "either");
+    CHECK_STR(type_at(&d, either)->name, "");
+    u = union_of(&d, either, 1);
+    CHECK_STR(u->disc_name, "k");
+    CHECK(u->dflt != NULL && is_anon(&d, u->dflt->type, FAR_T_VOID));
+    far_tref level = member(&d, INLINE_FORMS, 2, "level");
+    CHECK_STR(type_at(&d, level)->name, "");
+    CHECK_U(type_at(&d, level)->body.kind, FAR_T_ENUM);
+    if (type_at(&d, level)->body.far_tbody_u.values.values_len == 2) {
+        CHECK_STR(type_at(&d, level)->body.far_tbody_u.values.values_val[0].name, "LOW");
+        CHECK(type_at(&d, level)->body.far_tbody_u.values.values_val[0].value == -5);
+    }
+    /* typedef struct { int a; float b; } pair;  is a named struct */
+    check_members(&d, PAIR, (const char *const[]){"a", "b"},
+                  (const far_tkind[]){FAR_T_INT, FAR_T_FLOAT}, 2);
+    /* consts, in source order */
+    static const char *const cn[] = {"DEC", "HEX", "OCT", "NEG", "ALIAS"};
+    static const int64_t cv[] = {10, 32, 15, -5, 10};
+    CHECK_U(d.consts.consts_len, 5);
+    for (uint32_t i = 0; i < 5 && i < d.consts.consts_len; i++) {
+        CHECK_STR(d.consts.consts_val[i].name, cn[i]);
+        CHECK(d.consts.consts_val[i].value == cv[i]);
+    }
+    /* int LANG_SUM(int, hyper, name) = 2; */
+    CHECK_U(d.procs.procs_len, 4);
+    const far_tproc *p = proc(&d, 2, "LANG_SUM", 2, 3);
+    if (p->args.args_len == 3) {
+        CHECK(is_anon(&d, p->args.args_val[0], FAR_T_INT));
+        CHECK_U(p->args.args_val[1], T[BIGS].body.far_tbody_u.seq.elem); /* one hyper */
+        CHECK_U(p->args.args_val[2], NAME_);
+    }
+    far_desc_free(&d);
+    if (described(path, 2, NULL, 0, &d)) {
+        CHECK_U(d.procs.procs_len, 2);
+        p = proc(&d, 1, "LANG_ALL", 5, 1);
+        if (p->args.args_len == 1)
+            CHECK_U(p->args.args_val[0], INLINE_FORMS);
+        CHECK_U(p->res, SCALARS);
+        far_desc_free(&d);
+    }
+}
+
+/* tests/fargen/extern/point.x: types declared external follow the .x's own;
+ * nlm_prot.x: libtirpc's netobj, opaque<1024>, follows them */
+static void check_extern_netobj(const char *point_x)
+{
+    far_desc d;
+    if (described(point_x, 1, NULL, 0, &d)) {
+        CHECK(d.types.types_len > 4);
+        if (d.types.types_len > 4) {
+            const far_type *T = d.types.types_val;
+            CHECK_STR(T[0].name, "segment");
+            CHECK_STR(T[1].name, "path");
+            CHECK_STR(T[2].name, "point"); /* in the order of the comment */
+            CHECK_U(T[2].body.kind, FAR_T_EXTERN);
+            CHECK_STR(T[3].name, "des_block");
+            CHECK_U(T[3].body.kind, FAR_T_EXTERN);
+            CHECK_STR(T[4].name, "");
+            CHECK_U(member(&d, 0, 0, "from"), 2);
+            far_tref mid = member(&d, 0, 3, "mid");
+            CHECK_U(type_at(&d, mid)->body.kind, FAR_T_OPTIONAL);
+            CHECK_U(type_at(&d, mid)->body.far_tbody_u.elem, 2);
+            CHECK_U(T[1].body.kind, FAR_T_ARRAY_VAR);
+            CHECK_U(T[1].body.far_tbody_u.seq.elem, 2);
+            CHECK_U(T[1].body.far_tbody_u.seq.bound, 8);
+            const far_tproc *p = proc(&d, 3, "POINT_SEAL", 4, 1);
+            CHECK_U(p->res, 3);
+        }
+        far_desc_free(&d);
+    }
+    /* --extern on the command line: the same */
+    const char *const ext[] = {"point"};
+    if (described(point_x, 1, ext, 1, &d)) {
+        CHECK(d.types.types_len > 3 && strcmp(d.types.types_val[2].name, "point") == 0 &&
+              d.types.types_val[2].body.kind == FAR_T_EXTERN);
+        far_desc_free(&d);
+    }
+    if (described("/usr/include/rpcsvc/nlm_prot.x", 1, NULL, 0, &d)) {
+        far_tref n = named(&d, "netobj");
+        const far_type *t = type_at(&d, n);
+        CHECK_U(t->body.kind, FAR_T_OPAQUE_VAR);
+        CHECK_U(t->body.far_tbody_u.bound, 1024);
+        CHECK(n + 1 < d.types.types_len && d.types.types_val[n + 1].name[0] == '\0');
+        far_tref cookie = member(&d, named(&d, "nlm_res"), 0, "cookie");
+        CHECK_U(cookie, n);
+        far_desc_free(&d);
+    }
+}
+
 /* fg_describe_file on a .x of `text` must fail with `want` in the message,
  * returning nothing (and, under ASan, leaking nothing). */
 static void bad_file(const char *text, const char *want)
@@ -465,10 +712,12 @@ static void bad_file(const char *text, const char *want)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: fargen_desc SHAPES.x CALC.x ESCAPES.x\n");
+    if (argc != 6) {
+        fprintf(stderr, "usage: fargen_desc SHAPES.x CALC.x ESCAPES.x LANG.x POINT.x\n");
         return 2;
     }
+    check_lang(argv[4]);
+    check_extern_netobj(argv[5]);
     file(argv[1], shapes_prog_1_program(), shapes_prog_2_program(), check_shapes);
     file(argv[2], calc_prog_1_program(), calc_prog_2_program(), check_calc);
     file(argv[3], esc_prog_1_program(), NULL, check_escapes);
