@@ -10,6 +10,8 @@
  *                                     connection); fails if any call fails
  *   rpc_bench conc P SECONDS          P client processes, one sync call at a time each
  *   rpc_bench echo BYTES N            N sync echo calls of BYTES (MB/s one way)
+ *   rpc_bench ucall drc|nodrc N       p50/p99 of N sync 16-byte ECHO calls over UDP,
+ *                                     the server's duplicate request cache on or off
  */
 #include <sched.h>
 #include <signal.h>
@@ -52,7 +54,7 @@ static const far_proc_desc procs[] = {
     {0, "NULL", NULL, NULL, 0, 0, NULL},
     {1, "ECHO", blob_dec, blob_enc, sizeof(blob), sizeof(blob), h_echo},
 };
-static const far_program_desc prog = {FAR_DESC_SIZES, .prog = BPROG, .vers = 1,
+static const far_program_desc prog = {FAR_DESC_SIZES,  .prog = BPROG,  .vers = 1,
                                       .name = "BENCH", .procs = procs, .nprocs = 2};
 
 static double now_s(void)
@@ -63,6 +65,7 @@ static double now_s(void)
 }
 
 static pid_t server_pid;
+static bool server_no_drc; /* ucall nodrc */
 
 /* Starts the server in a child; returns the address to call. */
 static void start_server(const char *transport, char *addr, size_t n)
@@ -84,7 +87,7 @@ static void start_server(const char *transport, char *addr, size_t n)
         /* The server's defaults, but for records big enough for the echo
          * runs and room for the 32-process run: the pipelined run gets the
          * default window (max_calls_per_conn). */
-        far_server_opts o = {.max_record = 64u << 20, .max_conns = 1024};
+        far_server_opts o = {.max_record = 64u << 20, .max_conns = 1024, .no_drc = server_no_drc};
         far_server *s;
         char bound[160];
         const char *la = strcmp(transport, "unix") == 0  ? ux
@@ -139,6 +142,40 @@ static int lat(const char *t, int n)
     qsort(v, (size_t)n, sizeof *v, cmp_d);
     printf("null_%s p50_us=%.2f p99_us=%.2f calls_s=%.0f\n", t, v[n / 2] * 1e6,
            v[n * 99 / 100] * 1e6, n / total);
+    far_client_destroy(c);
+    stop_server();
+    free(v);
+    return 0;
+}
+
+/* The cost of the duplicate request cache: a call that is cached (ECHO,
+ * not the NULL procedure, which never is) with the cache on and off. */
+static int ucall(const char *mode, int n)
+{
+    server_no_drc = strcmp(mode, "nodrc") == 0;
+    char addr[160];
+    start_server("udp", addr, sizeof addr);
+    far_client *c;
+    if (far_client_open(&c, addr, NULL))
+        return 1;
+    uint8_t payload[16] = {1, 2, 3};
+    blob in = {sizeof payload, payload}, out;
+    far_arena ar;
+    far_arena_init(&ar, NULL, 0, 0);
+    double *v = malloc(sizeof *v * (size_t)n);
+    for (int i = 0; i < 2000 + n; i++) {
+        double t0 = now_s();
+        if (far_client_call(c, BPROG, 1, 1, blob_enc, &in, blob_dec, &out, &ar, NULL) != FAR_OK) {
+            fprintf(stderr, "%s\n", far_last_error());
+            return 1;
+        }
+        if (i >= 2000)
+            v[i - 2000] = now_s() - t0;
+        far_arena_reset(&ar);
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    printf("ucall_%s p50_us=%.2f p99_us=%.2f\n", mode, v[n / 2] * 1e6, v[n * 99 / 100] * 1e6);
+    far_arena_fini(&ar);
     far_client_destroy(c);
     stop_server();
     free(v);
@@ -260,5 +297,7 @@ int main(int argc, char **argv)
         return conc(atoi(argv[2]), atof(argv[3]));
     if (!strcmp(argv[1], "echo"))
         return echo((size_t)atol(argv[2]), atoi(argv[3]));
+    if (!strcmp(argv[1], "ucall"))
+        return ucall(argv[2], atoi(argv[3]));
     return 2;
 }

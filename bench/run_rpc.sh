@@ -69,6 +69,8 @@ for rep in $(seq "$REPS"); do
         measure far_udp_$p $C env FAR_SERVER_CPU=$S "$B" lat udp 20000
         measure far_unix_$p $C env FAR_SERVER_CPU=$S "$B" lat unix 20000
         measure far_pipe_$p $C env FAR_SERVER_CPU=$S "$B" pipe tcp 200000
+        measure far_ucall_drc_$p $C env FAR_SERVER_CPU=$S "$B" ucall drc 20000
+        measure far_ucall_nodrc_$p $C env FAR_SERVER_CPU=$S "$B" ucall nodrc 20000
         for sz in 1024 65536 1048576; do
             n=$((sz > 65536 ? 300 : 3000))
             measure raw_echo${sz}_$p $C env FAR_SERVER_CPU=$S "$R" echo $sz $n
@@ -136,6 +138,12 @@ for p in same cross; do
     row "null Unix p50, us $L" "$(cell far_unix_$p p50_us)" "$(cell raw_unix_$p median_us)" "" \
         "$r" "" "<= 1.1x raw TCP ($rt)" "$(ok "$rt" le 1.1)"
     row "null Unix p99, us $L" "$(cell far_unix_$p p99_us)" "$(cell raw_unix_$p p99_us)" "" "" "" "" ""
+    on=$(med far_ucall_drc_$p p50_us)
+    off=$(med far_ucall_nodrc_$p p50_us)
+    d=$(awk -v a="$on" -v b="$off" 'BEGIN { if (a != "" && b != "") printf "%+.2f", a - b }')
+    row "UDP 16-byte call p50, us, cache on / off $L" "$(cell far_ucall_drc_$p p50_us)" \
+        "$(cell far_ucall_nodrc_$p p50_us) (off)" "" "$(ratio "$on" "$off") ($d us)" "" \
+        "<= +1 us" "$(ok "${d#+}" le 1)"
     v=$(med far_pipe_$p calls_s)
     row "pipelined null, 1 conn, M calls/s $L" "$(cell far_pipe_$p calls_s 1e6)" \
         "$(cell raw_batch_$p msgps 1e6)" "" "$(ratio "$v" "$(med raw_batch_$p msgps)")" "" \
