@@ -602,6 +602,7 @@ static bool call_one(target *t, const far_dyn *d, const far_dyn_proc *p, const c
     far_status st;
     far_call_opts co = {.timeout_ms = t->timeout_ms, .status = &st};
     st.msg[0] = 0;
+    st.err = (far_err)-1; /* still so after: the call was never made (its arguments) */
     far_err rc = far_dyn_call(t->c, d, p->proc, json, pretty ? FAR_DYN_PRETTY : 0, &res, &co);
     if (rc == FAR_OK) {
         printf("%s\n", res);
@@ -610,7 +611,7 @@ static bool call_one(target *t, const far_dyn *d, const far_dyn_proc *p, const c
         return true;
     }
     char why[1024];
-    if (rc == FAR_EJSON)
+    if (rc == FAR_EJSON || st.err == (far_err)-1)
         snprintf(why, sizeof why, "arguments of %s: %s", p->name, far_last_error());
     else if (rc == FAR_ETIMEDOUT)
         snprintf(why, sizeof why, "%s: no reply within %" PRIu32 " ms", p->name, t->timeout_ms);
