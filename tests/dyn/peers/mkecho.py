@@ -2,13 +2,18 @@
 """Makes an echo server's .x and C out of a .x file (build time).
 
 usage: mkecho.py --rpcgen RPCGEN --prog N --out DIR [--skip TYPE=REASON]...
-                 [--drop-pass TEXT]... [--extern NAME]... FILE.x
+                 [--drop-pass TEXT]... [--extern NAME]... [--wire NAME=DEF]...
+                 FILE.x
 
 Writes into DIR:
   echo_BASE.x     FILE.x's definitions (its own program blocks removed) and
                   program ECHO_PROG { version ECHO_V { T ECHO_T(T) = n; ...
                   } = 1; } = N; one procedure per type rpcgen declares an
                   xdr_T for (struct, union, enum, typedef), in source order
+  echo_BASE_far.x the same for far call --x: each --wire NAME=DEF type,
+                  external to rpcgen's code (--extern NAME: the C library
+                  has it), is defined by DEF, its wire form, so far can
+                  send it (des_block: "typedef opaque des_block[8]")
   echo_BASE_fn.c  the procedures: T *echo_t_1_svc(T *arg, ...) returns arg
                   (rpcgen's dispatch sends the reply before it frees the
                   arguments)
@@ -115,6 +120,7 @@ def main():
     ap.add_argument("--skip", action="append", default=[])
     ap.add_argument("--drop-pass", action="append", default=[])
     ap.add_argument("--extern", action="append", default=[])
+    ap.add_argument("--wire", action="append", default=[])
     ap.add_argument("x")
     a = ap.parse_args()
     base = os.path.basename(a.x)[:-2]
@@ -146,10 +152,22 @@ def main():
 
     procs = "".join("\t\t%s ECHO_%s(%s) = %d;\n" % (t, t.upper(), t, i + 1)
                     for i, t in enumerate(echoed))
+    program = ("\nprogram ECHO_PROG {\n\tversion ECHO_V {\n%s\t} = 1;\n} = %s;\n"
+               % (procs, a.prog))
     with open(os.path.join(a.out, "echo_%s.x" % base), "w") as f:
-        f.write(head + text)
-        f.write("\nprogram ECHO_PROG {\n\tversion ECHO_V {\n%s\t} = 1;\n} = %s;\n"
-                % (procs, a.prog))
+        f.write(head + text + program)
+    wire = dict(w.split("=", 1) for w in a.wire)
+    for name in wire:
+        if name not in a.extern:
+            sys.exit("mkecho: --wire %s: not an --extern type" % name)
+    far_head = head.split("\n")[0] + "\n"
+    rest = [n for n in a.extern if n not in wire]
+    if rest:
+        far_head += "/*@ extern %s */\n" % " ".join(rest)
+    far_head += "".join("%s; /* its wire form (mkecho.py --wire) */\n" % d.rstrip(";")
+                        for d in wire.values())
+    with open(os.path.join(a.out, "echo_%s_far.x" % base), "w") as f:
+        f.write(far_head + text + program)
     # The C types of each procedure as rpcgen's header declares them (a
     # fixed-array typedef goes as a pointer to its element).
     hdr = rpcgen_header(a.rpcgen, os.path.join(a.out, "echo_%s.x" % base))
