@@ -40,4 +40,12 @@ expect_err "--x: a program the file does not have" "no program 'RDIR_PROG'" \
 grep -q "union shape switch (color c)" "$TMP/dt.x" || fail "far describe --x: $(cat "$TMP/dt.x")"
 "$FAR" describe --source --x "$X" "$A" DT_PROG | cmp -s - "$X" || fail "far describe --source --x is not the file"
 pass "--x: far describe, and --source the file"
+# every version of a program, as one .x file, with no server to ask
+"$FAR" describe --x "$SRC/tests/bind/tirpc_peer.x" "unix:$TMP/nothing.sock" TIRPC_PEER >"$TMP/tp.x" ||
+  fail "far describe --x of two versions"
+[ "$(grep -c '^program ' "$TMP/tp.x")" = 1 ] && [ "$(grep -c '^    version ' "$TMP/tp.x")" = 2 ] ||
+  fail "two versions are not one program: $(cat "$TMP/tp.x")"
+mkdir -p "$TMP/tp" && "$FARGEN" -o "$TMP/tp" "$TMP/tp.x" >"$TMP/err" 2>&1 || fail "fargen: $(cat "$TMP/err")"
+(cd "$TMP" && "$RPCGEN" -c -o tp_xdr.c tp.x) >"$TMP/err" 2>&1 || fail "rpcgen: $(cat "$TMP/err")"
+pass "far describe --x: two versions as one program that fargen and rpcgen compile, no server asked"
 echo "all dyn_classic checks passed"

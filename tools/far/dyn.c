@@ -175,6 +175,8 @@ static far_err list_once(target *t)
         return FAR_OK;
     if (t->no_reflect)
         return FAR_EPROG_UNAVAIL;
+    if (!t->c && (!t->direct || !open_at(t, t->host)))
+        return FAR_ECONNREFUSED; /* (open_at said why) */
     far_err rc = far_dyn_list(t->c, &t->list, &t->nlist, NULL);
     if (rc == FAR_EPROG_UNAVAIL)
         t->no_reflect = true;
@@ -385,7 +387,7 @@ static bool target_init(target *t, const dopts *o)
     t->auth_sys = o->auth_sys;
     if (o->xfile && !load_x(t, o->xfile))
         return false;
-    return !t->direct || open_at(t, t->host); /* its LIST may name PROG */
+    return true; /* connected when needed: --x describes with no server */
 }
 
 /* ------------------------------------------------------------ far describe */
@@ -480,7 +482,7 @@ out:
     return status;
 }
 
-static int describe_one(target *t, uint32_t vers, const dopts *o)
+static int describe_one(target *t, uint32_t vers, const dopts *o, char **text_out)
 {
     if (o->json)
         return print_desc_json(t, vers, true);
@@ -521,9 +523,72 @@ static int describe_one(target *t, uint32_t vers, const dopts *o)
         fprintf(stderr, "far: %s\n", far_last_error());
         return 1;
     }
-    fputs(text, stdout);
-    free(text);
+    *text_out = text;
     return 0;
+}
+
+/* One version's .x text, in its parts: the comment line that opens it, the
+ * constants and types, the program's first line, its version block, its
+ * last line ("} = 0x...;"). */
+typedef struct xparts {
+    const char *head, *types, *first, *vers, *last, *end;
+} xparts;
+
+static bool split_x(const char *t, xparts *x)
+{
+    x->head = t;
+    x->types = strchr(t, '\n');
+    const char *p = x->types ? strstr(x->types, "\nprogram ") : NULL;
+    if (!p || strncmp(t, "/*", 2) != 0)
+        return false;
+    x->types++;
+    x->first = p + 1;
+    x->vers = strchr(x->first, '\n');
+    x->end = t + strlen(t);
+    const char *q = x->end;
+    if (q > t && q[-1] == '\n')
+        q--;
+    while (q > x->vers && q[-1] != '\n')
+        q--;
+    x->last = q;
+    if (!x->vers || x->last <= x->vers || *x->last != '}')
+        return false;
+    x->vers++;
+    return true;
+}
+
+static bool same(const char *a, const char *a_end, const char *b, const char *b_end)
+{
+    return a_end - a == b_end - b && memcmp(a, b, (size_t)(a_end - a)) == 0;
+}
+
+/* Prints the versions' texts as one .x file when they share their types
+ * (fargen's descriptions hold every type of the file, so versions compiled
+ * from one file do): the types once, then the program with every version.
+ * Otherwise one after the other. */
+static void print_versions(char **texts, size_t n)
+{
+    xparts x0, xi;
+    bool merge = n > 1 && split_x(texts[0], &x0);
+    for (size_t i = 1; i < n && merge; i++)
+        merge = split_x(texts[i], &xi) && same(x0.types, x0.first, xi.types, xi.first) &&
+                same(x0.first, x0.vers, xi.first, xi.vers) &&
+                same(x0.last, x0.end, xi.last, xi.end);
+    if (!merge) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s%s", i ? "\n" : "", texts[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        split_x(texts[i], &xi);
+        fwrite(xi.head, 1, (size_t)(xi.types - xi.head), stdout); /* each one's comment */
+    }
+    fwrite(x0.types, 1, (size_t)(x0.vers - x0.types), stdout);
+    for (size_t i = 0; i < n; i++) {
+        split_x(texts[i], &xi);
+        fwrite(xi.vers, 1, (size_t)(xi.last - xi.vers), stdout);
+    }
+    fwrite(x0.last, 1, (size_t)(x0.end - x0.last), stdout);
 }
 
 int far__cmd_describe(int argc, char **argv)
@@ -551,7 +616,7 @@ int far__cmd_describe(int argc, char **argv)
     }
     if (!resolve_prog(&t, parts[0]))
         goto out_spec;
-    if (!connect_prog(&t, 0))
+    if (!t.nx && !connect_prog(&t, 0))
         goto out_spec;
     if (parts[1]) {
         if (!resolve_vers(&t, parts[1], &vers))
@@ -559,7 +624,11 @@ int far__cmd_describe(int argc, char **argv)
         have_vers = true;
     }
     if (have_vers) {
-        status = describe_one(&t, vers, &o);
+        char *text = NULL;
+        status = describe_one(&t, vers, &o, &text);
+        if (text)
+            fputs(text, stdout);
+        free(text);
     } else {
         uint32_t v[64];
         size_t n = versions(&t, v, 64);
@@ -577,12 +646,17 @@ int far__cmd_describe(int argc, char **argv)
         }
         if (o.source)
             n = 1; /* the .x file, which has every version */
+        char *texts[64] = {0};
         status = 0;
         for (size_t i = 0; i < n && status == 0; i++) {
-            if (i)
+            if (i && o.json)
                 printf("\n");
-            status = describe_one(&t, v[i], &o);
+            status = describe_one(&t, v[i], &o, &texts[i]);
         }
+        if (status == 0 && texts[0])
+            print_versions(texts, n);
+        for (size_t i = 0; i < n; i++)
+            free(texts[i]);
     }
 out_spec:
     free(spec);
