@@ -375,6 +375,44 @@ class Desc:
         if not void:
             self.check(arm["type"], v[arm["name"]], path + "." + arm["name"])
 
+    # ------------------------------------------- other accepted forms
+
+    def vary(self, rng, i, v):
+        """v (canonical) in another form the mapping accepts on the way in,
+        chosen at random member by member: an enum by number, a hyper as a
+        JSON integer (within +-2^53), an opaque as base64url or unpadded, an
+        integral float as a JSON integer.  far prints it back canonical."""
+        b = self.body(i)
+        k = b["kind"]
+        flip = rng.random() < 0.5
+        if k == "FAR_T_ENUM" and flip:
+            return self.enum_names(i)[v]
+        if k in ("FAR_T_HYPER", "FAR_T_UHYPER") and flip and abs(int(v)) <= 2**53:
+            return int(v)
+        if k in ("FAR_T_OPAQUE_FIXED", "FAR_T_OPAQUE_VAR") and flip:
+            if rng.random() < 0.5:
+                v = v.replace("+", "-").replace("/", "_")
+            return v.rstrip("=") if rng.random() < 0.5 else v
+        if k in FLOATS and flip and isinstance(v, float) and v.is_integer() and \
+                abs(v) < 2**53 and math.copysign(1, v) > 0:
+            return int(v)
+        if k == "FAR_T_STRUCT":
+            return {m["name"]: self.vary(rng, m["type"], v[m["name"]]) for m in b["members"]}
+        if k == "FAR_T_UNION":
+            u = b["u"]
+            out = dict(v)
+            out[u["disc_name"]] = self.vary(rng, u["disc_type"], v[u["disc_name"]])
+            d = self.disc_value(u["disc_type"], v[u["disc_name"]])
+            arm = next((x for x in u["arms"] if d in x["cases"]), u.get("dflt"))
+            if arm and arm["name"] in v:
+                out[arm["name"]] = self.vary(rng, arm["type"], v[arm["name"]])
+            return out
+        if k in ("FAR_T_ARRAY_FIXED", "FAR_T_ARRAY_VAR"):
+            return [self.vary(rng, b["seq"]["elem"], x) for x in v]
+        if k in ("FAR_T_OPTIONAL", "FAR_T_ALIAS"):
+            return None if v is None else self.vary(rng, b["elem"], v)
+        return v
+
     # -------------------------------------------------------- comparing
 
     def same(self, i, a, b, path):

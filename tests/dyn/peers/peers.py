@@ -7,9 +7,11 @@ usage: peers.py FAR ECHO.x PORT TYPES SKIP MIN [COUNT]
 Asks `far describe --json --x ECHO.x` for the echo program's description;
 for each type of TYPES (mkecho.py's list: one procedure ECHO_T per type),
 writes COUNT (1000) random values of it (dynvalues.py, seeded by the type's
-name), pipes them into `far call --x ECHO.x tcp://127.0.0.1:PORT
+name) and the first VARIANTS (100) of them again in other forms the mapping
+accepts (enums by number, hypers as JSON integers, base64url...), pipes them into `far call --x ECHO.x tcp://127.0.0.1:PORT
 ECHO_PROG.1.ECHO_T -` and compares every line far prints with the line
-sent: it must be a value of the type in canonical form and the same value.
+sent (as first written): it must be a value of the type in canonical form
+and the same value.
 Prints one line per type and a summary; exits 1 on any mismatch, any far
 failure, or fewer than MIN types run.  Types not run are printed with why
 (SKIP: mkecho.py's --skip list; those whose values need a type with no XDR
@@ -27,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dynvalues  # noqa: E402
 
 CALL_SECONDS = 150  # one far call - process of COUNT values (ASan builds are slow)
+VARIANTS = 100  # values sent again in other accepted forms (dynvalues.vary)
 
 
 def no_constant(name):
@@ -77,6 +80,12 @@ def main():
         rng = random.Random(zlib.crc32(("%s/%s" % (fname, t)).encode()))
         sent = [desc.gen(rng, ti) for _ in range(count)]
         lines = [dynvalues.dumps(v) for v in sent]
+        # then VARIANTS of them in other forms far accepts, to come back as
+        # they were first written
+        want = list(lines)
+        for v in sent[:VARIANTS]:
+            lines.append(dynvalues.dumps(desc.vary(rng, ti, v)))
+            want.append(dynvalues.dumps(v))
         try:
             rc, out, err = run_far([far, "call", "-t", "20000", "--x", xfile, host,
                                     "ECHO_PROG.1.ECHO_" + t.upper(), "-"],
@@ -100,7 +109,7 @@ def main():
                 try:
                     v = json.loads(echo, parse_constant=no_constant)
                     desc.check(ti, v, "result")
-                    where = desc.same(ti, json.loads(line), v, "result")
+                    where = desc.same(ti, json.loads(want[k]), v, "result")
                     if where:
                         why = "differs at %s" % where
                 except ValueError as e:
@@ -110,6 +119,8 @@ def main():
                 if first is None:
                     first = "line %d: %s\n    sent %s\n    got  %s" % (k + 1, why, line[:400],
                                                                      (echo or "")[:400])
+                    if line != want[k]:
+                        first += "\n    want %s" % want[k][:400]
         if len(got) > len(lines):
             bad += 1
             first = first or "%d lines printed for %d sent" % (len(got), len(lines))
@@ -128,7 +139,8 @@ def main():
                   % (t, bad, len(lines), rc, first,
                      "\n  stderr: " + err.strip()[:600] if err.strip() else ""))
         else:
-            print("ok %s: %d values" % (t, len(lines)))
+            print("ok %s: %d values (%d of them again in other accepted forms)"
+                  % (t, len(lines), len(lines) - len(sent)))
 
     for t, why in skipped:
         print("SKIP %s: %s" % (t, why))
