@@ -166,7 +166,8 @@ static far__front stage_lookup(far_server *s, far_svc_req *r)
  * procedure has no effect to protect. */
 static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
 {
-    if (!s->drc || r->c || r->h.proc == 0)
+    /* (r->c is not set yet in the front stages: the transport tells.) */
+    if (!s->drc || r->t != FAR__UDP || r->h.proc == 0)
         return FRONT_HANDLER;
     uint8_t *rep = NULL;
     size_t n = 0;
