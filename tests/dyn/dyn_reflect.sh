@@ -70,6 +70,13 @@ expect_err "a member unknown" 'colour' "$FAR" call "$A" DT_PROG.1.WEIGH '{"key":
 expect_err "malformed JSON" 'arguments of WEIGH: .*' "$FAR" call "$A" DT_PROG.1.WEIGH '{"key": '
 expect_err "base64 that is not" 'raw' "$FAR" call "$A" DT_PROG.1.ECHO "$(item '[]' '{"c": "BLUE"}' | sed 's/"raw": ""/"raw": "!!"/')"
 
+# a batch line with a NUL byte is refused (not cut short), and the batch goes on
+printf '"a"\n"b\0c"\n"d"\n' | "$FAR" call "$A" DT_PROG.1.HELLO - >"$TMP/batch" &&
+  fail "a batch with a NUL byte exited 0"
+[ "$(tr '\n' '|' <"$TMP/batch")" = '"hello, a"|error: a NUL byte in the line|"hello, d"|' ] ||
+  fail "batch with a NUL byte: $(cat "$TMP/batch")"
+pass "a batch line with a NUL byte: an error line, and the batch goes on"
+
 # --- no reflection: far says so, and --x gives the types
 expect_err "no_reflect: far describe says the server has no reflection and suggests --x" \
   "no reflection.*--x FILE.x" "$FAR" describe "unix:$TMP/noref.sock" 0x20000d11.1

@@ -701,17 +701,28 @@ static bool call_one(target *t, const far_dyn *d, const far_dyn_proc *p, const c
     return false;
 }
 
-/* Reads one line of standard input (without its newline) into *buf. */
-static bool read_line(char **buf, size_t *cap, size_t *len)
+/* Reads one line of standard input (without its newline) into *buf: 1, or
+ * 0 at the end, or -1 for a line longer than LINE_MAX_JSON or one with a
+ * NUL byte in it (the rest of it skipped; *why says which). */
+static int read_line(char **buf, size_t *cap, size_t *len, const char **why)
 {
     *len = 0;
+    *why = NULL;
     int ch;
     while ((ch = getchar()) != EOF && ch != '\n') {
+        if (*why)
+            continue;
+        if (ch == 0) {
+            *why = "a NUL byte in the line";
+            continue;
+        }
         if (*len + 1 >= *cap) {
             size_t nc = *cap ? *cap * 2 : 4096;
             char *nb = nc <= LINE_MAX_JSON ? realloc(*buf, nc) : NULL;
-            if (!nb)
-                return false;
+            if (!nb) {
+                *why = "the line is longer than far reads (64 MiB)";
+                continue;
+            }
             *buf = nb;
             *cap = nc;
         }
@@ -719,6 +730,8 @@ static bool read_line(char **buf, size_t *cap, size_t *len)
     }
     if (*buf)
         (*buf)[*len] = 0;
+    if (*why)
+        return -1;
     return ch != EOF || *len > 0;
 }
 
@@ -760,7 +773,15 @@ int far__cmd_call(int argc, char **argv)
     char *line = NULL;
     size_t cap = 0, len;
     status = 0;
-    while (read_line(&line, &cap, &len)) {
+    const char *why;
+    int got;
+    while ((got = read_line(&line, &cap, &len, &why)) != 0) {
+        if (got < 0) {
+            printf("error: %s\n", why);
+            fflush(stdout);
+            status = 1;
+            continue;
+        }
         size_t k = 0;
         while (k < len && isspace((unsigned char)line[k]))
             k++;
@@ -769,9 +790,8 @@ int far__cmd_call(int argc, char **argv)
         if (!call_one(&t, d, &p, line, false, true))
             status = 1;
     }
-    if (ferror(stdin) || !feof(stdin)) {
-        fprintf(stderr, "far: reading standard input failed (a line longer than %u bytes?)\n",
-                LINE_MAX_JSON);
+    if (ferror(stdin)) {
+        fprintf(stderr, "far: reading standard input failed\n");
         status = 1;
     }
     free(line);
