@@ -12,7 +12,7 @@ FAR_DYN_MAX_DEPTH, 1e400 and 99999999999999999999 for integer fields, a
 wrong JSON type for every kind, out-of-range values, invalid UTF-8, a
 100 MB string for a string<255> (far runs under a 1.5 GB address-space
 limit, unless it is built with ASan, and its peak RSS must stay under
-1 GB), duplicate, missing and extra members, bad discriminants and arms.
+1 GB; and 10 MB, under far's line limit), duplicate, missing and extra members, bad discriminants and arms.
 The same cases go once more through one `far call -` (one line each): one
 error line each, and a valid call after them is answered.  The server must
 answer a valid call at the end (and peers.sh checks it is still up).
@@ -216,26 +216,46 @@ def main():
         else:
             print("ok far call -: %d errors, then the valid call answered" % len(stdin_cases))
 
-    # 100 MB for a string<255>, from a file through `far call -`
-    with tempfile.TemporaryFile() as f:
-        f.write(b'{"id":1,"text":"')
-        chunk = b"a" * (1 << 20)
-        for _ in range(BIG >> 20):
-            f.write(chunk)
-        f.write(b'"}\n')
-        f.seek(0)
-        r = subprocess.run(base + ["ECHO_PROG.1.ECHO_NOTE", "-"], stdin=f, capture_output=True,
-                           timeout=120, preexec_fn=limit)
-        # the peak of every child so far: this one is the largest
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss << 10
-    out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
-    refused("100 MB string (%s)" % ("ASan: no address-space limit" if asan else "ulimit -v 1.5 GB"),
-            r.returncode, out, err, r"\btext\b")
-    if rss > RSS_LIMIT:
-        failures.append("100 MB RSS")
-        print("FAIL 100 MB string: far's peak RSS was %d MB" % (rss >> 20))
-    else:
-        print("ok 100 MB string: far's peak RSS at most %d MB" % (rss >> 20))
+    # 10 MB and 100 MB for a string<255>, from a file through `far call -`,
+    # a valid call on the next line: an error line naming the field, then
+    # the answer (far goes on after errors)
+    for size in (10 << 20, BIG):
+        name = "a %d MB string (%s)" % (size >> 20, "ASan: no address-space limit" if asan
+                                         else "ulimit -v 1.5 GB")
+        with tempfile.TemporaryFile() as f:
+            f.write(b'{"id":1,"text":"')
+            chunk = b"a" * (1 << 20)
+            for _ in range(size >> 20):
+                f.write(chunk)
+            f.write(b'"}\n' + json.dumps(NOTE).encode() + b"\n")
+            f.seek(0)
+            r = subprocess.run(base + ["ECHO_PROG.1.ECHO_NOTE", "-"], stdin=f,
+                               capture_output=True, timeout=120, preexec_fn=limit)
+            # the peak of every child so far: this one is the largest
+            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss << 10
+        out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+        got = out.rstrip("\n").split("\n")
+        why = None
+        if r.returncode != 1:
+            why = "exited %d, not 1" % r.returncode
+        elif sanitizer(err):
+            why = "a sanitizer report"
+        elif len(got) != 2 or not got[0].startswith("error: "):
+            why = "expected an error line and the valid call's answer"
+        elif not re.search(r"\btext\b", got[0]):
+            why = "the error does not name the field text"
+        elif got[1] != json.dumps(NOTE, separators=(",", ":")):
+            why = "the valid call after it gave %r" % got[1][:200]
+        if why:
+            failures.append(name)
+            print("FAIL %s: %s\n  stdout %r\n  stderr %r" % (name, why, out[:300], err[:1500]))
+        else:
+            print("ok %s: %s" % (name, got[0][:160]))
+        if rss > RSS_LIMIT:
+            failures.append(name + " RSS")
+            print("FAIL %s: far's peak RSS was %d MB" % (name, rss >> 20))
+        else:
+            print("ok %s: far's peak RSS at most %d MB" % (name, rss >> 20))
 
     # the server still answers
     rc, out, err = run("ECHO_NOTE", json.dumps(NOTE).encode())
@@ -249,7 +269,7 @@ def main():
     else:
         print("ok a valid call after the hostile ones")
 
-    total = len(CASES) + 4
+    total = len(CASES) + 7
     print("hostile: %d checks, %d failed" % (total, len(failures)))
     return 1 if failures else 0
 
