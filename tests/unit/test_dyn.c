@@ -225,6 +225,7 @@ enum {
     K_NODEPTR,
     K_TREE,
     K_TREES,
+    K_INTS,
 };
 
 static far_dyn *sink(void)
@@ -271,7 +272,8 @@ static far_dyn *sink(void)
     ref("nodeptr", FAR_T_OPTIONAL, K_NODE);
     strct("tree", 2, "name", K_STR16, "kids", K_TREES);
     seq("", FAR_T_ARRAY_VAR, K_TREE, FAR_REFLECT_UNBOUNDED);
-    assert_int_equal(NT, K_TREES + 1);
+    seq("ints", FAR_T_ARRAY_VAR, K_INT, FAR_REFLECT_UNBOUNDED);
+    assert_int_equal(NT, K_INTS + 1);
     CONSTS[0] = (far_tconst){"MAXKEY", 16};
     CONSTS[1] = (far_tconst){"NEG", -5};
     NCONSTS = 2;
@@ -901,6 +903,33 @@ static void specials_and_base64(void **state)
     far_dyn_free(d);
 }
 
+/* A million elements each way: nothing is quadratic (it would not finish). */
+static void large_values(void **state)
+{
+    (void)state;
+    far_dyn *d = sink();
+    size_t n = 1000000;
+    char *json = malloc(n * 8 + 3);
+    size_t at = 0;
+    json[at++] = '[';
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)sprintf(json + at, "%s%d", i ? "," : "", (int)(i % 2000) - 1000);
+    json[at++] = ']';
+    json[at] = '\0';
+    far_xdr_enc e;
+    assert_int_equal(far_xdr_enc_init_grow(&e, 64, 64 << 20), FAR_OK);
+    assert_int_equal(far_dyn_encode_type(d, "ints", json, at, &e), FAR_OK);
+    assert_int_equal(far_xdr_enc_len(&e), 4 + 4 * n);
+    char *back;
+    assert_int_equal(dec_type(d, "ints", far_xdr_enc_data(&e), far_xdr_enc_len(&e), 0, &back),
+                     FAR_OK);
+    assert_string_equal(back, json);
+    free(back);
+    far_xdr_enc_fini(&e);
+    free(json);
+    far_dyn_free(d);
+}
+
 static void hostile_xdr(void **state)
 {
     (void)state;
@@ -1117,6 +1146,7 @@ static void to_x_compiles(void **state)
         "case TRUE:\n    int val;\ncase FALSE:\n    void;",
         "typedef node *nodeptr;",
         "    tree kids<>;",
+        "typedef int ints<>;",
         "program TEST_PROG {\n    version TEST_V2 {\n        void TEST_NULL(void) = 0;\n"
         "        all TEST_ECHO(all) = 1;\n        int TEST_TWO(int, string) = 2;",
         "        string TEST_STR(string) = 7;\n    } = 2;\n} = 0x20001234;",
@@ -1193,6 +1223,7 @@ int main(void)
         cmocka_unit_test(huge_string_against_bound),
         cmocka_unit_test(specials_and_base64),
         cmocka_unit_test(hostile_xdr),
+        cmocka_unit_test(large_values),
         cmocka_unit_test(load_refuses),
         cmocka_unit_test(to_x_compiles),
     };
