@@ -1115,6 +1115,73 @@ static void load_refuses(void **state)
     free(b);
 }
 
+/* The library's own description of far_reflect.x (fargen embeds it): a far_desc
+ * goes to JSON by the description of far_desc and back to the same bytes. */
+static void self_description(void **state)
+{
+    (void)state;
+    const far_program_desc *pd = far_reflect_prog_1_program();
+    if (!pd->type_desc)
+        fail_msg("far_reflect.x was compiled with no description");
+    far_dyn *self = NULL;
+    if (far_dyn_load(&self, pd->type_desc, pd->type_desc_len) != FAR_OK)
+        fail_msg("%s", far_last_error());
+    assert_int_equal(far_dyn_prog(self), FAR_REFLECT_PROGRAM);
+    assert_string_equal(far_dyn_prog_name(self), "FAR_REFLECT_PROG");
+    far_dyn_free(sink());
+    size_t len;
+    uint8_t *b = desc_bytes(&len);
+    char *json;
+    assert_int_equal(dec_type(self, "far_desc", b, len, 0, &json), FAR_OK);
+    assert_non_null(strstr(json, "\"prog_name\":\"TEST_PROG\""));
+    assert_non_null(
+        strstr(json, "{\"name\":\"kv\",\"body\":{\"kind\":\"FAR_T_STRUCT\",\"members\":"));
+    far_xdr_enc e;
+    assert_int_equal(far_xdr_enc_init_grow(&e, 64, 1 << 20), FAR_OK);
+    assert_int_equal(far_dyn_encode_type(self, "far_desc", json, strlen(json), &e), FAR_OK);
+    assert_int_equal(far_xdr_enc_len(&e), len);
+    assert_memory_equal(far_xdr_enc_data(&e), b, len);
+    far_xdr_enc_fini(&e);
+    free(json);
+    free(b);
+    /* its text */
+    char *text;
+    assert_int_equal(far_dyn_to_x(self, &text), FAR_OK);
+    static const char *want[] = {
+        "const FAR_REFLECT_MAXNAME = 256;",
+        "typedef string far_rname<256>;",
+        "typedef unsigned int far_tref;",
+        "union far_tbody switch (far_tkind kind) {\ncase FAR_T_ENUM:\n    far_tenumval "
+        "values<65536>;",
+        "case FAR_T_OPAQUE_FIXED:\ncase FAR_T_OPAQUE_VAR:\ncase FAR_T_STRING:\n    unsigned int "
+        "bound;",
+        "default:\n    void;\n};",
+        "    far_tarm *dflt;",
+        "        far_reflect_desc_res FAR_REFLECT_DESCRIBE(far_reflect_which) = 2;",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("far_dyn_to_x lacks \"%s\" in:\n%s", want[i], text);
+    char dir[] = "/tmp/test_dyn_self_XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/far_reflect.x", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    const char *fargen = getenv("FARGEN");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "'%s' --stdout -h '%s' > /dev/null", fargen ? fargen : "fargen",
+             path);
+    int st = system(cmd);
+    unlink(path);
+    rmdir(dir);
+    if (st != 0)
+        fail_msg("fargen refused far_reflect.x as far_dyn_to_x writes it:\n%s", text);
+    free(text);
+    far_dyn_free(self);
+}
+
 /* Runs `cmd`; its exit status. */
 static int run(const char *cmd)
 {
@@ -1226,6 +1293,7 @@ int main(void)
         cmocka_unit_test(large_values),
         cmocka_unit_test(load_refuses),
         cmocka_unit_test(to_x_compiles),
+        cmocka_unit_test(self_description),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
