@@ -237,7 +237,7 @@ static far_err check_type(far_dyn *d, uint32_t t)
 /* Follows single-successor edges (alias, and with optional also optional
  * data) from every type, in linear time: state 0 unvisited, 1 on the
  * current walk, 2 done.  A walk that meets itself is a cycle; *at gets a
- * type on it.  With set_res, ti[].res gets each alias chain's end. */
+ * type on it.  Without optional, ti[].res gets each alias chain's end. */
 static bool chains(far_dyn *d, uint8_t *state, bool optional, uint32_t *at)
 {
     memset(state, 0, d->ntypes);
@@ -520,8 +520,6 @@ static far_err check_procs(far_dyn *d)
         if (!ref_ok(d, p->res))
             return bad("procedure %s: the result refers to type %" PRIu32 " of %" PRIu32, p->name,
                        p->res, d->ntypes);
-        /* Descriptions are small (the reflection answer is bounded); a
-         * quadratic pass over procedures would not be: check by sorting. */
     }
     return FAR_OK;
 }
@@ -538,6 +536,8 @@ static int proc_name_cmp(const void *a, const void *b)
     return strcasecmp(x->name, y->name);
 }
 
+/* Numbers and names (case-insensitive: far_dyn_find_proc's) unique, by
+ * sorting: a pass comparing every pair would be quadratic in 65536. */
 static far_err procs_unique(far_dyn *d)
 {
     uint32_t n = d->desc.procs.procs_len;
