@@ -311,6 +311,13 @@ const char *far_svc_req_peer(const far_svc_req *r);
  * AUTH_SYS credentials can.  FAR_OK with *uid, *gid (either may be NULL);
  * FAR_EMISUSE for a TCP or UDP caller; FAR_EIO if the kernel refuses. */
 FAR_NODISCARD far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid);
+/* True once the call has been cancelled: its client cancelled it
+ * (far_client_cancel, which sends FAR_CTL CANCEL), or its connection closed
+ * (the client was destroyed, its process died, the connection was reset).
+ * The reply of a cancelled call is discarded, so a handler that sees it may
+ * stop its work and return at once (what it returns is not sent).  Cheap
+ * (an atomic load): poll it in a long loop.  Thread: the handler's. */
+bool far_svc_req_cancelled(const far_svc_req *r);
 /* An arena freed after the reply is sent: allocate results from it. */
 far_arena *far_svc_req_arena(far_svc_req *r);
 /* For a handler returning FAR_EAUTH: the auth_stat to send. */

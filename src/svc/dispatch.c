@@ -109,14 +109,14 @@ static far__front stage_authenticate(far_svc_req *r)
 
 static bool stage_encode(far_svc_req *r, far_err hr, const void *res);
 
-/* A call of the runtime's own program (FAR_REFLECT, reflect.c) is answered
+/* A call of the runtime's own programs (FAR_REFLECT, FAR_CTL) is answered
  * here, on the thread that read it, as the NULL procedure is: it never
  * waits behind the user's handlers.  Its arguments and results are small
  * structures on this stack (the results point into the server's program
  * table, which is immutable while serving), so the scratch call object's
  * arena is not touched.  A flavor that wraps arguments or results takes the
  * ordinary way, through a handler slot. */
-#define RUNTIME_MAX 64
+#define RUNTIME_MAX 320 /* FAR_CTL STATUS's result: two bits for each of 1024 xids */
 
 static far__front stage_runtime(far_svc_req *r)
 {
@@ -333,8 +333,9 @@ static void stage_send(far_server *s, far_svc_req *r, bool reply)
 void far__svc_run(far_server *s, far_svc_req *r)
 {
     conn *c = r->c;
-    if (c && c->dead) {
-        /* Its connection is gone: the reply could never be sent. */
+    if ((c && c->dead) || atomic_load(&r->cancelled)) {
+        /* Its connection is gone (the reply could never be sent), or it was
+         * cancelled before it started. */
         atomic_fetch_sub(&s->busy, 1);
         far__svc_conn_drop_call(s, c, r);
         far__svc_req_done_count(s);
@@ -352,6 +353,8 @@ void far__svc_run(far_server *s, far_svc_req *r)
     }
     atomic_fetch_add(&s->completed, 1);
     atomic_fetch_sub(&s->busy, 1);
+    if (atomic_load(&r->cancelled))
+        reply = false; /* its caller is gone or has given up: the reply is discarded */
     if (reply)
         stage_cache_store(s, r);
     reply = reply && far__svc_reply_finish(s, r);

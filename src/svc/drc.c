@@ -186,8 +186,7 @@ far__drc_res far__drc_lookup(far__drc *d, const struct sockaddr_storage *peer, s
     if (peer_len > sizeof *peer)
         peer_len = sizeof *peer;
     uint64_t ch = fnv(FNV_INIT, peer, peer_len);
-    uint32_t k[4] = {xid, prog, vers, proc};
-    uint64_t h = fnv(ch, k, sizeof k);
+    uint64_t h = fnv(ch, &xid, sizeof xid); /* (the bucket: FAR_CTL STATUS knows no more) */
     uint64_t sum = fnv(FNV_INIT, args, args_len);
     pthread_mutex_lock(&d->mu);
     drc_client *c = client_of(d, peer, peer_len, ch);
@@ -290,6 +289,27 @@ void far__drc_forget(far__drc *d, far__drc_entry *e)
     pthread_mutex_lock(&d->mu);
     drop(d, e);
     pthread_mutex_unlock(&d->mu);
+}
+
+far__drc_res far__drc_peek(far__drc *d, const struct sockaddr_storage *peer, socklen_t peer_len,
+                           uint32_t xid)
+{
+    if (peer_len > sizeof *peer)
+        peer_len = sizeof *peer;
+    uint64_t ch = fnv(FNV_INIT, peer, peer_len);
+    uint64_t h = fnv(ch, &xid, sizeof xid);
+    far__drc_res res = FAR__DRC_MISS;
+    pthread_mutex_lock(&d->mu);
+    drc_client *c = client_of(d, peer, peer_len, ch);
+    for (far__drc_entry *e = c ? d->buckets[h & d->mask] : NULL; e; e = e->hnext) {
+        if (e->hash == h && e->cl == c && e->xid == xid) {
+            res = e->done ? FAR__DRC_DONE : FAR__DRC_INPROG;
+            if (!e->done)
+                break; /* one in progress says most */
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    return res;
 }
 
 void far__drc_stats_get(far__drc *d, far__drc_stats *out)

@@ -60,6 +60,12 @@ void far__drc_store(far__drc *d, far__drc_entry *e, uint8_t *reply, size_t len);
  * retransmission runs it. */
 void far__drc_forget(far__drc *d, far__drc_entry *e);
 
+/* What the cache knows of a call from `peer` with `xid` (any program,
+ * version, procedure): FAR__DRC_INPROG, FAR__DRC_DONE, or FAR__DRC_MISS if
+ * nothing (FAR_CTL STATUS). */
+far__drc_res far__drc_peek(far__drc *d, const struct sockaddr_storage *peer, socklen_t peer_len,
+                           uint32_t xid);
+
 /* Counters, for the log and the tests. */
 typedef struct far__drc_stats {
     unsigned long hits, inprog_drops, misses, uncached, evicted;

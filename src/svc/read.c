@@ -58,6 +58,7 @@ static far__front take_record(far_server *s, conn *c, uint8_t *p, size_t len, fa
     r->t = c->t;
     r->in = p;
     r->in_len = len;
+    r->reading = c;
     far__front v = far__svc_front(s, r);
     if (v == FRONT_DROP)
         return v;
@@ -211,6 +212,13 @@ static bool read_round(far_server *s, conn *c)
                     kill = "malformed record marking";
                 }
                 break;
+            }
+            if (b.tab && far__svc_ctl_is_ctl(p, len)) {
+                /* A CANCEL or STATUS is about the calls before it: they enter
+                 * the table first. */
+                pthread_mutex_lock(&c->mu);
+                burst_commit(s, c, &b);
+                pthread_mutex_unlock(&c->mu);
             }
             far_svc_req *r = NULL;
             far__front v = take_record(s, c, p, len, &scratch, &b.batch, &r, &kill);

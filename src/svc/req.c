@@ -56,6 +56,8 @@ void far__svc_req_reset(far_svc_req *r)
     r->stolen = NULL;
     r->udp_counted = false;
     r->in_table = false;
+    atomic_store_explicit(&r->cancelled, false, memory_order_relaxed);
+    r->reading = NULL;
     r->auth.ops = NULL;
     r->auth.has_sys = false;
     r->auth.state = NULL;
@@ -193,6 +195,13 @@ FAR__API uint32_t far_svc_req_proc(const far_svc_req *r)
 FAR__API uint32_t far_svc_req_xid(const far_svc_req *r)
 {
     return r ? r->h.xid : 0;
+}
+
+FAR__API bool far_svc_req_cancelled(const far_svc_req *r)
+{
+    if (!r)
+        return false;
+    return atomic_load(&r->cancelled) || (r->c && atomic_load(&r->c->dead));
 }
 
 FAR__API const far_auth_sys *far_svc_req_auth_sys(const far_svc_req *r)

@@ -355,8 +355,11 @@ FAR__API far_err far_server_start(far_server *s)
     s->starting = true;
     pthread_mutex_unlock(&s->mu);
     far_err rc = far__svc_reflect_add(s);
+    if (rc == FAR_OK)
+        rc = far__svc_ctl_add(s);
     if (rc != FAR_OK) {
-        far__set_last_error("far_server_start: cannot add the reflection program: %s",
+        far__set_last_error("far_server_start: cannot add the runtime's own programs "
+                            "(FAR_REFLECT, FAR_CTL): %s",
                             far_strerror(rc));
         pthread_mutex_lock(&s->mu);
         s->starting = false;

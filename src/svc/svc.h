@@ -14,6 +14,7 @@
  *   udp.c       datagrams
  *   req.c       call objects and the accessors handlers use
  *   reflect.c   the reflection program FAR_REFLECT, the runtime's own
+ *   ctl.c       the control program FAR_CTL (cancel, status), the runtime's own
  * docs/architecture.md has the map of the whole runtime. */
 #ifndef FARCALL_SVC_H
 #define FARCALL_SVC_H
@@ -41,6 +42,8 @@ enum { TAG_CONN = 1, TAG_LISTEN, TAG_STOP, TAG_EXIT };
 
 enum { ST_CREATED, ST_RUNNING, ST_STOPPING, ST_STOPPED };
 
+#define FAR__SVC_DONE_RING 16 /* answered xids a connection remembers (FAR_CTL STATUS) */
+
 typedef struct conn conn;
 typedef struct lane lane;
 
@@ -57,8 +60,8 @@ typedef enum far__front {
 typedef struct svc_prog {
     const far_program_desc *d; /* the copy (malloc'ed); d->procs the copied procedures */
     const void *impl;
-    /* The runtime's own (FAR_REFLECT, reflect.c): answered in the front
-     * stages, never registered with the binder, not listed. */
+    /* The runtime's own (FAR_REFLECT, reflect.c; FAR_CTL, ctl.c): answered
+     * in the front stages, never registered with the binder, not listed. */
     bool runtime;
 } svc_prog;
 
@@ -80,6 +83,12 @@ struct far_svc_req {
     size_t stolen_cap;
     bool udp_counted; /* counted in s->udp_waiting */
     bool in_table;    /* in its connection's table of calls in flight */
+    /* Cancelled (FAR_CTL CANCEL, or its connection closed): a call not yet
+     * started is not run, a running one's handler sees it
+     * (far_svc_req_cancelled), and no reply is sent.  Set under c->mu. */
+    atomic_bool cancelled;
+    conn *reading; /* streams: the connection being read, in the front stages
+                    * (c is set after them, with its reference) */
     far__call_hdr h;
     const svc_prog *sp;
     const far_proc_desc *pd;
@@ -140,6 +149,10 @@ struct conn {
     /* The calls in flight by xid (under mu): read, and not yet answered. */
     far_svc_req **calls;
     size_t calls_size, ncalls;
+    /* The xids of the last calls answered (under mu), for FAR_CTL STATUS's
+     * DONE: a ring. */
+    uint32_t done_xids[FAR__SVC_DONE_RING];
+    unsigned done_pos, done_n;
     lane ln;
     rbatch *batch_spare; /* one written batch kept for the next (under mu) */
     uint8_t *spare;      /* a stolen record buffer given back (under mu), for the reader */
@@ -225,6 +238,9 @@ struct far_server {
     pthread_t unreg_thread;
     bool unreg_started;
     bool starting; /* far_server_start is registering (under mu) */
+    /* FAR_CTL calls answered, and calls they cancelled (ctl.c), for the
+     * tests and the log. */
+    atomic_ulong ctl_cancels, ctl_statuses, ctl_cancelled;
 };
 
 /* work.c */
@@ -296,6 +312,20 @@ void far__svc_udp_reply(far_svc_req *r);
 /* Adds FAR_REFLECT to s's programs unless opts.no_reflect, or the user has a
  * program at its number, or it is there already.  At far_server_start. */
 far_err far__svc_reflect_add(far_server *s);
+
+/* ctl.c */
+/* Adds FAR_CTL to s's programs unless the user has a program at its
+ * number, or it is there already.  At far_server_start. */
+far_err far__svc_ctl_add(far_server *s);
+/* True if the record p..p+n is a call of FAR_CTL (the reader makes the calls
+ * before it visible in the connection's table first). */
+bool far__svc_ctl_is_ctl(const uint8_t *p, size_t n);
+/* Cancels the call r of connection c (c->mu held): it is marked, and
+ * counted.  False if it was cancelled already. */
+bool far__svc_cancel_locked(conn *c, far_svc_req *r);
+/* Test knob: the FAR_CTL calls s has answered and the calls they cancelled. */
+void far__server_ctl_stats(far_server *s, unsigned long *cancels, unsigned long *statuses,
+                           unsigned long *cancelled);
 
 /* server.c */
 void far__svc_begin_stop(far_server *s);

@@ -236,8 +236,14 @@ void far__svc_send_replies(far_server *s, conn *c, far_svc_req *first, unsigned 
         *resume_out = false;
     pthread_mutex_lock(&c->mu);
     c->inflight -= n;
-    for (far_svc_req *r = first; r; r = r->next)
+    for (far_svc_req *r = first; r; r = r->next) {
         far__svc_calls_remove(c, r);
+        /* remembered for FAR_CTL STATUS (ctl.c) */
+        c->done_xids[c->done_pos] = r->h.xid;
+        c->done_pos = (c->done_pos + 1) % FAR__SVC_DONE_RING;
+        if (c->done_n < FAR__SVC_DONE_RING)
+            c->done_n++;
+    }
     if (c->dead) {
         pthread_mutex_unlock(&c->mu);
         far__svc_drop_list(s, c, first, false);
