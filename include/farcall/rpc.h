@@ -62,6 +62,15 @@ typedef struct far_client_opts {
     uint32_t max_list;        /* longest list (linked through optional data, `T *next`) a
                                * reply may hold; 0: FAR_XDR_DEFAULT_MAX_CHAIN (65536).  A
                                * longer one fails the call with FAR_ELIMIT */
+    uint32_t dead_after_ms;   /* liveness (streams): a call outstanding with nothing from
+                               * the server for this long -- no reply, no answer to the
+                               * FAR_CTL STATUS sent after a third of it -- fails with
+                               * FAR_EPEER_DEAD, and so do the others on its connection,
+                               * once the server has answered FAR_CTL there (a classic
+                               * server is never given up: it cannot say it is busy).
+                               * While the server answers STATUS a call waits for its
+                               * reply until its own deadline.  0: 10000; UINT32_MAX:
+                               * never (docs/runtime.md) */
 } far_client_opts;
 
 /* Opens a client to `addr` (see the top of this file).  The connection is made

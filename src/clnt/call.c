@@ -118,6 +118,7 @@ static void call_reset(far_client *c, call *k)
 {
     k->cl = c;
     k->done = k->in_table = k->in_outq = k->decoding = false;
+    k->ctl = 0;
     k->refs = 1;
     k->flat = NULL;
     k->wm.sent = 0;
@@ -281,6 +282,8 @@ void far__tab_insert(far_client *c, call *k)
     c->ncalls++;
     if (k->async)
         c->nasync++;
+    if (!k->ctl)
+        far__live_note_call(c);
 }
 
 void far__tab_remove(far_client *c, call *k)
@@ -317,6 +320,10 @@ call *far__tab_find(far_client *c, uint32_t xid)
  * nor under the client's lock. */
 void far__call_complete(far_client *c, call *k)
 {
+    if (k->ctl) {
+        far__ctl_done(c, k); /* the runtime's own: nobody waits for it */
+        return;
+    }
     k->done = true;
     if (!k->async) {
         pthread_cond_signal(&k->cv);

@@ -67,6 +67,8 @@ FAR__API far_err far_client_open(far_client **out, const char *addr, const far_c
         c->o.max_list = FAR_XDR_DEFAULT_MAX_CHAIN;
     if (!c->o.retry_ms)
         c->o.retry_ms = 500;
+    if (!c->o.dead_after_ms)
+        c->o.dead_after_ms = 10000;
     if (far__cauth_init(&c->auth, c->o.auth_sys, c->o.cred) != FAR_OK) {
         far__set_last_error("%s: AUTH_SYS credentials exceed the RFC 5531 limits", addr);
         free(c);
@@ -429,13 +431,23 @@ FAR__API far_err far_client_cancel(far_client *c, uint64_t call_id)
     }
     far__tab_remove(c, k);
     far__call_set_status(c, k, FAR_ECANCELED, "cancelled by the caller");
+    /* Not a byte of it sent: it never will be (taken off the queue here, or
+     * by its sync caller), and the server need not hear of it. */
+    bool unsent = k->in_outq && k->wm.sent == 0 && !k->wm.writing;
     if (k->async)
         far__call_unlink_outq(c, k); /* a partly written one goes out whole */
     far__call_complete(c, k);        /* a sync caller wakes and lets go of the queue itself */
     if (c->reader == k && c->wakefd >= 0)
         far__event_wake(c->wakefd); /* it is the reader, in poll: wake it */
+    if (!unsent && c->addr.t != FAR__UDP)
+        far__ctl_cancel(c, k->gen, &k->xid, 1); /* its handler is told (clnt/ctl.c) */
     pthread_mutex_unlock(&c->mu);
     return FAR_OK;
+}
+
+far_err far__call_encode(far_client *c, call *k, far_xdr_encode_fn enc, const void *args)
+{
+    return prepare(c, k, enc, args);
 }
 
 void far__client_set_max_fragment(far_client *c, size_t frag)

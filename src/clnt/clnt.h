@@ -46,6 +46,7 @@ struct call {
     void *user;
     bool async, done, in_table, in_outq, decoding;
     bool cancellable; /* sync, with a call_id: its thread reads in a way a cancel can wake */
+    uint8_t ctl;      /* a FAR_CTL call the runtime makes (ctl.c): its procedure; 0: a user's */
     int refs;
     uint64_t gen; /* connection it went out on */
     uint64_t deadline, next_retry;
@@ -129,6 +130,20 @@ struct far_client {
     atomic_int preparing; /* callers encoding a call (without the lock) */
     call *pool;
     unsigned npool;
+
+    /* FAR_CTL and liveness (ctl.c), under mu.  ctl_off_gen: the connection
+     * on which the server answered FAR_CTL with PROG_UNAVAIL (a classic
+     * server), 0 if none; nctl: FAR_CTL calls in the table; status_k: the
+     * STATUS in flight; live_next: the next liveness check (0: none);
+     * live_base: when the calls outstanding began; last_rx: when bytes last
+     * came from the server (written by the reader without the lock). */
+    uint64_t ctl_off_gen, ctl_on_gen; /* ctl_on_gen: ... answered it */
+    size_t nctl;
+    call *status_k;
+    uint64_t status_sent_ns, live_next, live_base;
+    _Atomic uint64_t last_rx;
+    far__timer live_timer; /* async clients: the liveness check on the I/O thread */
+    unsigned long ctl_cancels_sent, ctl_statuses_sent, ctl_statuses_answered;
 };
 
 /* call.c */
@@ -167,6 +182,21 @@ void far__udp_send(far_client *c, call *k);
 void far__udp_maybe_retry(far_client *c, call *k, uint64_t now);
 bool far__udp_read_once(far_client *c, int fd, int flags);
 
+/* ctl.c (c->mu held) */
+/* Tells the server that the calls `xids` sent on connection `gen` are
+ * cancelled (FAR_CTL CANCEL), unless it is gone or does not serve FAR_CTL. */
+void far__ctl_cancel(far_client *c, uint64_t gen, const uint32_t *xids, uint32_t n);
+/* A FAR_CTL call has completed (far__call_complete). */
+void far__ctl_done(far_client *c, call *k);
+/* A call of the user's entered the table: liveness watches it. */
+void far__live_note_call(far_client *c);
+/* The liveness check, if its time (c->live_next) has come: a STATUS sent,
+ * or the connection given up (FAR_EPEER_DEAD). */
+void far__live_check(far_client *c, uint64_t now);
+/* Test knob: CANCELs and STATUSes sent, STATUSes answered. */
+void far__client_ctl_stats(far_client *c, unsigned long *cancels, unsigned long *statuses,
+                           unsigned long *answered);
+
 /* io.c */
 far_err far__io_attach(far_client *c);
 void far__io_detach(far_client *c);
@@ -177,11 +207,15 @@ void far__io_conn_down(far_client *c, int fd);
 void far__io_arm(far_client *c, call *k);
 void far__io_disarm(far_client *c, call *k);
 void far__io_doom(far_client *c);
+/* Arms c's liveness timer for c->live_next, if c has the I/O thread. */
+void far__io_live_arm(far_client *c);
 
 /* client.c */
 void far__client_free(far_client *c);
 /* Test knob: calls in record fragments of at most `frag` bytes (0: one). */
 void far__client_set_max_fragment(far_client *c, size_t frag);
 void far__client_destroy_now(far_client *c);
+/* Encodes call k (its fields set) as far_client_call does (c->mu may be held). */
+far_err far__call_encode(far_client *c, call *k, far_xdr_encode_fn enc, const void *args);
 
 #endif

@@ -363,6 +363,10 @@ void far__conn_wait_sync(far_client *c, call *k)
 {
     while (!k->done) {
         uint64_t now = far__now_ns();
+        if (c->live_next && now >= c->live_next) {
+            far__live_check(c, now); /* may give the connection up, failing k */
+            continue;
+        }
         if (now >= k->deadline || c->destroying) {
             if (k->in_table) {
                 far__tab_remove(c, k);
@@ -386,6 +390,8 @@ void far__conn_wait_sync(far_client *c, call *k)
             uint64_t until = k->deadline;
             if (c->addr.t == FAR__UDP && k->next_retry < until)
                 until = k->next_retry;
+            if (c->live_next && c->live_next < until)
+                until = c->live_next;
             if (k->cancellable && c->wakefd < 0)
                 c->wakefd = far__event_open();
             bool cancellable = k->cancellable && c->wakefd >= 0;
@@ -406,6 +412,8 @@ void far__conn_wait_sync(far_client *c, call *k)
         uint64_t until = k->deadline;
         if (c->addr.t == FAR__UDP && k->next_retry < until)
             until = k->next_retry;
+        if (c->live_next && c->live_next < until)
+            until = c->live_next;
         struct timespec ts;
         abs_time(until, &ts);
         waiter_add(c, k);

@@ -87,6 +87,28 @@ static void dq_timer_fired(far__timer *t, void *arg)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* The client's liveness timer (ctl.c). */
+static void live_timer_fired(far__timer *t, void *arg)
+{
+    (void)t;
+    far_client *c = arg;
+    pthread_mutex_lock(&c->mu);
+    if (!c->destroying)
+        far__live_check(c, far__now_ns()); /* re-arms it if still needed */
+    pthread_mutex_unlock(&c->mu);
+}
+
+void far__io_live_arm(far_client *c)
+{
+    cio *io = c->io;
+    if (!io || !c->live_next || c->destroying)
+        return;
+    if (c->live_timer.fn != live_timer_fired)
+        far__timer_init(&c->live_timer, live_timer_fired, c);
+    if (!far__timer_armed(&io->loop, &c->live_timer) || c->live_next < c->live_timer.when)
+        far__timer_start(&io->loop, &c->live_timer, c->live_next);
+}
+
 /* A deadline queue for timeout `ms`: the one in use for it, or a free one;
  * -1 if all are taken by other timeouts. */
 static int dq_for(far_client *c, uint32_t ms)
@@ -423,6 +445,7 @@ far_err far__io_attach(far_client *c)
     pthread_mutex_unlock(&io_mu);
     c->io = io;
     far__io_conn_up(c);
+    far__io_live_arm(c); /* liveness of calls made before it */
     return FAR_OK;
 }
 
@@ -440,6 +463,8 @@ void far__io_detach(far_client *c)
      * again, and one armed is taken off here. */
     if (c->dq_timer.fn)
         far__timer_stop(&io->loop, &c->dq_timer);
+    if (c->live_timer.fn)
+        far__timer_stop(&io->loop, &c->live_timer);
     pthread_mutex_unlock(&c->mu);
     if (io_self == io) {
         /* On the thread itself (a destroy deferred from a callback): run

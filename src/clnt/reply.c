@@ -195,6 +195,7 @@ bool far__conn_read_once(far_client *c, int fd, uint64_t gen, bool nowait)
         return false;
     }
     uint64_t now = far__now_ns();
+    atomic_store_explicit(&c->last_rx, now, memory_order_relaxed); /* liveness (ctl.c) */
     /* Records stay where they are until the next read makes room, so the
      * small replies of this read are collected and handled together; a large
      * one (whose buffer may be handed to an arena) is handled on its own. */
