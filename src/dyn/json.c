@@ -801,6 +801,81 @@ static bool too_long_string(uint64_t max_text, const char *s, size_t n, size_t *
     return false;
 }
 
+/* One open container while locating: its kind, and where in it the scan is
+ * (an array's index, an object's current key). */
+typedef struct lframe {
+    char kind; /* '[' or '{' */
+    bool want_key;
+    size_t index;
+    const char *key;
+    size_t key_len;
+} lframe;
+
+#define LOCATE_MAX_DEPTH (FAR_DYN_MAX_DEPTH + 64)
+
+/* The path of the value that jansson's error at byte `pos` is in
+ * ("args.tags[1].key"): a scan of the text before it, tracking only
+ * containers, keys and indexes.  For the error message alone, so it runs
+ * once, on failure. */
+static void locate(const char *root, const char *s, size_t pos, char *out, size_t n)
+{
+    lframe *st = malloc(LOCATE_MAX_DEPTH * sizeof *st);
+    size_t depth = 0;
+    if (!st) {
+        snprintf(out, n, "%s", root);
+        return;
+    }
+    for (size_t i = 0; i < pos; i++) {
+        char ch = s[i];
+        lframe *top = depth ? &st[depth - 1] : NULL;
+        if (ch == '"') {
+            size_t start = ++i;
+            while (i < pos && s[i] != '"')
+                i += s[i] == '\\' ? 2 : 1;
+            if (top && top->kind == '{' && top->want_key) {
+                top->key = s + start;
+                top->key_len = (i < pos ? i : pos) - start;
+            }
+        } else if (ch == '{' || ch == '[') {
+            if (depth == LOCATE_MAX_DEPTH)
+                break;
+            st[depth++] = (lframe){ch, ch == '{', 0, NULL, 0};
+        } else if ((ch == '}' || ch == ']') && depth) {
+            depth--;
+        } else if (ch == ',' && top) {
+            top->index++;
+            top->want_key = top->kind == '{';
+            top->key = NULL;
+        } else if (ch == ':' && top) {
+            top->want_key = false;
+        }
+    }
+    jpath *steps = malloc((depth + 1) * sizeof *steps);
+    char(*keys)[68] = malloc((depth + 1) * sizeof *keys);
+    if (!steps || !keys) {
+        snprintf(out, n, "%s", root);
+    } else {
+        steps[0] = (jpath){NULL, root, 0};
+        size_t k = 1;
+        for (size_t i = 0; i < depth; i++) {
+            if (st[i].kind == '[') {
+                steps[k] = (jpath){&steps[k - 1], NULL, st[i].index};
+            } else if (st[i].key) {
+                snprintf(keys[k], sizeof keys[k], "%.*s",
+                         (int)(st[i].key_len > 64 ? 64 : st[i].key_len), st[i].key);
+                steps[k] = (jpath){&steps[k - 1], keys[k], 0};
+            } else {
+                continue;
+            }
+            k++;
+        }
+        path_text(&steps[k - 1], out, n);
+    }
+    free(keys);
+    free(steps);
+    free(st);
+}
+
 /* Parses the text: NULL for no value (only white space). */
 static far_err parse(const far_dyn *d, const char *root, const far_tref *types, uint32_t ntypes,
                      const char *json, size_t len, json_t **out)
@@ -813,9 +888,11 @@ static far_err parse(const far_dyn *d, const char *root, const far_tref *types, 
         return FAR_OK;
     size_t at, n;
     if (too_long_string(far__dyn_max_text(d, types, ntypes), json, len, &at, &n)) {
-        far__set_last_error("%s: a JSON string of %zu bytes at byte %zu: no string or opaque "
-                            "there is that long",
-                            root, n, at);
+        char path[400];
+        locate(root, json, at + 1, path, sizeof path);
+        far__set_last_error("%s: a JSON string of %zu bytes (at byte %zu), longer than any string "
+                            "or opaque of the type can be (refused before parsing)",
+                            path, n, at);
         return FAR_EJSON;
     }
     json_error_t err;
@@ -831,8 +908,14 @@ static far_err parse(const far_dyn *d, const char *root, const far_tref *types, 
             far__set_last_error("%s: out of memory parsing %zu bytes of JSON", root, len);
             return FAR_ENOMEM;
         }
-        far__set_last_error("%s: invalid JSON at line %d column %d: %s", root, err.line, err.column,
-                            err.text);
+        char path[400];
+        locate(root, json, err.position > 0 ? (size_t)err.position : 0, path, sizeof path);
+        if (json_error_code(&err) == json_error_numeric_overflow)
+            far__set_last_error("%s: a number beyond any XDR type (at line %d column %d: %s)", path,
+                                err.line, err.column, err.text);
+        else
+            far__set_last_error("%s: invalid JSON at line %d column %d: %s", path, err.line,
+                                err.column, err.text);
         return FAR_EJSON;
     }
     *out = j;

@@ -673,14 +673,23 @@ static void hostile_json(void **state)
     /* not JSON, duplicate keys, invalid UTF-8, numbers jansson cannot hold */
     expect_fail(d, "kv", "{\"key\":\"a\",", FAR_EJSON, "kv: invalid JSON at line 1");
     expect_fail(d, "kv", "{\"key\":\"a\",\"key\":\"b\",\"value\":1}", FAR_EJSON, "duplicate");
-    expect_fail(d, "kv", "{\"key\":\"\xff\",\"value\":1}", FAR_EJSON, "kv: invalid JSON");
-    expect_fail(d, "kv", "{\"key\":\"\xc0\x80\",\"value\":1}", FAR_EJSON, "kv: invalid JSON");
-    expect_fail(d, "kv", "{\"key\":\"a\\u0000b\",\"value\":1}", FAR_EJSON, "kv: invalid JSON");
-    expect_fail(d, "kv", "{\"key\":\"a\",\"value\":1e400}", FAR_EJSON, "kv: invalid JSON");
+    expect_fail(d, "kv", "{\"key\":\"\xff\",\"value\":1}", FAR_EJSON, "kv.key: invalid JSON");
+    expect_fail(d, "kv", "{\"key\":\"\xc0\x80\",\"value\":1}", FAR_EJSON, "kv.key: invalid JSON");
+    expect_fail(d, "kv", "{\"key\":\"a\\u0000b\",\"value\":1}", FAR_EJSON, "kv.key: invalid JSON");
+    expect_fail(
+        d, "kv", "{\"key\":\"a\",\"value\":1e400}", FAR_EJSON,
+        "kv.value: a number beyond any XDR type (at line 1 column 24: real number overflow");
     expect_fail(d, "kv", "{\"key\":\"a\",\"value\":99999999999999999999}", FAR_EJSON,
-                "kv: invalid JSON");
+                "kv.value: a number beyond any XDR type");
+    expect_fail(d, "tags", "[{\"key\":\"a\",\"value\":1},{\"key\":\"b\",\"value\":-1e999}]",
+                FAR_EJSON, "tags[1].value: a number beyond any XDR type");
+    expect_fail(d, "tags", "[{\"key\":\"a\",\"value\":1},{\"key\":\"b\",\"value\":[1,2,x]}]",
+                FAR_EJSON, "tags[1].value[2]: invalid JSON at line 1 column 48: invalid token");
+    expect_fail(d, "tags", "[{\"k\\\"ey\":\"a\",\"value\":[1,{\"x\":1}, 1e400]}]", FAR_EJSON,
+                "tags[0].value[2]: a number beyond");
     expect_fail(d, "kv", "{\"key\":\"a\",\"value\":1} x", FAR_EJSON, "kv: invalid JSON");
-    expect_fail(d, "all", all_with("h", "99999999999999999999", NULL), FAR_EJSON, "invalid JSON");
+    expect_fail(d, "all", all_with("h", "99999999999999999999", NULL), FAR_EJSON,
+                "all.h: a number beyond any XDR type");
     /* deep nesting: 100000 '[' */
     size_t n = 100000;
     char *deep = malloc(2 * n + 1);
@@ -757,7 +766,7 @@ static void huge_string_against_bound(void **state)
     far_xdr_enc e;
     assert_int_equal(far_xdr_enc_init_grow(&e, 64, 1 << 20), FAR_OK);
     assert_int_equal(far_dyn_encode_type(d, "kv", json, strlen(json), &e), FAR_EJSON);
-    assert_non_null(strstr(far_last_error(), "kv: a JSON string of 104857600 bytes"));
+    assert_non_null(strstr(far_last_error(), "kv.key: a JSON string of 104857600 bytes"));
     long after = max_rss_kb();
     /* refused without a copy: well under one more input's worth */
     assert_true(after - before < (long)(n / 1024 / 2));
