@@ -93,6 +93,27 @@ FAR_NODISCARD far_err far_client_open(far_client **out, const char *addr,
  * the current round has returned -- c must not be used after the call. */
 void far_client_destroy(far_client *c);
 
+/* What a call promises about how many times it runs (docs/semantics.md).
+ * Chosen per procedure in the .x (a comment rpcgen ignores before the
+ * procedure line: `/ *@ maybe * /`, `/ *@ idempotent * /`,
+ * `/ *@ at_most_once * /`, `/ *@ exactly_once * /`), carried by fargen into
+ * far_proc_desc.semantics and the client stubs, and overridden per call by
+ * far_call_opts.semantics. */
+typedef enum far_semantics {
+    FAR_SEM_DEFAULT = 0,       /* in far_call_opts: the procedure's; in a descriptor:
+                                * FAR_SEM_AT_MOST_ONCE */
+    FAR_SEM_MAYBE = 1,         /* sent once, never retransmitted, never cached: it ran at
+                                * most once, or not at all, even if no reply came */
+    FAR_SEM_AT_LEAST_ONCE = 2, /* idempotent: retransmitted (UDP) and sent again after a
+                                * lost connection (TCP) until the deadline; the server
+                                * keeps no cache entry, so it may run several times */
+    FAR_SEM_AT_MOST_ONCE = 3,  /* the default: retransmitted with the same xid; the
+                                * server's duplicate request cache replays the reply */
+    FAR_SEM_EXACTLY_ONCE = 4,  /* the reply is kept durably with the handler's effect
+                                * (far_server_set_reply_store): a server that has no store,
+                                * or a classic peer, fails the call with FAR_EUNSUPPORTED */
+} far_semantics;
+
 /* Per-call options; every field may be left zero.  Every generated stub takes
  * a `const far_call_opts *` (NULL: all defaults). */
 typedef struct far_call_opts {
@@ -107,6 +128,9 @@ typedef struct far_call_opts {
      * call made with one waits for its reply in a way a cancel can wake
      * (one more system call per call than without). */
     uint64_t *call_id;
+    /* FAR_SEM_DEFAULT: the procedure's (what its stub passes), at-most-once
+     * for far_client_call with none. */
+    far_semantics semantics;
 } far_call_opts;
 
 /* Calls procedure `proc` of program `prog` version `vers`: encodes *args with
@@ -187,6 +211,12 @@ typedef struct far_proc_desc {
      * procedure succeeds with a zeroed result (for the NULL procedure, 0: the
      * runtime answers it without a handler). */
     far_err (*invoke)(const void *impl, far_svc_req *req, const void *args, void *res);
+    /* What the server does with a retransmission (far_semantics; the .x's
+     * annotation): FAR_SEM_MAYBE and FAR_SEM_AT_LEAST_ONCE calls are not
+     * cached, FAR_SEM_DEFAULT and FAR_SEM_AT_MOST_ONCE ones are (UDP), and
+     * FAR_SEM_EXACTLY_ONCE ones go through the reply store.  A call's own
+     * semantics, when its flavor carries them (FAR_CTX), win. */
+    far_semantics semantics;
     /* Fields added in later versions go here. */
 } far_proc_desc;
 

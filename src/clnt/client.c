@@ -234,6 +234,14 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
     return FAR_OK;
 }
 
+/* True if an exactly-once call can be made on c's connection: its flavor
+ * carries the call's idempotency key (c->mu held). */
+static bool exactly_once_ok(far_client *c)
+{
+    (void)c;
+    return false; /* no flavor carries the key yet */
+}
+
 /* Sends (or queues) the encoded call k (c->mu held).  FAR_OK: k is in the
  * table and sent or queued. */
 static far_err start(far_client *c, call *k)
@@ -245,11 +253,18 @@ static far_err start(far_client *c, call *k)
                              rc == FAR_ETIMEDOUT ? "no connection before the deadline" : NULL);
         return rc;
     }
+    if (k->sem == FAR_SEM_EXACTLY_ONCE && !exactly_once_ok(c)) {
+        far__call_set_status(c, k, FAR_EUNSUPPORTED,
+                             "exactly-once needs a farcall server with a reply store "
+                             "(far_server_set_reply_store): this peer cannot be asked for it");
+        return FAR_EUNSUPPORTED;
+    }
     k->gen = c->gen;
     far__tab_insert(c, k);
     if (c->addr.t == FAR__UDP) {
         k->retry_ms = c->o.retry_ms;
-        k->next_retry = deadline_after(k->retry_ms);
+        /* a may-be call is sent once: never retransmitted */
+        k->next_retry = k->sem == FAR_SEM_MAYBE ? UINT64_MAX : deadline_after(k->retry_ms);
         far__udp_send(c, k);
         return FAR_OK;
     }
@@ -311,6 +326,7 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
         k->dec = dec, k->res = res, k->arena = arena;
         k->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms;
         k->deadline = deadline_after(k->timeout_ms);
+        k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         rc = prepare(c, k, enc, args);
         if (opts && opts->call_id)
             *opts->call_id = k->id;
@@ -369,6 +385,7 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         k->cb = cb, k->user = user;
         k->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms;
         k->deadline = deadline_after(k->timeout_ms);
+        k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         rc = prepare(c, k, enc, args);
         if (opts && opts->call_id)
             *opts->call_id = k->id;

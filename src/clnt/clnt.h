@@ -61,6 +61,7 @@ struct call {
     pthread_cond_t cv;
     far__timer timer;    /* async UDP (or an odd timeout): deadline or next retransmission */
     uint32_t timeout_ms; /* what its deadline was made from */
+    far_semantics sem;   /* far_call_opts.semantics (FAR_SEM_DEFAULT: at-most-once) */
     int dq;              /* async: the client's deadline queue it is in, or -1 */
     call *dnext, *dprev; /* ... its links there */
     call *hnext;         /* xid table chain */

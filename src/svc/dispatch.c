@@ -159,6 +159,18 @@ static far__front stage_lookup(far_server *s, far_svc_req *r)
     return FRONT_HANDLER;
 }
 
+far_semantics far__svc_req_semantics(const far_svc_req *r)
+{
+    far_semantics sem = r->pd ? r->pd->semantics : FAR_SEM_DEFAULT;
+    return sem == FAR_SEM_DEFAULT ? FAR_SEM_AT_MOST_ONCE : sem;
+}
+
+bool far__svc_req_cached(const far_svc_req *r)
+{
+    far_semantics sem = far__svc_req_semantics(r);
+    return sem != FAR_SEM_MAYBE && sem != FAR_SEM_AT_LEAST_ONCE;
+}
+
 /* The duplicate request cache (drc.h), for UDP calls: a retransmission of a
  * call in progress is dropped, of a call done is answered with its reply as
  * it was sent; a new call gets an entry in progress (r->drc), done in
@@ -166,8 +178,10 @@ static far__front stage_lookup(far_server *s, far_svc_req *r)
  * procedure has no effect to protect. */
 static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
 {
-    /* (r->c is not set yet in the front stages: the transport tells.) */
-    if (!s->drc || r->t != FAR__UDP || r->h.proc == 0)
+    /* (r->c is not set yet in the front stages: the transport tells.)  A
+     * may-be or at-least-once call is not cached: running it again is what
+     * its semantics allow, and it saves the cache the entry. */
+    if (!s->drc || r->t != FAR__UDP || r->h.proc == 0 || !far__svc_req_cached(r))
         return FRONT_HANDLER;
     uint8_t *rep = NULL;
     size_t n = 0;

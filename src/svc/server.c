@@ -34,8 +34,15 @@ static far_program_desc *desc_copy(const far_program_desc *in, far_err *rc)
     }
     memcpy(d, in, in->size < sizeof *d ? in->size : sizeof *d);
     size_t psz = in->proc_size < sizeof *procs ? in->proc_size : sizeof *procs;
-    for (size_t i = 0; i < in->nprocs; i++)
+    for (size_t i = 0; i < in->nprocs; i++) {
         memcpy(&procs[i], (const char *)in->procs + i * in->proc_size, psz);
+        if ((unsigned)procs[i].semantics > FAR_SEM_EXACTLY_ONCE) {
+            *rc = FAR_EMISUSE; /* (a descriptor older than .semantics has 0 there) */
+            free(d);
+            free(procs);
+            return NULL;
+        }
+    }
     d->size = sizeof *d;
     d->proc_size = sizeof *procs;
     d->procs = procs;

@@ -327,6 +327,13 @@ bool far__svc_cancel_locked(conn *c, far_svc_req *r);
 void far__server_ctl_stats(far_server *s, unsigned long *cancels, unsigned long *statuses,
                            unsigned long *cancelled);
 
+/* dispatch.c: a call's semantics (far_semantics, never FAR_SEM_DEFAULT):
+ * its procedure's (far_proc_desc.semantics), at-most-once if it has none. */
+far_semantics far__svc_req_semantics(const far_svc_req *r);
+/* True if the duplicate request cache keeps r: not a may-be or
+ * at-least-once call. */
+bool far__svc_req_cached(const far_svc_req *r);
+
 /* server.c */
 void far__svc_begin_stop(far_server *s);
 /* Test knob: replies in record fragments of at most `frag` bytes (0: one). */

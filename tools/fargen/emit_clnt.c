@@ -61,10 +61,21 @@ static void stub(fg_emit *e, const fg_def *prog, const fg_version *ver, const fg
         res = "resp";
         arena = "arena";
     }
-    fg_printf(o,
-              "    return far_client_call%s(clnt, %s, %s, %s, %s, %s, %s, %s, %s, opts%s);\n}\n\n",
+    const char *o_arg = "opts";
+    if (p->sem) {
+        /* the .x's annotation, unless the caller chose for this call */
+        fg_printf(o,
+                  "    far_call_opts far_opts = {0};\n"
+                  "    if (opts)\n"
+                  "        far_opts = *opts;\n"
+                  "    if (far_opts.semantics == FAR_SEM_DEFAULT)\n"
+                  "        far_opts.semantics = %s;\n",
+                  fg_sem_name(p->sem));
+        o_arg = "&far_opts";
+    }
+    fg_printf(o, "    return far_client_call%s(clnt, %s, %s, %s, %s, %s, %s, %s, %s, %s%s);\n}\n\n",
               async ? "_async" : "", fg_id(prog->name), fg_id(ver->name), fg_id(p->name), enc, args,
-              dec, res, arena, async ? ", cb, user" : "");
+              dec, res, arena, o_arg, async ? ", cb, user" : "");
 }
 
 void fg_emit_clnt(fg_emit *e)

@@ -223,6 +223,22 @@ const char *fg_param_type(fg_emit *e, const fg_type *t)
     return fg_ctype(e, t);
 }
 
+const char *fg_sem_name(fg_sem sem)
+{
+    switch (sem) {
+    case FG_SEM_MAYBE:
+        return "FAR_SEM_MAYBE";
+    case FG_SEM_AT_LEAST_ONCE:
+        return "FAR_SEM_AT_LEAST_ONCE";
+    case FG_SEM_AT_MOST_ONCE:
+        return "FAR_SEM_AT_MOST_ONCE";
+    case FG_SEM_EXACTLY_ONCE:
+        return "FAR_SEM_EXACTLY_ONCE";
+    default:
+        return "FAR_SEM_DEFAULT";
+    }
+}
+
 const char *fg_proc_stub(fg_emit *e, const fg_proc *p, const fg_version *v)
 {
     return fg_fmt(e->u, "%s_%u", fg_lower(e->u, p->name), v->number);

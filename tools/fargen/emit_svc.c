@@ -184,7 +184,10 @@ static void table(fg_emit *e, const fg_def *prog, const fg_version *ver, const f
             fg_printf(o, "         .args_size = sizeof(%s),\n", asz);
         if (rsz)
             fg_printf(o, "         .res_size = sizeof(%s),\n", rsz);
-        fg_printf(o, "         .invoke = %s_invoke},\n", fg_proc_stub(e, p, ver));
+        fg_printf(o, "         .invoke = %s_invoke", fg_proc_stub(e, p, ver));
+        if (p->sem) /* the .x's annotation (at-most-once without one) */
+            fg_printf(o, ",\n         .semantics = %s", fg_sem_name(p->sem));
+        fg_buf_puts(o, "},\n");
     }
     fg_buf_puts(o, "    };\n");
     fg_printf(

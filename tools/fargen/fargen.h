@@ -53,7 +53,18 @@ typedef struct fg_tok {
     fg_tok_kind kind;
     const char *text; /* NUL-terminated copy */
     fg_loc loc;
+    int sem; /* a semantics annotation (fg_sem) right before it, else FG_SEM_NONE */
 } fg_tok;
+
+/* A procedure's semantics annotation (`/ *@ idempotent * /` before its line;
+ * far_semantics in <farcall/rpc.h>, whose numbers these are). */
+typedef enum fg_sem {
+    FG_SEM_NONE = 0,
+    FG_SEM_MAYBE = 1,
+    FG_SEM_AT_LEAST_ONCE = 2,
+    FG_SEM_AT_MOST_ONCE = 3,
+    FG_SEM_EXACTLY_ONCE = 4,
+} fg_sem;
 
 /* ------------------------------------------------------------------- AST */
 
@@ -135,6 +146,7 @@ typedef struct fg_proc {
     int nargs; /* 1 with args[0].base == FG_VOID for (void) */
     fg_value num;
     uint32_t number;
+    fg_sem sem; /* its annotation, FG_SEM_NONE if none (at-most-once) */
 } fg_proc;
 
 typedef struct fg_version {
@@ -232,6 +244,10 @@ typedef struct fg_unit {
     int ncmd_externs;
     fg_extern *externs;
     int nexterns, capexterns;
+    /* lex: the semantics annotation read since the last token (fg_sem), given
+     * to the next one */
+    int pending_sem;
+    bool sem_ok; /* parse: the next token starts a procedure (may carry one) */
     fg_def **exts;
     int nexts;
     fg_def *netobj;      /* libtirpc's netobj, when the .x uses it */
@@ -351,6 +367,8 @@ const char *fg_val_name(fg_unit *u, const fg_decl *d);
 const char *fg_param_type(fg_emit *e, const fg_type *t);
 /* Names of a procedure's stubs. */
 const char *fg_proc_stub(fg_emit *e, const fg_proc *p, const fg_version *v);
+/* FAR_SEM_MAYBE ... for an annotation (far_semantics in <farcall/rpc.h>). */
+const char *fg_sem_name(fg_sem sem);
 const char *fg_prog_name(fg_emit *e, const fg_def *prog, const fg_version *v);
 /* The far_xdr_encode_fn / far_xdr_decode_fn of a procedure's argument or
  * result type: the library's far_xdr_TAG_{en,de}code_any for a built-in type,

@@ -76,7 +76,7 @@ static void hash_line(fg_unit *u)
 
 static fg_tok make(fg_unit *u, fg_tok_kind k, const char *s, size_t n, fg_loc loc)
 {
-    fg_tok t = {k, fg_strdup(u, s, n), loc};
+    fg_tok t = {k, fg_strdup(u, s, n), loc, FG_SEM_NONE};
     return t;
 }
 
@@ -119,14 +119,50 @@ static fg_tok number(fg_unit *u, fg_loc loc)
     return t;
 }
 
+/* `/ *@ WORD * /` naming a procedure's semantics (fg_sem), for the token
+ * that follows.  True if the comment is one. */
+static bool sem_annotation(fg_unit *u, const char *q, fg_loc loc)
+{
+    static const struct {
+        const char *word;
+        fg_sem sem;
+    } words[] = {
+        {"maybe", FG_SEM_MAYBE},
+        {"idempotent", FG_SEM_AT_LEAST_ONCE},
+        {"at_least_once", FG_SEM_AT_LEAST_ONCE},
+        {"at_most_once", FG_SEM_AT_MOST_ONCE},
+        {"exactly_once", FG_SEM_EXACTLY_ONCE},
+    };
+    const char *end = u->end, *s = q;
+    while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
+        q++;
+    size_t n = (size_t)(q - s);
+    while (q < end && (*q == ' ' || *q == '\t'))
+        q++;
+    if (end - q < 2 || q[0] != '*' || q[1] != '/')
+        return false;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (strlen(words[i].word) == n && memcmp(s, words[i].word, n) == 0) {
+            if (u->pending_sem)
+                fg_fail(u, loc, "two semantics annotations for one procedure");
+            u->pending_sem = (int)words[i].sem;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* `/ *@ extern NAME [NAME ...] * /`: types defined outside the .x (rpcgen
- * sees a comment).  u->p is at the '@'; the comment itself is skipped by
- * the caller.  Other `/ *@` comments are left alone. */
+ * sees a comment), and the semantics annotations (sem_annotation).  u->p is
+ * at the '@'; the comment itself is skipped by the caller.  Other `/ *@`
+ * comments are left alone. */
 static void annotation(fg_unit *u, fg_loc loc)
 {
     const char *q = u->p + 1, *end = u->end;
     while (q < end && (*q == ' ' || *q == '\t'))
         q++;
+    if (sem_annotation(u, q, loc))
+        return;
     if (end - q < 7 || memcmp(q, "extern", 6) != 0 || (q[6] != ' ' && q[6] != '\t'))
         return;
     q += 6;
@@ -165,7 +201,7 @@ static fg_tok lex(fg_unit *u)
 {
     for (;;) {
         if (u->p >= u->end) {
-            fg_tok t = {TK_EOF, "end of file", here(u)};
+            fg_tok t = {TK_EOF, "end of file", here(u), FG_SEM_NONE};
             return t;
         }
         char c = *u->p;
@@ -263,21 +299,34 @@ static fg_tok lex(fg_unit *u)
     }
 }
 
+/* A token, with the semantics annotation read before it. */
+static fg_tok lex_tok(fg_unit *u)
+{
+    fg_tok t = lex(u);
+    t.sem = u->pending_sem;
+    u->pending_sem = FG_SEM_NONE;
+    return t;
+}
+
 fg_tok fg_next(fg_unit *u)
 {
     if (u->have_peek) {
         u->have_peek = false;
         u->tok = u->peek;
     } else {
-        u->tok = lex(u);
+        u->tok = lex_tok(u);
     }
+    if (u->tok.sem && !u->sem_ok)
+        fg_fail(u, u->tok.loc,
+                "a semantics annotation ('/*@ idempotent */' ...) must come right "
+                "before a procedure");
     return u->tok;
 }
 
 fg_tok fg_peek(fg_unit *u)
 {
     if (!u->have_peek) {
-        u->peek = lex(u);
+        u->peek = lex_tok(u);
         u->have_peek = true;
     }
     return u->peek;

@@ -432,7 +432,10 @@ static void program(fg_unit *u, fg_def *def)
             v->procs = grow(u, v->procs, v->nprocs, &pcap, sizeof *v->procs);
             fg_proc *p = &v->procs[v->nprocs++];
             memset(p, 0, sizeof *p);
+            p->sem = (fg_sem)fg_peek(u).sem; /* `/ *@ idempotent * /` before the line */
+            u->sem_ok = true;
             proc_type(u, &p->res, true);
+            u->sem_ok = false;
             fg_tok pn = ident(u);
             p->name = pn.text;
             p->loc = pn.loc;

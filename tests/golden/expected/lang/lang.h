@@ -237,7 +237,7 @@ void pair_free(pair *v);
 #define LANG_SUM 2
 #define LANG_ECHO 3
 
-/* lang.x:88 */
+/* lang.x:89 */
 typedef struct lang_sum_1_argument lang_sum_1_argument;
 struct lang_sum_1_argument {
     int32_t arg1;
@@ -274,7 +274,7 @@ typedef struct lang_prog_1_impl {
 } lang_prog_1_impl;
 const far_program_desc *lang_prog_1_program(void);
 
-/* lang.x:91 */
+/* lang.x:93 */
 #define LANG_V2 2
 #define LANG_ALL 5
 

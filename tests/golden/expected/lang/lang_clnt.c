@@ -17,18 +17,28 @@ far_err lang_null_1_async(far_client *clnt, const far_call_opts *opts, far_call_
     return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_NULL, NULL, NULL, NULL, NULL, NULL, opts, cb, user);
 }
 
-/* lang.x:87 */
+/* lang.x:88 */
 far_err lang_get_1(far_client *clnt, const name *argp, result *resp, far_arena *arena, const far_call_opts *opts)
 {
-    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_GET, name_encode_any, argp, result_decode_any, resp, arena, opts);
+    far_call_opts far_opts = {0};
+    if (opts)
+        far_opts = *opts;
+    if (far_opts.semantics == FAR_SEM_DEFAULT)
+        far_opts.semantics = FAR_SEM_AT_LEAST_ONCE;
+    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_GET, name_encode_any, argp, result_decode_any, resp, arena, &far_opts);
 }
 
 far_err lang_get_1_async(far_client *clnt, const name *argp, result *resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user)
 {
-    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_GET, name_encode_any, argp, result_decode_any, resp, arena, opts, cb, user);
+    far_call_opts far_opts = {0};
+    if (opts)
+        far_opts = *opts;
+    if (far_opts.semantics == FAR_SEM_DEFAULT)
+        far_opts.semantics = FAR_SEM_AT_LEAST_ONCE;
+    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_GET, name_encode_any, argp, result_decode_any, resp, arena, &far_opts, cb, user);
 }
 
-/* lang.x:88 */
+/* lang.x:89 */
 far_err lang_sum_1(far_client *clnt, int32_t arg1, int64_t arg2, name arg3, int32_t *resp, far_arena *arena, const far_call_opts *opts)
 {
     lang_sum_1_argument far_args;
@@ -47,18 +57,28 @@ far_err lang_sum_1_async(far_client *clnt, int32_t arg1, int64_t arg2, name arg3
     return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_SUM, lang_sum_1_argument_encode_any, &far_args, far_xdr_int32_decode_any, resp, arena, opts, cb, user);
 }
 
-/* lang.x:89 */
+/* lang.x:91 */
 far_err lang_echo_1(far_client *clnt, char *const *argp, char **resp, far_arena *arena, const far_call_opts *opts)
 {
-    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_ECHO, far_xdr_string_encode_any, argp, far_xdr_string_decode_any, resp, arena, opts);
+    far_call_opts far_opts = {0};
+    if (opts)
+        far_opts = *opts;
+    if (far_opts.semantics == FAR_SEM_DEFAULT)
+        far_opts.semantics = FAR_SEM_MAYBE;
+    return far_client_call(clnt, LANG_PROG, LANG_V1, LANG_ECHO, far_xdr_string_encode_any, argp, far_xdr_string_decode_any, resp, arena, &far_opts);
 }
 
 far_err lang_echo_1_async(far_client *clnt, char *const *argp, char **resp, far_arena *arena, const far_call_opts *opts, far_call_cb cb, void *user)
 {
-    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_ECHO, far_xdr_string_encode_any, argp, far_xdr_string_decode_any, resp, arena, opts, cb, user);
+    far_call_opts far_opts = {0};
+    if (opts)
+        far_opts = *opts;
+    if (far_opts.semantics == FAR_SEM_DEFAULT)
+        far_opts.semantics = FAR_SEM_MAYBE;
+    return far_client_call_async(clnt, LANG_PROG, LANG_V1, LANG_ECHO, far_xdr_string_encode_any, argp, far_xdr_string_decode_any, resp, arena, &far_opts, cb, user);
 }
 
-/* lang.x:92 */
+/* lang.x:94 */
 far_err lang_null_2(far_client *clnt, const far_call_opts *opts)
 {
     return far_client_call(clnt, LANG_PROG, LANG_V2, LANG_NULL, NULL, NULL, NULL, NULL, NULL, opts);
@@ -69,7 +89,7 @@ far_err lang_null_2_async(far_client *clnt, const far_call_opts *opts, far_call_
     return far_client_call_async(clnt, LANG_PROG, LANG_V2, LANG_NULL, NULL, NULL, NULL, NULL, NULL, opts, cb, user);
 }
 
-/* lang.x:93 */
+/* lang.x:95 */
 far_err lang_all_2(far_client *clnt, const inline_forms *argp, scalars *resp, far_arena *arena, const far_call_opts *opts)
 {
     return far_client_call(clnt, LANG_PROG, LANG_V2, LANG_ALL, inline_forms_encode_any, argp, scalars_decode_any, resp, arena, opts);

@@ -94,8 +94,10 @@ static const char lang_source[] =
     "program LANG_PROG {\n"
     "    version LANG_V1 {\n"
     "        void     LANG_NULL(void) = 0;\n"
+    "        /*@ idempotent */  /* semantics (a comment to rpcgen) */\n"
     "        result   LANG_GET(name) = 1;\n"
     "        int      LANG_SUM(int, hyper, name) = 2;   /* several arguments */\n"
+    "        /*@ maybe */\n"
     "        string   LANG_ECHO(string) = 3;\n"
     "    } = 1;\n"
     "    version LANG_V2 {\n"
@@ -116,7 +118,7 @@ static far_err lang_null_1_invoke(const void *far_impl, far_svc_req *far_req,
     return far_fns->lang_null(far_req);
 }
 
-/* lang.x:87 */
+/* lang.x:88 */
 static far_err lang_get_1_invoke(const void *far_impl, far_svc_req *far_req,
                          const void *far_args, void *far_res)
 {
@@ -126,7 +128,7 @@ static far_err lang_get_1_invoke(const void *far_impl, far_svc_req *far_req,
     return far_fns->lang_get(far_req, (name const *)far_args, (result *)far_res);
 }
 
-/* lang.x:88 */
+/* lang.x:89 */
 static far_err lang_sum_1_invoke(const void *far_impl, far_svc_req *far_req,
                          const void *far_args, void *far_res)
 {
@@ -137,7 +139,7 @@ static far_err lang_sum_1_invoke(const void *far_impl, far_svc_req *far_req,
     return far_fns->lang_sum(far_req, far_a->arg1, far_a->arg2, far_a->arg3, (int32_t *)far_res);
 }
 
-/* lang.x:89 */
+/* lang.x:91 */
 static far_err lang_echo_1_invoke(const void *far_impl, far_svc_req *far_req,
                          const void *far_args, void *far_res)
 {
@@ -273,7 +275,8 @@ const far_program_desc *lang_prog_1_program(void)
          .encode_res = result_encode_any,
          .args_size = sizeof(name),
          .res_size = sizeof(result),
-         .invoke = lang_get_1_invoke},
+         .invoke = lang_get_1_invoke,
+         .semantics = FAR_SEM_AT_LEAST_ONCE},
         {.proc = LANG_SUM,
          .name = "LANG_SUM",
          .decode_args = lang_sum_1_argument_decode_any,
@@ -287,7 +290,8 @@ const far_program_desc *lang_prog_1_program(void)
          .encode_res = far_xdr_string_encode_any,
          .args_size = sizeof(char *),
          .res_size = sizeof(char *),
-         .invoke = lang_echo_1_invoke},
+         .invoke = lang_echo_1_invoke,
+         .semantics = FAR_SEM_MAYBE},
     };
     static const far_program_desc desc = {FAR_DESC_SIZES,
                                           .prog = LANG_PROG,
@@ -302,7 +306,7 @@ const far_program_desc *lang_prog_1_program(void)
     return &desc;
 }
 
-/* lang.x:92 */
+/* lang.x:94 */
 static far_err lang_null_2_invoke(const void *far_impl, far_svc_req *far_req,
                          const void *far_args, void *far_res)
 {
@@ -314,7 +318,7 @@ static far_err lang_null_2_invoke(const void *far_impl, far_svc_req *far_req,
     return far_fns->lang_null(far_req);
 }
 
-/* lang.x:93 */
+/* lang.x:95 */
 static far_err lang_all_2_invoke(const void *far_impl, far_svc_req *far_req,
                          const void *far_args, void *far_res)
 {
@@ -324,7 +328,7 @@ static far_err lang_all_2_invoke(const void *far_impl, far_svc_req *far_req,
     return far_fns->lang_all(far_req, (inline_forms const *)far_args, (scalars *)far_res);
 }
 
-/* lang.x:91 */
+/* lang.x:93 */
 static bool lang_prog_2_implemented(const void *far_impl, uint32_t far_proc)
 {
     const lang_prog_2_impl *far_fns = (const lang_prog_2_impl *)far_impl;
@@ -427,7 +431,7 @@ static const uint8_t lang_prog_2_desc[] = {
     0x00, 0x00, 0x00, 0x0f, 0x00, 0x00, 0x00, 0x0b,
 };
 
-/* lang.x:91 */
+/* lang.x:93 */
 const far_program_desc *lang_prog_2_program(void)
 {
     /* sorted by procedure number */

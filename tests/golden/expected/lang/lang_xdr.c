@@ -756,7 +756,7 @@ void pair_free(pair *v)
     (void)v; /* nothing allocated */
 }
 
-/* lang.x:88 */
+/* lang.x:89 */
 bool lang_sum_1_argument_encode(far_xdr_enc *e, const lang_sum_1_argument *v)
 {
     if (!far_xdr_put_i32(e, v->arg1))
