@@ -90,6 +90,7 @@ static call *send_ctl(far_client *c, uint32_t proc, const uint32_t *xids, uint32
     k->cancellable = false;
     k->prog = FAR_CTL_PROG, k->vers = FAR_CTL_V1, k->proc = proc;
     k->dec = dec, k->res = res, k->arena = NULL;
+    k->sem = FAR_SEM_DEFAULT; /* (FAR_CTL procedures have no effect to protect) */
     k->timeout_ms = c->o.dead_after_ms;
     k->deadline = far__now_ns() + dead_ns(c);
     xids_arg a = {xids, n};
