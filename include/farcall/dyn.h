@@ -131,6 +131,13 @@ FAR_NODISCARD far_err far_dyn_call(far_client *c, const far_dyn *d, uint32_t pro
                                    const char *json_args, unsigned flags, char **json_res,
                                    const far_call_opts *opts);
 
+/* The path of the JSON value byte `offset` of `json` (its first `len`
+ * bytes: a prefix of a document will do) is in, from `root`: "args.tags[1].key"
+ * (`root` "args").  For messages about text that cannot be parsed whole (a
+ * line longer than a reader takes).  Writes at most n bytes, NUL-terminated. */
+void far_dyn_json_path(const char *json, size_t len, size_t offset, const char *root, char *out,
+                       size_t n);
+
 /* The description as .x source text: its constants and types in order, then
  * the program with this one version (malloc'd).  fargen compiles it back to
  * the same description. */

@@ -876,6 +876,18 @@ static void locate(const char *root, const char *s, size_t pos, char *out, size_
     free(st);
 }
 
+FAR__API void far_dyn_json_path(const char *json, size_t len, size_t offset, const char *root,
+                                char *out, size_t n)
+{
+    if (!out || !n)
+        return;
+    if (!json || !root) {
+        snprintf(out, n, "%s", root ? root : "");
+        return;
+    }
+    locate(root, json, offset < len ? offset : len, out, n);
+}
+
 /* Parses the text: NULL for no value (only white space). */
 static far_err parse(const far_dyn *d, const char *root, const far_tref *types, uint32_t ntypes,
                      const char *json, size_t len, json_t **out)

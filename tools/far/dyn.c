@@ -720,6 +720,7 @@ static int read_line(char **buf, size_t *cap, size_t *len, const char **why)
             size_t nc = *cap ? *cap * 2 : 4096;
             char *nb = nc <= LINE_MAX_JSON ? realloc(*buf, nc) : NULL;
             if (!nb) {
+                /* what was read stays in *buf: the caller names the field */
                 *why = "the line is longer than far reads (64 MiB)";
                 continue;
             }
@@ -777,7 +778,14 @@ int far__cmd_call(int argc, char **argv)
     int got;
     while ((got = read_line(&line, &cap, &len, &why)) != 0) {
         if (got < 0) {
-            printf("error: %s\n", why);
+            char at[256] = "";
+            if (len && why && strstr(why, "longer")) {
+                /* the field the line was still in where far stopped reading */
+                char path[200];
+                far_dyn_json_path(line, len, len, "args", path, sizeof path);
+                snprintf(at, sizeof at, "%s: ", path);
+            }
+            printf("error: %s%s\n", at, why);
             fflush(stdout);
             status = 1;
             continue;
