@@ -165,18 +165,36 @@ static const char *jtype(const json_t *j)
     }
 }
 
-/* The shortest %g text that reads back as v (float: as the float). */
+static bool reads_back(const char *text, double v, bool single)
+{
+    double back = strtod(text, NULL);
+    return single ? (float)back == (float)v : back == v;
+}
+
+/* The shortest %g text that reads back as v (float: as the float): the
+ * fewest digits, and of those forms the shortest ("10", not "1e+01"). */
 static void write_real(char *buf, size_t n, double v, bool single)
 {
     if (v == 0 && signbit(v)) { /* "-0" would read back as the integer 0 */
         snprintf(buf, n, "-0.0");
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) {
+    int prec = 1;
+    for (; prec <= 17; prec++) {
         snprintf(buf, n, "%.*g", prec, v);
-        double back = strtod(buf, NULL);
-        if (single ? (float)back == (float)v : back == v)
+        if (reads_back(buf, v, single))
+            break;
+    }
+    if (!strchr(buf, 'e'))
+        return;
+    /* an exponent: more digits may be shorter written out (1e+01 is 10) */
+    for (int more = prec + 1; more <= 17; more++) {
+        char alt[40];
+        snprintf(alt, sizeof alt, "%.*g", more, v);
+        if (strlen(alt) < strlen(buf) && !strchr(alt, 'e') && reads_back(alt, v, single)) {
+            snprintf(buf, n, "%s", alt);
             return;
+        }
     }
 }
 
