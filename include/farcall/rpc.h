@@ -71,6 +71,17 @@ typedef struct far_client_opts {
                                * While the server answers STATUS a call waits for its
                                * reply until its own deadline.  0: 10000; UINT32_MAX:
                                * never (docs/runtime.md) */
+    /* FAR_CTX, farcall's flavor for call semantics (docs/runtime.md): each
+     * connection starts with a probe; a farcall server answers it and then
+     * learns each call's deadline and this process's life, a classic ONC RPC
+     * server denies it and is spoken to as before (AUTH_NONE / AUTH_SYS). */
+    bool no_ctx;       /* never probe: plain ONC RPC (what a classic client sends) */
+    bool require_ctx;  /* a server that does not answer the probe is refused:
+                        * FAR_EUNSUPPORTED from far_client_open or the call */
+    const char *owner; /* this client's name, kept across restarts of the process
+                        * (at most 64 bytes; copied): a server seeing it come back
+                        * from a new process cancels the old one's calls.  NULL: a
+                        * name unique to this process (no restart is recognised) */
 } far_client_opts;
 
 /* Opens a client to `addr` (see the top of this file).  The connection is made
@@ -104,9 +115,10 @@ typedef enum far_semantics {
                                 * FAR_SEM_AT_MOST_ONCE */
     FAR_SEM_MAYBE = 1,         /* sent once, never retransmitted, never cached: it ran at
                                 * most once, or not at all, even if no reply came */
-    FAR_SEM_AT_LEAST_ONCE = 2, /* idempotent: retransmitted (UDP) and sent again after a
-                                * lost connection (TCP) until the deadline; the server
-                                * keeps no cache entry, so it may run several times */
+    FAR_SEM_AT_LEAST_ONCE = 2, /* idempotent: retransmitted (UDP) until the deadline;
+                                * the server keeps no cache entry, so it may run several
+                                * times (over TCP a lost connection still fails the call
+                                * with FAR_ECONNLOST: call again) */
     FAR_SEM_AT_MOST_ONCE = 3,  /* the default: retransmitted with the same xid; the
                                 * server's duplicate request cache replays the reply */
     FAR_SEM_EXACTLY_ONCE = 4,  /* the reply is kept durably with the handler's effect
@@ -352,6 +364,21 @@ const char *far_svc_req_peer(const far_svc_req *r);
 FAR_NODISCARD far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid);
 /* True once the call has been cancelled: its client cancelled it
  * (far_client_cancel, which sends FAR_CTL CANCEL), or its connection closed
+ * (the client was destroyed, its process died, the connection was reset),
+ * or (FAR_CTX callers) its deadline passed or its client's process
+ * restarted.  The reply of a cancelled call is discarded, so a handler that
+ * sees it may stop its work and return at once (what it returns is not
+ * sent).  Cheap (an atomic load and a clock read): poll it in a long loop.
+ * Thread: the handler's. */
+bool far_svc_req_cancelled(const far_svc_req *r);
+/* The milliseconds left before the caller stops waiting (its FAR_CTX
+ * deadline, measured from when the call arrived; 0 once passed), or
+ * UINT32_MAX if the call has none (a classic caller).  A far_client_call the
+ * handler makes waits no longer than this by itself.  Thread: the
+ * handler's. */
+uint32_t far_svc_req_remaining_ms(const far_svc_req *r);
+/* True once the call has been cancelled: its client cancelled it
+ * (far_client_cancel, which sends FAR_CTL CANCEL), or its connection closed
  * (the client was destroyed, its process died, the connection was reset).
  * The reply of a cancelled call is discarded, so a handler that sees it may
  * stop its work and return at once (what it returns is not sent).  Cheap
@@ -361,6 +388,18 @@ bool far_svc_req_cancelled(const far_svc_req *r);
 far_arena *far_svc_req_arena(far_svc_req *r);
 /* For a handler returning FAR_EAUTH: the auth_stat to send. */
 void far_svc_req_set_auth_stat(far_svc_req *r, int auth_stat);
+/* Registers fn(user) to run once when the call is cancelled by its client
+ * (far_client_cancel, FAR_CTL CANCEL) or its connection closes: on the
+ * server thread that sees it (the connection's reader), so it must be quick
+ * and must not block -- wake the handler (a condition variable, an eventfd),
+ * cancel a call the handler is making (far_client_cancel).  If the call is
+ * cancelled already (far_svc_req_cancelled), fn runs at once, here.  It may
+ * run after the handler has returned, until the reply is dropped: a handler
+ * that destroys what fn uses first calls far_svc_req_on_cancel(r, NULL,
+ * NULL), which unregisters it and waits for a run in progress.  FAR_OK;
+ * FAR_EMISUSE if r is NULL or one is registered (or has run) already.
+ * Thread: the handler's. */
+FAR_NODISCARD far_err far_svc_req_on_cancel(far_svc_req *r, void (*fn)(void *user), void *user);
 
 #ifdef __cplusplus
 }

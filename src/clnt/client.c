@@ -19,6 +19,20 @@ static uint64_t deadline_after(uint32_t ms)
     return far__now_ns() + (uint64_t)ms * 1000000u;
 }
 
+/* A call made while the thread serves one (a handler calling another
+ * server) waits no longer than that call's own caller: the shorter of
+ * `ms` and the time it has left (far__inherit_deadline_get; at least 1 ms,
+ * so a call whose time is up fails at once). */
+static uint32_t inherit(uint32_t ms)
+{
+    uint64_t d = far__inherit_deadline_get();
+    if (!d)
+        return ms;
+    uint64_t now = far__now_ns();
+    uint64_t left = d > now ? (d - now) / 1000000u : 0;
+    return left < ms ? (left ? (uint32_t)left : 1) : ms;
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 FAR__API far_err far_client_open(far_client **out, const char *addr, const far_client_opts *opts)
@@ -75,6 +89,31 @@ FAR__API far_err far_client_open(far_client **out, const char *addr, const far_c
         return FAR_ELIMIT;
     }
     c->o.cred = NULL;
+    /* FAR_CTX (ctx.c): the flavor around the classic one, unless it may not
+     * be used or its inner credential would not fit */
+    if (c->o.owner && strlen(c->o.owner) > FAR__CTX_MAX_OWNER) {
+        far__set_last_error("%s: far_client_opts.owner is longer than %d bytes", addr,
+                            FAR__CTX_MAX_OWNER);
+        free(c);
+        return FAR_ELIMIT;
+    }
+    if (c->o.owner)
+        snprintf(c->owner, sizeof c->owner, "%s", c->o.owner);
+    else
+        snprintf(c->owner, sizeof c->owner, "farcall:%016" PRIx64 ":%ld", far__boot_epoch(),
+                 (long)getpid());
+    c->owner_len = (uint32_t)strlen(c->owner);
+    c->o.owner = NULL;
+    c->auth_ctx = c->auth;
+    c->classic = c->o.no_ctx || !far__cauth_make_ctx(&c->auth_ctx, &c->ctx);
+    if (c->classic && c->o.require_ctx) {
+        far__set_last_error("%s: far_client_opts.require_ctx, but %s", addr,
+                            c->o.no_ctx ? "no_ctx is set too"
+                                        : "the AUTH_SYS credential is too large to fit in "
+                                          "a FAR_CTX credential");
+        free(c);
+        return FAR_EUNSUPPORTED;
+    }
     pthread_mutex_init(&c->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -98,7 +137,9 @@ FAR__API far_err far_client_open(far_client **out, const char *addr, const far_c
     pthread_mutex_lock(&c->mu);
     rc = far__conn_ensure(c, deadline_after(c->o.timeout_ms));
     pthread_mutex_unlock(&c->mu);
-    if (rc != FAR_OK) {
+    /* (a server at its connection limit is a call's error: the connection
+     * was made, and the next call tries again) */
+    if (rc != FAR_OK && rc != FAR_ETOOMANY) {
         far__client_free(c);
         return rc;
     }
@@ -195,15 +236,27 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
     /* Async calls copy their arguments (they may be freed once we return);
      * sync calls send large opaques by reference. */
     far_xdr_enc_set_ref_min(e, k->async ? 0 : REF_MIN);
+    /* FAR_CTX once the probe said so (ctx.c); the handle is where
+     * start() can put a newer one */
+    const far__cauth *a = atomic_load(&c->use_ctx) ? &c->auth_ctx : &c->auth;
+    uint64_t now = far__now_ns();
+    far__call_meta meta = {k->deadline > now ? (k->deadline - now) / 1000u : 1,
+                           k->sem == FAR_SEM_MAYBE           ? FAR__CTX_MAYBE
+                           : k->sem == FAR_SEM_AT_LEAST_ONCE ? FAR__CTX_IDEMPOTENT
+                           : k->sem == FAR_SEM_EXACTLY_ONCE  ? FAR__CTX_EXACTLY_ONCE
+                                                             : FAR__CTX_AT_MOST_ONCE};
+    k->auth = a;
+    k->handle_off = 0;
+    size_t handle_off = 24 + 20; /* the fixed header; flavor .. the handle's length */
     if ((stream && !far_xdr_reserve(e, 4)) ||
         !far__call_hdr_put_fixed(e, k->xid, k->prog, k->vers, k->proc) ||
-        !c->auth.ops->put_cred_verf(&c->auth, e, k->xid)) {
+        !a->ops->put_cred_verf(a, e, k->xid, &meta)) {
         far__call_set_status(c, k, FAR_ENOMEM, "the call header does not encode");
         return FAR_ENOMEM;
     }
     k->args_off = far_xdr_enc_len(e);
     if ((enc && !enc(e, args)) ||
-        (c->auth.ops->wrap_args && !c->auth.ops->wrap_args(&c->auth, e, k->args_off, k->xid))) {
+        (a->ops->wrap_args && !a->ops->wrap_args(a, e, k->args_off, k->xid))) {
         char why[200], detail[240];
         if (e->err.offset >= k->args_off)
             e->err.offset -= k->args_off; /* counted from the start of the arguments */
@@ -217,6 +270,14 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
     if (rc != FAR_OK) {
         far__call_set_status(c, k, rc, NULL);
         return rc;
+    }
+    if (a == &c->auth_ctx) {
+        handle_off += stream ? 4 : 0;
+        if (!c->frag && k->niov && k->iov[0].iov_len >= handle_off + 8) {
+            k->handle_off = handle_off;
+            k->handle = far_xdr_load_u64((const uint8_t *)k->iov[0].iov_base + handle_off);
+            k->srv_boot = atomic_load(&c->srv_boot); /* (start() looks again) */
+        }
     }
     if (!stream) {
         /* (the IPv4 bound for a dynamic client, whose address may change) */
@@ -250,7 +311,11 @@ static far_err start(far_client *c, call *k)
     far_err rc = far__conn_ensure(c, k->deadline);
     if (rc != FAR_OK) {
         far__call_set_status(c, k, rc,
-                             rc == FAR_ETIMEDOUT ? "no connection before the deadline" : NULL);
+                             rc == FAR_ETIMEDOUT      ? "no connection before the deadline"
+                             : rc == FAR_ETOOMANY     ? "the server refused the connection (it is "
+                                                        "at its connection limit)"
+                             : rc == FAR_EUNSUPPORTED ? far_last_error()
+                                                      : NULL);
         return rc;
     }
     if (k->sem == FAR_SEM_EXACTLY_ONCE && !exactly_once_ok(c)) {
@@ -260,6 +325,14 @@ static far_err start(far_client *c, call *k)
         return FAR_EUNSUPPORTED;
     }
     k->gen = c->gen;
+    if (k->handle_off) {
+        /* encoded before a reconnect: the context of this connection */
+        uint64_t h = atomic_load(&c->ctx.handle);
+        if (h != k->handle)
+            far_xdr_store_u64((uint8_t *)k->iov[0].iov_base + k->handle_off, h);
+        k->handle = h;
+        k->srv_boot = atomic_load(&c->srv_boot);
+    }
     far__tab_insert(c, k);
     if (c->addr.t == FAR__UDP) {
         k->retry_ms = c->o.retry_ms;
@@ -276,6 +349,32 @@ static far_err start(far_client *c, call *k)
     k->refs++;
     far__stream_push(&c->st, &k->wm, FAR__WMSG_SMALL);
     return FAR_OK;
+}
+
+/* A FAR_CTX call whose connection went while it was in flight (c->mu
+ * held): once a connection is made again (within the call's deadline), the
+ * server's boot tells whether it restarted -- then the call may or may not
+ * have run, and says so (FAR_EUNKNOWN_OUTCOME) rather than be sent again. */
+static far_err after_loss(far_client *c, call *k)
+{
+    for (int i = 0; i < 500 && far__now_ns() < k->deadline; i++) {
+        far_err rc = far__conn_ensure(c, k->deadline);
+        if (rc == FAR_OK) {
+            if (atomic_load(&c->use_ctx) && atomic_load(&c->srv_boot) != k->srv_boot)
+                far__call_set_status(c, k, FAR_EUNKNOWN_OUTCOME,
+                                     "its boot epoch changed while the call was in flight; "
+                                     "the call was not sent again");
+            break;
+        }
+        if (rc != FAR_ECONNREFUSED)
+            break;
+        /* nothing listens yet: a restarting server */
+        pthread_mutex_unlock(&c->mu);
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&c->mu);
+    }
+    return k->st.err;
 }
 
 static far_err check_args(far_client *c, far_xdr_encode_fn enc, const void *args,
@@ -324,7 +423,7 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
         k->cancellable = opts && opts->call_id;
         k->prog = prog, k->vers = vers, k->proc = proc;
         k->dec = dec, k->res = res, k->arena = arena;
-        k->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms;
+        k->timeout_ms = inherit(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
         k->deadline = deadline_after(k->timeout_ms);
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         rc = prepare(c, k, enc, args);
@@ -352,6 +451,8 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
         }
         far__conn_wait_sync(c, k);
         rc = k->st.err;
+        if (rc == FAR_ECONNLOST && k->handle_off)
+            rc = after_loss(c, k);
     }
     if (rc != FAR_OK)
         far__set_last_error("%s", k->st.msg);
@@ -383,7 +484,7 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         k->prog = prog, k->vers = vers, k->proc = proc;
         k->dec = dec, k->res = res, k->arena = arena;
         k->cb = cb, k->user = user;
-        k->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms;
+        k->timeout_ms = inherit(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
         k->deadline = deadline_after(k->timeout_ms);
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         rc = prepare(c, k, enc, args);

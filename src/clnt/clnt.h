@@ -62,6 +62,11 @@ struct call {
     far__timer timer;    /* async UDP (or an odd timeout): deadline or next retransmission */
     uint32_t timeout_ms; /* what its deadline was made from */
     far_semantics sem;   /* far_call_opts.semantics (FAR_SEM_DEFAULT: at-most-once) */
+    /* Its flavor: the client's FAR_CTX one or the classic one (ctx.c) */
+    const far__cauth *auth;
+    uint64_t handle;     /* FAR_CTX: the context handle encoded in it ... */
+    size_t handle_off;   /* ... at this offset of iov[0] (0: none) */
+    uint64_t srv_boot;   /* FAR_CTX: the server's boot when it was sent */
     int dq;              /* async: the client's deadline queue it is in, or -1 */
     call *dnext, *dprev; /* ... its links there */
     call *hnext;         /* xid table chain */
@@ -76,6 +81,19 @@ struct far_client {
     far_client_opts o;
     size_t frag;
     far__cauth auth;
+    /* FAR_CTX (ctx.c): the flavor around `auth`, its context, and what the
+     * last probe found.  use_ctx: calls are encoded with auth_ctx (set by
+     * the connecting thread, read by any encoding one); classic: a server
+     * answered as a classic one, or the client may not probe -- no more
+     * probes.  srv_boot and the handle are the last INIT reply's (written under
+     * mu). */
+    far__cauth auth_ctx;
+    far__ctx_client ctx;
+    atomic_bool use_ctx;
+    bool classic;
+    _Atomic uint64_t srv_boot;
+    char owner[FAR__CTX_MAX_OWNER + 1];
+    uint32_t owner_len;
     const far__resolver *resolver;
     /* Dynamic binding (client.c, conn.c): c->spec is resolved again before a
      * connect that follows a lost connection or a failed connect, at most
@@ -210,6 +228,18 @@ void far__io_disarm(far_client *c, call *k);
 void far__io_doom(far_client *c);
 /* Arms c's liveness timer for c->live_next, if c has the I/O thread. */
 void far__io_live_arm(far_client *c);
+
+/* ctx.c */
+typedef enum far__probe_res {
+    FAR__PROBE_CTX,     /* a farcall server: *handle, *boot */
+    FAR__PROBE_CLASSIC, /* a classic server */
+    FAR__PROBE_NONE,    /* no answer (in time), or the connection failed */
+    FAR__PROBE_REFUSED, /* a farcall server at its connection limit */
+} far__probe_res;
+/* Sends the INIT probe on the fresh socket fd and reads its answer, within
+ * `deadline` and PROBE_NS (no lock held; nothing else uses fd yet). */
+far__probe_res far__ctx_probe(far_client *c, int fd, uint64_t deadline, uint64_t *handle,
+                              uint64_t *boot);
 
 /* client.c */
 void far__client_free(far_client *c);

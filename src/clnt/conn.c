@@ -126,6 +126,12 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
         int sz = 1 << 20;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
     }
+    /* FAR_CTX's probe (ctx.c), before anything else can use the socket
+     * (only the connecting thread writes c->classic) */
+    far__probe_res probe = FAR__PROBE_CLASSIC;
+    uint64_t handle = 0, srv_boot = 0;
+    if (fd >= 0 && !c->classic)
+        probe = far__ctx_probe(c, fd, deadline, &handle, &srv_boot);
     pthread_mutex_lock(&c->mu);
     c->connecting = false;
     pthread_cond_broadcast(&c->cv);
@@ -153,6 +159,41 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
     if (c->destroying) {
         close(fd);
         return FAR_ECLOSED;
+    }
+    if (!c->classic) {
+        err = FAR_OK;
+        switch (probe) {
+        case FAR__PROBE_CTX:
+            atomic_store(&c->ctx.handle, handle);
+            atomic_store(&c->srv_boot, srv_boot);
+            break;
+        case FAR__PROBE_CLASSIC:
+            c->classic = true;
+            if (c->o.require_ctx)
+                far__set_last_error("%s: the server does not speak FAR_CTX (a classic ONC RPC "
+                                    "server: it denied the probe's flavor), and "
+                                    "far_client_opts.require_ctx is set",
+                                    target.text);
+            err = c->o.require_ctx ? FAR_EUNSUPPORTED : FAR_OK;
+            break;
+        case FAR__PROBE_NONE:
+            if (c->o.require_ctx)
+                far__set_last_error("%s: the server did not answer the FAR_CTX probe, and "
+                                    "far_client_opts.require_ctx is set",
+                                    target.text);
+            err = c->o.require_ctx ? FAR_EUNSUPPORTED : FAR_OK;
+            break;
+        case FAR__PROBE_REFUSED:
+            far__set_last_error("%s: %s", target.text, far_strerror(FAR_ETOOMANY));
+            c->reresolve = true;
+            err = FAR_ETOOMANY;
+            break;
+        }
+        atomic_store(&c->use_ctx, probe == FAR__PROBE_CTX);
+        if (err != FAR_OK) {
+            close(fd);
+            return err;
+        }
     }
     c->st.fd = fd;
     c->gen++;

@@ -58,20 +58,33 @@ static void decode_reply(far_client *c, reply *v, bool steal)
         k->st.low = v->h.low;
         k->st.high = v->h.high;
         k->st.auth_stat = (int)v->h.auth_stat;
-        if (v->h.reply_stat == FAR__MSG_ACCEPTED && c->auth.ops->check_reply_verf &&
-            c->auth.ops->check_reply_verf(&c->auth, &v->h) != FAR_OK) {
+        const far__cauth *a = k->auth ? k->auth : &c->auth;
+        uint64_t srv_boot;
+        if (v->h.reply_stat == FAR__MSG_ACCEPTED && a->ops->check_reply_verf &&
+            a->ops->check_reply_verf(a, &v->h) != FAR_OK) {
             rc = FAR_EAUTH;
             k->st.auth_stat = FAR_AUTH_INVALIDRESP;
             snprintf(why, sizeof why,
                      "the reply's verifier (flavor %" PRIu32 ") is not one "
                      "%s replies carry",
-                     v->h.verf_flavor, c->auth.ops->name);
+                     v->h.verf_flavor, a->ops->name);
             detail = why;
+        } else if (v->h.reply_stat == FAR__MSG_ACCEPTED && k->handle_off &&
+                   far__ctx_verf_decode(&v->h, &srv_boot, NULL, NULL) == FAR_OK &&
+                   srv_boot != k->srv_boot) {
+            /* (UDP: a retransmission reached a server that restarted) */
+            rc = FAR_EUNKNOWN_OUTCOME;
+            detail = "its boot epoch changed while the call was in flight (a "
+                     "retransmission reached the new one)";
+        } else if (rc == FAR_EAUTH && a == &c->auth_ctx &&
+                   v->h.auth_stat == FAR_AUTH_RPCSEC_GSS_CTXPROBLEM) {
+            detail = "the server does not know this client's FAR_CTX context (it restarted, or "
+                     "forgot the context): the call was not run";
         }
         const uint8_t *p = v->d.p;
         size_t n = far_xdr_dec_left(&v->d);
-        if (rc == FAR_OK && c->auth.ops->unwrap_results &&
-            (rc = c->auth.ops->unwrap_results(&c->auth, k->xid, &p, &n, k->arena)) != FAR_OK)
+        if (rc == FAR_OK && a->ops->unwrap_results &&
+            (rc = a->ops->unwrap_results(a, k->xid, &p, &n, k->arena)) != FAR_OK)
             detail = "the results do not unwrap";
         if (rc == FAR_OK && k->dec) {
             unsigned flags = 0;

@@ -14,6 +14,18 @@
 /* Nanoseconds on the monotonic clock (CLOCK_MONOTONIC). */
 uint64_t far__now_ns(void);
 
+/* This process's boot epoch: a random 64-bit number (never 0) drawn the
+ * first time it is asked for, the same for every client and server of the
+ * process.  FAR_CTX sends it so a peer can tell a restarted process from
+ * the one it knew.  Any thread. */
+uint64_t far__boot_epoch(void);
+
+/* The deadline (far__now_ns time; 0: none) of the call the calling thread
+ * is serving, so a call it makes while serving waits no longer than its own
+ * caller does.  The server sets it around a handler; the client reads it. */
+void far__inherit_deadline_set(uint64_t deadline_ns);
+uint64_t far__inherit_deadline_get(void);
+
 /* One line of the log at `level` (far_set_log; by default standard error,
  * "farcall: warning: ...").  Any thread. */
 void far__logl(far_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

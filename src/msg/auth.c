@@ -4,9 +4,9 @@
 
 /* ------------------------------------------------------------ AUTH_NONE */
 
-static bool none_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid)
+static bool none_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far__call_meta *m)
 {
-    (void)a, (void)xid;
+    (void)a, (void)xid, (void)m;
     uint8_t *p = far_xdr_reserve(e, 16); /* credential and verifier: flavor 0, empty */
     if (!p)
         return false;
@@ -40,9 +40,9 @@ const far__auth_ops far__auth_none = {
 
 /* ------------------------------------------------------------ AUTH_SYS */
 
-static bool sys_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid)
+static bool sys_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far__call_meta *m)
 {
-    (void)xid;
+    (void)xid, (void)m;
     far__opaque_auth cred = {FAR_AUTH_SYS, a->cred, a->credlen};
     far__opaque_auth verf = {FAR_AUTH_NONE, NULL, 0};
     return far__opaque_auth_put(e, &cred) && far__opaque_auth_put(e, &verf);
@@ -81,7 +81,7 @@ const far__auth_ops *far__auth_find(uint32_t flavor)
     case FAR_AUTH_SYS:
         return &far__auth_sys;
     default:
-        return NULL;
+        return flavor == far__ctx_flavor() ? &far__auth_ctx : NULL;
     }
 }
 

@@ -98,12 +98,67 @@ far_err far__reply_err(const far__reply_hdr *h);
 
 typedef struct far__auth_ops far__auth_ops;
 
+/* FAR_CTX (far_ctx.x, ctx.c): the decoded credential of a call. */
+#define FAR__CTX_VERSION        1
+#define FAR__CTX_MAX_OWNER      64
+#define FAR__CTX_MAX_HANDLE     16
+#define FAR__CTX_MAX_KEY        16
+#define FAR__CTX_MAX_INNER      344 /* 400 less the 56 bytes of a DATA credential around it */
+#define FAR__CTX_DEFAULT_FLAVOR 400420u
+enum { FAR__CTX_DATA = 0, FAR__CTX_INIT = 1, FAR__CTX_CONTINUE_INIT = 2, FAR__CTX_DESTROY = 3 };
+enum { FAR__CTX_SVC_NONE = 0 };
+enum {
+    FAR__CTX_IDEMPOTENT = 0x1,
+    FAR__CTX_AT_MOST_ONCE = 0x2,
+    FAR__CTX_EXACTLY_ONCE = 0x4,
+    FAR__CTX_MAYBE = 0x8,
+};
+
+typedef struct far__ctx_cred {
+    uint32_t proc; /* FAR__CTX_DATA / FAR__CTX_INIT */
+    /* INIT */
+    const uint8_t *owner; /* into the call */
+    uint32_t owner_len;
+    uint64_t boot;
+    uint32_t caps;
+    /* DATA */
+    uint8_t handle[FAR__CTX_MAX_HANDLE];
+    uint32_t handle_len;
+    uint64_t seq;
+    uint32_t service;
+    uint64_t deadline_us; /* 0: none */
+    uint32_t flags;
+    uint8_t key[FAR__CTX_MAX_KEY];
+    uint32_t key_len;
+    uint32_t inner_flavor;
+    const uint8_t *inner; /* into the call */
+    uint32_t inner_len;
+} far__ctx_cred;
+
+/* What a call asks of its flavor beyond its header: the time its caller
+ * still waits (µs, 0: none) and its semantics (FAR__CTX_AT_MOST_ONCE ...). */
+typedef struct far__call_meta {
+    uint64_t deadline_us;
+    uint32_t flags;
+} far__call_meta;
+
+/* A client's FAR_CTX context: the handle of its INIT reply, and its
+ * counter of calls.  Written by the thread that connects; read by any
+ * thread encoding a call. */
+typedef struct far__ctx_client {
+    _Atomic uint64_t handle;
+    _Atomic uint64_t seq;
+} far__ctx_client;
+
 /* A client's flavor state, made once when the client opens. */
 typedef struct far__cauth {
     const far__auth_ops *ops;
     uint8_t cred[FAR__MAX_AUTH_BYTES]; /* AUTH_SYS: the encoded body */
     uint32_t credlen;
     void *state; /* the flavor's own (a session, keys) */
+    /* FAR_CTX: the flavor inside (AUTH_NONE or AUTH_SYS, with cred above) */
+    const far__auth_ops *inner;
+    far__ctx_client *ctx;
 } far__cauth;
 
 /* A server's view of one call's authentication. */
@@ -112,6 +167,11 @@ typedef struct far__sauth {
     bool has_sys;
     far_auth_sys sys; /* AUTH_SYS: the caller's credentials */
     void *state;
+    /* FAR_CTX: the credential, and the reply's verifier (ctx.c; the
+     * server's boot and, answering INIT, the handle, set by the server) */
+    far__ctx_cred ctx;
+    uint8_t verf[12 + FAR__CTX_MAX_HANDLE];
+    uint32_t verf_len;
 } far__sauth;
 
 struct far__auth_ops {
@@ -119,7 +179,8 @@ struct far__auth_ops {
     const char *name;
     /* Client.  Writes the call's credential and verifier, right after the
      * fixed part of the header (any thread; several at once). */
-    bool (*put_cred_verf)(const far__cauth *a, far_xdr_enc *e, uint32_t xid);
+    bool (*put_cred_verf)(const far__cauth *a, far_xdr_enc *e, uint32_t xid,
+                          const far__call_meta *m);
     /* Checks an accepted reply's verifier: FAR_OK, or FAR_EAUTH. */
     far_err (*check_reply_verf)(const far__cauth *a, const far__reply_hdr *h);
     /* Wraps the arguments encoded at [args_off, end) of e (integrity,
@@ -138,7 +199,30 @@ struct far__auth_ops {
     bool (*wrap_results)(const far__sauth *a, far_xdr_enc *e, size_t res_off);
 };
 
-extern const far__auth_ops far__auth_none, far__auth_sys;
+extern const far__auth_ops far__auth_none, far__auth_sys, far__auth_ctx;
+
+/* FAR_CTX's flavor number: FARCALL_CTX_FLAVOR from the environment (read
+ * once), else FAR__CTX_DEFAULT_FLAVOR. */
+uint32_t far__ctx_flavor(void);
+/* The INIT call's credential and verifier (after the fixed header). */
+bool far__ctx_put_init(far_xdr_enc *e, const uint8_t *owner, uint32_t owner_len, uint64_t boot);
+/* A FAR_CTX credential body: FAR_OK, or FAR_EPROTO if malformed or over a
+ * bound (checked before use), FAR_EBADVALUE for a version or proc this
+ * side does not know. */
+far_err far__ctx_cred_decode(const uint8_t *body, uint32_t len, far__ctx_cred *out);
+/* Fills a->verf with far_ctx_verf {server_boot, handle}. */
+void far__ctx_set_verf(far__sauth *a, uint64_t server_boot, const uint8_t *handle,
+                       uint32_t handle_len);
+/* Reads a reply's FAR_CTX verifier: FAR_OK with *server_boot (and the
+ * handle, if `handle` is not NULL: at most FAR__CTX_MAX_HANDLE bytes);
+ * FAR_EAUTH if the verifier is not one. */
+far_err far__ctx_verf_decode(const far__reply_hdr *h, uint64_t *server_boot, uint8_t *handle,
+                             uint32_t *handle_len);
+/* Makes a client's flavor FAR_CTX around the one far__cauth_init set up
+ * (its `inner`), with the context state `ctx` (the caller's, zeroed).
+ * False if the inner credential is too big to fit (the client then stays
+ * classic). */
+bool far__cauth_make_ctx(far__cauth *a, far__ctx_client *ctx);
 
 /* The flavor a server serves for `flavor`, or NULL (the call is denied
  * AUTH_REJECTEDCRED). */

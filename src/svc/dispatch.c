@@ -104,6 +104,19 @@ static far__front stage_authenticate(far_svc_req *r)
     int stat = r->auth.ops->authenticate(&r->auth, &r->h);
     if (stat != FAR_AUTH_OK)
         return reply_denied(r, FAR__REJ_AUTH_ERROR, (uint32_t)stat, 0);
+    if (r->auth.ops == &far__auth_ctx) {
+        /* FAR_CTX (ctx.c): INIT answered here; a DATA call's context */
+        switch (far__svc_ctx_attach(r->s, r)) {
+        case FAR__CTX_R_INIT:
+            return reply_accepted(r, FAR__ACC_SUCCESS, 0, 0);
+        case FAR__CTX_R_UNKNOWN:
+            return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR_AUTH_RPCSEC_GSS_CTXPROBLEM, 0);
+        case FAR__CTX_R_DROP:
+            return FRONT_DROP;
+        case FAR__CTX_R_DATA:
+            break;
+        }
+    }
     return FRONT_HANDLER;
 }
 
@@ -261,9 +274,16 @@ static bool stage_decode(far_svc_req *r, void **args, void **res)
     return true;
 }
 
+/* A call the handler makes to another server while it runs waits no longer
+ * than this call's caller does (far__inherit_deadline_get, the client). */
 static far_err stage_invoke(far_svc_req *r, const void *args, void *res)
 {
-    return r->pd->invoke ? r->pd->invoke(r->sp->impl, r, args, res) : FAR_OK;
+    if (!r->pd->invoke)
+        return FAR_OK;
+    far__inherit_deadline_set(r->deadline_ns);
+    far_err hr = r->pd->invoke(r->sp->impl, r, args, res);
+    far__inherit_deadline_set(0);
+    return hr;
 }
 
 /* Builds the reply for the handler's outcome.  False: no reply at all. */
@@ -346,6 +366,17 @@ static void stage_send(far_server *s, far_svc_req *r, bool reply)
 
 void far__svc_run(far_server *s, far_svc_req *r)
 {
+    if (far__svc_req_expired(r)) {
+        /* Its caller stopped waiting before it started (the deadline
+         * passed while it waited for a handler, its client restarted). */
+        far__log_debug("%s: prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32 " xid %08" PRIx32
+                       ": not run: its caller stopped waiting before it started",
+                       far__svc_req_who(r), r->h.prog, r->h.vers, r->h.proc, r->h.xid);
+        atomic_fetch_sub(&s->busy, 1);
+        stage_send(s, r, false);
+        far__svc_req_done_count(s);
+        return;
+    }
     conn *c = r->c;
     if ((c && c->dead) || atomic_load(&r->cancelled)) {
         /* Its connection is gone (the reply could never be sent), or it was
@@ -371,6 +402,13 @@ void far__svc_run(far_server *s, far_svc_req *r)
         reply = false; /* its caller is gone or has given up: the reply is discarded */
     if (reply)
         stage_cache_store(s, r);
+    if (reply && far__svc_req_expired(r)) {
+        /* (cached all the same: a retransmission is answered, not run) */
+        far__log_debug("%s: prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32 " xid %08" PRIx32
+                       ": reply discarded: its caller stopped waiting while it ran",
+                       far__svc_req_who(r), r->h.prog, r->h.vers, r->h.proc, r->h.xid);
+        reply = false;
+    }
     reply = reply && far__svc_reply_finish(s, r);
     stage_send(s, r, reply);
     far__svc_req_done_count(s);

@@ -2,6 +2,7 @@
  * buffer) and the accessors a handler uses on the call it serves. */
 #include "svc/svc.h"
 
+#include <sched.h>
 #include <stdio.h>
 
 #define INLINE_IN 512
@@ -56,12 +57,16 @@ void far__svc_req_reset(far_svc_req *r)
     r->stolen = NULL;
     r->udp_counted = false;
     r->in_table = false;
+    far__svc_ctx_put(r->ctx);
+    r->ctx = NULL;
+    r->deadline_ns = 0;
     atomic_store_explicit(&r->cancelled, false, memory_order_relaxed);
     r->reading = NULL;
     r->auth.ops = NULL;
     r->auth.has_sys = false;
     r->auth.state = NULL;
     r->auth_stat = FAR_AUTH_TOOWEAK;
+    atomic_store_explicit(&r->cancel_cb, CANCEL_CB_NONE, memory_order_relaxed);
     r->flat = NULL;
     r->held = 0;
     r->sp = NULL;
@@ -102,6 +107,8 @@ void far__svc_req_put(far_server *s, far_svc_req *r)
         }
         pthread_mutex_unlock(&c->mu);
     }
+    far__svc_ctx_put(r->ctx);
+    r->ctx = NULL;
     free(r->stolen);
     free(r->flat);
     r->stolen = r->flat = NULL;
@@ -197,11 +204,29 @@ FAR__API uint32_t far_svc_req_xid(const far_svc_req *r)
     return r ? r->h.xid : 0;
 }
 
+bool far__svc_req_expired(const far_svc_req *r)
+{
+    return (r->ctx && atomic_load_explicit(&r->ctx->dead, memory_order_relaxed)) ||
+           (r->deadline_ns && far__now_ns() >= r->deadline_ns);
+}
+
 FAR__API bool far_svc_req_cancelled(const far_svc_req *r)
 {
     if (!r)
         return false;
-    return atomic_load(&r->cancelled) || (r->c && atomic_load(&r->c->dead));
+    return atomic_load(&r->cancelled) || (r->c && atomic_load(&r->c->dead)) ||
+           far__svc_req_expired(r);
+}
+
+FAR__API uint32_t far_svc_req_remaining_ms(const far_svc_req *r)
+{
+    if (!r || !r->deadline_ns)
+        return UINT32_MAX;
+    uint64_t now = far__now_ns();
+    if (now >= r->deadline_ns)
+        return 0;
+    uint64_t ms = (r->deadline_ns - now) / 1000000u;
+    return ms >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)ms;
 }
 
 FAR__API const far_auth_sys *far_svc_req_auth_sys(const far_svc_req *r)
@@ -236,6 +261,38 @@ FAR__API void far_svc_req_set_auth_stat(far_svc_req *r, int auth_stat)
 {
     if (r)
         r->auth_stat = auth_stat;
+}
+
+FAR__API far_err far_svc_req_on_cancel(far_svc_req *r, void (*fn)(void *user), void *user)
+{
+    if (!r)
+        return FAR_EMISUSE;
+    if (!fn) {
+        /* Unregistered: a callback running is waited for. */
+        for (;;) {
+            int st = atomic_load(&r->cancel_cb);
+            if (st == CANCEL_CB_RUNNING) {
+                sched_yield();
+                continue;
+            }
+            if (st != CANCEL_CB_SET ||
+                atomic_compare_exchange_weak(&r->cancel_cb, &st, CANCEL_CB_NONE))
+                return FAR_OK;
+        }
+    }
+    if (atomic_load(&r->cancel_cb) != CANCEL_CB_NONE)
+        return FAR_EMISUSE; /* one at a time; a fired one is not set again */
+    r->cancel_fn = fn;
+    r->cancel_user = user;
+    atomic_store(&r->cancel_cb, CANCEL_CB_SET);
+    /* Cancelled already (before, or while it was being set): run it here. */
+    int set = CANCEL_CB_SET;
+    if (far_svc_req_cancelled(r) &&
+        atomic_compare_exchange_strong(&r->cancel_cb, &set, CANCEL_CB_RUNNING)) {
+        fn(user);
+        atomic_store(&r->cancel_cb, CANCEL_CB_FIRED);
+    }
+    return FAR_OK;
 }
 
 FAR__API far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid)

@@ -214,6 +214,9 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
         if (!s->drc)
             goto fail;
     }
+    s->ctxs = far__ctx_table_create();
+    if (!s->ctxs)
+        goto fail;
     for (uint32_t i = 0; i < s->o.max_conns; i++)
         s->free_idx[i] = s->o.max_conns - 1 - i;
     s->nfree = s->o.max_conns;
@@ -511,6 +514,7 @@ FAR__API void far_server_destroy(far_server *s)
         if (fds[i] >= 0)
             close(fds[i]);
     far__drc_destroy(s->drc); /* after every request is back (each forgets its entry) */
+    far__ctx_table_destroy(s->ctxs);
     free(s->threads);
     free(s->slots);
     free(s->free_idx);

@@ -46,6 +46,7 @@ enum { ST_CREATED, ST_RUNNING, ST_STOPPING, ST_STOPPED };
 
 typedef struct conn conn;
 typedef struct lane lane;
+typedef struct far__ctx_table far__ctx_table;
 
 /* What the first stages decided about a call. */
 typedef enum far__front {
@@ -95,6 +96,10 @@ struct far_svc_req {
     far__sauth auth;
     far__drc_entry *drc; /* UDP: its entry in the duplicate request cache, until done */
     int auth_stat;       /* for a handler returning FAR_EAUTH */
+    /* FAR_CTX (ctx.c): the caller's context (a reference), and when the
+     * caller stops waiting (far__now_ns time; 0: never said) */
+    struct svc_ctx *ctx;
+    uint64_t deadline_ns;
     far_arena arena;
     far_xdr_enc enc;
     struct iovec iov[8];
@@ -183,6 +188,7 @@ typedef struct slot {
 struct far_server {
     far_server_opts o;
     far__drc *drc; /* the duplicate request cache of UDP calls (drc.h); NULL: no_drc */
+    far__ctx_table *ctxs; /* FAR_CTX contexts (ctx.c) */
     /* UDP requests read and not yet finished.  UDP has no connection to stop
      * reading, so past FAR__UDP_WAIT_MAX further datagrams are read and
      * dropped (as a full socket buffer would; clients retransmit) rather than
@@ -333,6 +339,40 @@ far_semantics far__svc_req_semantics(const far_svc_req *r);
 /* True if the duplicate request cache keeps r: not a may-be or
  * at-least-once call. */
 bool far__svc_req_cached(const far_svc_req *r);
+
+/* ctx.c: FAR_CTX contexts */
+/* One life of one client: (owner, boot), named by its handle. */
+typedef struct svc_ctx {
+    uint64_t handle;
+    uint8_t owner[FAR__CTX_MAX_OWNER];
+    uint32_t owner_len;
+    uint64_t boot;
+    atomic_bool dead; /* a newer boot of its owner came: its calls are cancelled */
+    atomic_int refs;  /* the table's and each call's */
+    uint64_t last_ns; /* last used (under the table's lock) */
+    struct svc_ctx *hnext, *onext;
+} svc_ctx;
+far__ctx_table *far__ctx_table_create(void);
+void far__ctx_table_destroy(far__ctx_table *t);
+/* INIT: the handle of (owner, boot), made if new; an older boot of the owner
+ * is marked dead and forgotten.  FAR_OK or FAR_ENOMEM. */
+far_err far__svc_ctx_init(far_server *s, const uint8_t *owner, uint32_t owner_len, uint64_t boot,
+                          uint64_t *handle);
+/* The context named by handle, with a reference (far__svc_ctx_put), or NULL. */
+svc_ctx *far__svc_ctx_get(far_server *s, uint64_t handle);
+void far__svc_ctx_put(svc_ctx *x);
+/* Client lives ended by a newer boot, since the server was created. */
+unsigned long far__svc_ctx_restarts(far_server *s);
+typedef enum far__ctx_res {
+    FAR__CTX_R_DATA,    /* r->ctx and r->deadline_ns set */
+    FAR__CTX_R_INIT,    /* answer SUCCESS: the verifier is set */
+    FAR__CTX_R_UNKNOWN, /* a handle this server life never gave out: deny CTXPROBLEM */
+    FAR__CTX_R_DROP,    /* out of memory */
+} far__ctx_res;
+far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r);
+/* True if r's caller has stopped waiting for it (req.c): its deadline has
+ * passed, or its client restarted (its context is dead). */
+bool far__svc_req_expired(const far_svc_req *r);
 
 /* server.c */
 void far__svc_begin_stop(far_server *s);

@@ -2,7 +2,8 @@
 # far call reaches every example server (examples/, each on a Unix socket,
 # registered with a private farbind) with real JSON arguments, and by every
 # kind of name: PROG by number, by the .x name from the server's LIST, by
-# the binder's names (the .x name farcall registers, a far name), VERS and
+# the binder's names (the .x name farcall registers, a far name), by its
+# /etc/rpc name (the binder itself, portmapper / rpcbind), VERS and
 # PROC by number or name.  far describe of each example compiles with
 # fargen and with rpcgen; --source is the .x file.  FAR_REFLECT itself is
 # never registered.
@@ -44,6 +45,15 @@ expect_json "calc by a name the binder keeps" 42 \
 grep -q 20000330 "$TMP/info" || fail "calc is not registered: $(cat "$TMP/info")"
 grep -qi 20fa0b1e "$TMP/info" && fail "FAR_REFLECT was registered with the binder: $(cat "$TMP/info")"
 pass "FAR_REFLECT is not registered with the binder"
+
+# --- PROG by its /etc/rpc name: the binder itself is program 100000,
+# "portmapper" (aliases portmap, sunrpc, rpcbind) in netbase's /etc/rpc
+grep -Eq '^portmapper[[:space:]]+100000\b' /etc/rpc || fail "/etc/rpc has no portmapper line"
+expect_json "the binder by its /etc/rpc name" null \
+  "$FAR" call "$FARCALL_BINDER" portmapper.2.PMAPPROC_NULL null
+expect_json "the binder by an /etc/rpc alias, with --x" 0 \
+  "$FAR" call --x "$SRC/tools/farbind/rpcb_prot.x" "$FARCALL_BINDER" rpcbind.2.PMAPPROC_GETPORT \
+  '{"prog": 536871728, "vers": 1, "prot": 6, "port": 0}'
 
 # --- echo: a string
 expect_json "echo ECHO" '"hello, farcall"' "$FAR" call "$(S echo)" ECHO_PROG.1.ECHO '"hello, farcall"'

@@ -1,0 +1,219 @@
+/* FAR_CTX, farcall's flavor for call semantics (far_ctx.x): its credential
+ * and verifier on the wire, and its place in the auth-ops interface.  The
+ * contexts themselves -- which handle names which client life -- are the
+ * server's (svc/ctx.c); what a client does with a classic peer is the
+ * client's (clnt/conn.c).  This file only encodes, decodes and checks. */
+#include "msg/msg.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------ the number */
+
+static uint32_t ctx_flavor = FAR__CTX_DEFAULT_FLAVOR;
+static pthread_once_t flavor_once = PTHREAD_ONCE_INIT;
+
+static void flavor_read(void)
+{
+    const char *v = getenv("FARCALL_CTX_FLAVOR");
+    if (!v || !*v)
+        return;
+    char *end;
+    unsigned long n = strtoul(v, &end, 0);
+    /* 0 and 1 are AUTH_NONE and AUTH_SYS: never taken for FAR_CTX */
+    if (*end || n < 2 || n > UINT32_MAX) {
+        far__log_warn("FARCALL_CTX_FLAVOR=%s is not a flavor number: using %u", v,
+                      FAR__CTX_DEFAULT_FLAVOR);
+        return;
+    }
+    ctx_flavor = (uint32_t)n;
+}
+
+uint32_t far__ctx_flavor(void)
+{
+    pthread_once(&flavor_once, flavor_read);
+    return ctx_flavor;
+}
+
+/* ------------------------------------------------------------ client */
+
+/* far_ctx_cred {version, DATA: handle<16> (8 bytes), seq, service,
+ * deadline_us, flags, idem_key<16> (empty), inner}: 56 bytes and the inner
+ * body. */
+#define DATA_FIXED 56
+
+static bool ctx_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far__call_meta *m)
+{
+    (void)xid;
+    uint32_t body = DATA_FIXED + a->credlen;
+    uint8_t *p = far_xdr_reserve(e, 8 + body + 8);
+    if (!p)
+        return false;
+    far_xdr_store_u32(p, far__ctx_flavor());
+    far_xdr_store_u32(p + 4, body);
+    p += 8;
+    far_xdr_store_u32(p, FAR__CTX_VERSION);
+    far_xdr_store_u32(p + 4, FAR__CTX_DATA);
+    far_xdr_store_u32(p + 8, 8);
+    far_xdr_store_u64(p + 12, atomic_load_explicit(&a->ctx->handle, memory_order_acquire));
+    far_xdr_store_u64(p + 20, atomic_fetch_add_explicit(&a->ctx->seq, 1, memory_order_relaxed) + 1);
+    far_xdr_store_u32(p + 28, FAR__CTX_SVC_NONE);
+    far_xdr_store_u64(p + 32, m ? m->deadline_us : 0);
+    far_xdr_store_u32(p + 40, m ? m->flags : FAR__CTX_AT_MOST_ONCE);
+    far_xdr_store_u32(p + 44, 0); /* idem_key: empty */
+    far_xdr_store_u32(p + 48, a->inner->flavor);
+    far_xdr_store_u32(p + 52, a->credlen);
+    memcpy(p + 56, a->cred, a->credlen); /* AUTH_SYS bodies are whole words */
+    p += body;
+    memset(p, 0, 8); /* verifier: AUTH_NONE */
+    return true;
+}
+
+bool far__ctx_put_init(far_xdr_enc *e, const uint8_t *owner, uint32_t owner_len, uint64_t boot)
+{
+    if (owner_len > FAR__CTX_MAX_OWNER)
+        return false;
+    uint32_t body = 4 + 4 + 4 + owner_len + (uint32_t)far_xdr_pad(owner_len) + 8 + 4;
+    far__opaque_auth none = {FAR_AUTH_NONE, NULL, 0};
+    return far_xdr_put_u32(e, far__ctx_flavor()) && far_xdr_put_u32(e, body) &&
+           far_xdr_put_u32(e, FAR__CTX_VERSION) && far_xdr_put_u32(e, FAR__CTX_INIT) &&
+           far_xdr_put_opaque(e, owner, owner_len, FAR__CTX_MAX_OWNER) &&
+           far_xdr_put_u64(e, boot) && far_xdr_put_u32(e, 0) && far__opaque_auth_put(e, &none);
+}
+
+far_err far__ctx_verf_decode(const far__reply_hdr *h, uint64_t *server_boot, uint8_t *handle,
+                             uint32_t *handle_len)
+{
+    if (h->verf_flavor != far__ctx_flavor())
+        return FAR_EAUTH;
+    far_xdr_dec d;
+    far_xdr_dec_init(&d, h->verf_body, h->verf_len, NULL, 0);
+    uint8_t hb[FAR__CTX_MAX_HANDLE];
+    uint32_t hl = 0;
+    if (!far_xdr_get_u64(&d, server_boot) ||
+        !far_xdr_get_opaque_into(&d, handle ? handle : hb, &hl, FAR__CTX_MAX_HANDLE) ||
+        !far_xdr_dec_done(&d))
+        return FAR_EAUTH;
+    if (handle_len)
+        *handle_len = hl;
+    return FAR_OK;
+}
+
+static far_err ctx_check_verf(const far__cauth *a, const far__reply_hdr *h)
+{
+    (void)a;
+    uint64_t boot;
+    return far__ctx_verf_decode(h, &boot, NULL, NULL);
+}
+
+bool far__cauth_make_ctx(far__cauth *a, far__ctx_client *ctx)
+{
+    if (a->credlen > FAR__CTX_MAX_INNER)
+        return false;
+    a->inner = a->ops;
+    a->ctx = ctx;
+    a->ops = &far__auth_ctx;
+    return true;
+}
+
+/* ------------------------------------------------------------ server */
+
+far_err far__ctx_cred_decode(const uint8_t *body, uint32_t len, far__ctx_cred *out)
+{
+    far_xdr_dec d;
+    far_xdr_dec_init(&d, body, len, NULL, 0);
+    uint32_t version;
+    memset(out, 0, offsetof(far__ctx_cred, handle));
+    out->handle_len = out->key_len = out->inner_len = 0;
+    out->inner = NULL;
+    if (!far_xdr_get_u32(&d, &version) || !far_xdr_get_u32(&d, &out->proc))
+        return FAR_EPROTO;
+    if (version != FAR__CTX_VERSION)
+        return FAR_EBADVALUE;
+    switch (out->proc) {
+    case FAR__CTX_INIT: {
+        uint32_t n;
+        const uint8_t *p;
+        if (!far_xdr_get_u32(&d, &n) || n > FAR__CTX_MAX_OWNER ||
+            !(p = far_xdr_take(&d, n + far_xdr_pad(n))) || !far_xdr_get_u64(&d, &out->boot) ||
+            !far_xdr_get_u32(&d, &out->caps) || !far_xdr_dec_done(&d))
+            return FAR_EPROTO;
+        out->owner = p;
+        out->owner_len = n;
+        return FAR_OK;
+    }
+    case FAR__CTX_DATA: {
+        uint32_t n;
+        const uint8_t *p;
+        if (!far_xdr_get_opaque_into(&d, out->handle, &out->handle_len, FAR__CTX_MAX_HANDLE) ||
+            !far_xdr_get_u64(&d, &out->seq) || !far_xdr_get_u32(&d, &out->service) ||
+            !far_xdr_get_u64(&d, &out->deadline_us) || !far_xdr_get_u32(&d, &out->flags) ||
+            !far_xdr_get_opaque_into(&d, out->key, &out->key_len, FAR__CTX_MAX_KEY) ||
+            !far_xdr_get_u32(&d, &out->inner_flavor) || !far_xdr_get_u32(&d, &n) ||
+            n > FAR__CTX_MAX_INNER || !(p = far_xdr_take(&d, n + far_xdr_pad(n))) ||
+            !far_xdr_dec_done(&d))
+            return FAR_EPROTO;
+        out->inner = p;
+        out->inner_len = n;
+        return FAR_OK;
+    }
+    default:
+        return FAR_EBADVALUE;
+    }
+}
+
+void far__ctx_set_verf(far__sauth *a, uint64_t server_boot, const uint8_t *handle,
+                       uint32_t handle_len)
+{
+    if (handle_len > FAR__CTX_MAX_HANDLE)
+        handle_len = FAR__CTX_MAX_HANDLE;
+    far_xdr_store_u64(a->verf, server_boot);
+    far_xdr_store_u32(a->verf + 8, handle_len);
+    size_t padded = handle_len + far_xdr_pad(handle_len);
+    memset(a->verf + 12, 0, padded);
+    if (handle_len)
+        memcpy(a->verf + 12, handle, handle_len);
+    a->verf_len = 12 + (uint32_t)padded;
+}
+
+/* The credential's checks that need no server state: a well-formed body,
+ * INIT only to a NULL procedure (RFC 2203 §5.2.2), DATA with no protection
+ * (the only service defined yet) and an inner flavor this server takes.
+ * Which context a handle names is the server's to check (svc/ctx.c). */
+static int ctx_authenticate(far__sauth *a, const far__call_hdr *h)
+{
+    if (far__ctx_cred_decode(h->cred_body, h->cred_len, &a->ctx) != FAR_OK)
+        return FAR_AUTH_BADCRED;
+    far__ctx_set_verf(a, far__boot_epoch(), NULL, 0);
+    if (a->ctx.proc == FAR__CTX_INIT)
+        return h->proc == 0 ? FAR_AUTH_OK : FAR_AUTH_BADCRED;
+    if (a->ctx.service != FAR__CTX_SVC_NONE)
+        return FAR_AUTH_TOOWEAK;
+    switch (a->ctx.inner_flavor) {
+    case FAR_AUTH_NONE:
+        return FAR_AUTH_OK;
+    case FAR_AUTH_SYS:
+        if (far__auth_sys_decode(a->ctx.inner, a->ctx.inner_len, &a->sys) != FAR_OK)
+            return FAR_AUTH_BADCRED;
+        a->has_sys = true;
+        return FAR_AUTH_OK;
+    default:
+        return FAR_AUTH_BADCRED;
+    }
+}
+
+static void ctx_reply_verf(const far__sauth *a, far__opaque_auth *v)
+{
+    v->flavor = far__ctx_flavor();
+    v->body = a->verf;
+    v->len = a->verf_len;
+}
+
+const far__auth_ops far__auth_ctx = {
+    .flavor = FAR__CTX_DEFAULT_FLAVOR, /* far__ctx_flavor() is the one in use */
+    .name = "FAR_CTX",
+    .put_cred_verf = ctx_put,
+    .check_reply_verf = ctx_check_verf,
+    .authenticate = ctx_authenticate,
+    .reply_verf = ctx_reply_verf,
+};
