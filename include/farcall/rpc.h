@@ -115,10 +115,9 @@ typedef enum far_semantics {
                                 * FAR_SEM_AT_MOST_ONCE */
     FAR_SEM_MAYBE = 1,         /* sent once, never retransmitted, never cached: it ran at
                                 * most once, or not at all, even if no reply came */
-    FAR_SEM_AT_LEAST_ONCE = 2, /* idempotent: retransmitted (UDP) until the deadline;
-                                * the server keeps no cache entry, so it may run several
-                                * times (over TCP a lost connection still fails the call
-                                * with FAR_ECONNLOST: call again) */
+    FAR_SEM_AT_LEAST_ONCE = 2, /* idempotent: retransmitted (UDP) and sent again after a
+                                * lost connection (TCP) until the deadline; the server
+                                * keeps no cache entry, so it may run several times */
     FAR_SEM_AT_MOST_ONCE = 3,  /* the default: retransmitted with the same xid; the
                                 * server's duplicate request cache replays the reply */
     FAR_SEM_EXACTLY_ONCE = 4,  /* the reply is kept durably with the handler's effect
@@ -377,29 +376,10 @@ bool far_svc_req_cancelled(const far_svc_req *r);
  * handler makes waits no longer than this by itself.  Thread: the
  * handler's. */
 uint32_t far_svc_req_remaining_ms(const far_svc_req *r);
-/* True once the call has been cancelled: its client cancelled it
- * (far_client_cancel, which sends FAR_CTL CANCEL), or its connection closed
- * (the client was destroyed, its process died, the connection was reset).
- * The reply of a cancelled call is discarded, so a handler that sees it may
- * stop its work and return at once (what it returns is not sent).  Cheap
- * (an atomic load): poll it in a long loop.  Thread: the handler's. */
-bool far_svc_req_cancelled(const far_svc_req *r);
 /* An arena freed after the reply is sent: allocate results from it. */
 far_arena *far_svc_req_arena(far_svc_req *r);
 /* For a handler returning FAR_EAUTH: the auth_stat to send. */
 void far_svc_req_set_auth_stat(far_svc_req *r, int auth_stat);
-/* Registers fn(user) to run once when the call is cancelled by its client
- * (far_client_cancel, FAR_CTL CANCEL) or its connection closes: on the
- * server thread that sees it (the connection's reader), so it must be quick
- * and must not block -- wake the handler (a condition variable, an eventfd),
- * cancel a call the handler is making (far_client_cancel).  If the call is
- * cancelled already (far_svc_req_cancelled), fn runs at once, here.  It may
- * run after the handler has returned, until the reply is dropped: a handler
- * that destroys what fn uses first calls far_svc_req_on_cancel(r, NULL,
- * NULL), which unregisters it and waits for a run in progress.  FAR_OK;
- * FAR_EMISUSE if r is NULL or one is registered (or has run) already.
- * Thread: the handler's. */
-FAR_NODISCARD far_err far_svc_req_on_cancel(far_svc_req *r, void (*fn)(void *user), void *user);
 
 #ifdef __cplusplus
 }
