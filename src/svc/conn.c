@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -77,6 +78,17 @@ void far__svc_calls_remove(conn *c, far_svc_req *r)
     r->in_table = false;
     r->hnext = NULL;
     c->ncalls--;
+    /* No cancel callback runs once the call has left the table: one running
+     * now is waited for (its canceller holds no lock while it runs). */
+    for (;;) {
+        int st = atomic_load(&r->cancel_cb);
+        if (st == CANCEL_CB_RUNNING) {
+            sched_yield();
+            continue;
+        }
+        if (atomic_compare_exchange_weak(&r->cancel_cb, &st, CANCEL_CB_CLOSED))
+            break;
+    }
 }
 
 far_svc_req *far__svc_find_call(far_svc_req *r, uint32_t xid)
@@ -188,6 +200,8 @@ void far__svc_conn_kill(conn *c, const char *why)
         return;
     }
     c->dead = true;
+    /* Its calls are cancelled: their handlers' callbacks run below. */
+    far_svc_req *cbs = far__svc_cancel_all_locked(c);
     /* A writer at work keeps its queue and drops it when it sees `dead`. */
     far_svc_req *out = NULL;
     rbatch *outb = NULL;
@@ -204,6 +218,7 @@ void far__svc_conn_kill(conn *c, const char *why)
         free(spare_b->buf);
         free(spare_b);
     }
+    far__svc_run_cancel_cbs(cbs);
     if (why)
         far__log_warn("%s: connection closed: %s", c->who, why);
     shutdown(c->st.fd, SHUT_RDWR);

@@ -91,12 +91,43 @@ static far_svc_req *find_locked(conn *c, uint32_t xid)
 
 bool far__svc_cancel_locked(conn *c, far_svc_req *r)
 {
-    (void)c;
     if (atomic_load(&r->cancelled))
         return false;
     atomic_store(&r->cancelled, true);
     atomic_fetch_add(&c->s->ctl_cancelled, 1);
     return true;
+}
+
+/* Takes r's callback for the caller to run, if it has one set (c->mu held:
+ * r is in the table, so its handler cannot close it meanwhile). */
+static void take_cb(far_svc_req *r, far_svc_req **list)
+{
+    int set = CANCEL_CB_SET;
+    if (atomic_compare_exchange_strong(&r->cancel_cb, &set, CANCEL_CB_RUNNING)) {
+        r->cancel_next = *list;
+        *list = r;
+    }
+}
+
+far_svc_req *far__svc_cancel_all_locked(conn *c)
+{
+    far_svc_req *list = NULL;
+    for (size_t i = 0; i < c->calls_size; i++)
+        for (far_svc_req *r = c->calls[i]; r; r = r->hnext) {
+            atomic_store(&r->cancelled, true);
+            take_cb(r, &list);
+        }
+    return list;
+}
+
+void far__svc_run_cancel_cbs(far_svc_req *list)
+{
+    while (list) {
+        far_svc_req *n = list->cancel_next;
+        list->cancel_fn(list->cancel_user);
+        atomic_store(&list->cancel_cb, CANCEL_CB_FIRED);
+        list = n;
+    }
 }
 
 static far_err do_cancel(const void *impl, far_svc_req *req, const void *args, void *res)
@@ -110,15 +141,18 @@ static far_err do_cancel(const void *impl, far_svc_req *req, const void *args, v
     conn *c = conn_of(req);
     if (!c)
         return FAR_OK; /* UDP: no call of a datagram's sender is found (docs/runtime.md) */
+    far_svc_req *cbs = NULL;
     pthread_mutex_lock(&c->mu);
     for (uint32_t i = 0; i < x->n; i++) {
         far_svc_req *call = find_locked(c, far_xdr_load_u32(x->p + 4 * i));
         if (call && !atomic_load(&call->cancelled)) {
             far__svc_cancel_locked(c, call);
+            take_cb(call, &cbs);
             r->found[i / 64] |= (uint64_t)1 << (i % 64);
         }
     }
     pthread_mutex_unlock(&c->mu);
+    far__svc_run_cancel_cbs(cbs); /* the handlers' callbacks, on this (the reader's) thread */
     return FAR_OK;
 }
 

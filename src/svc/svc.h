@@ -84,6 +84,13 @@ struct far_svc_req {
     size_t stolen_cap;
     bool udp_counted; /* counted in s->udp_waiting */
     bool in_table;    /* in its connection's table of calls in flight */
+    /* far_svc_req_on_cancel (req.c): the handler's callback and where it is
+     * (CANCEL_CB_*); cancel_next links the callbacks a canceller runs once it
+     * has let go of the connection's lock. */
+    void (*cancel_fn)(void *user);
+    void *cancel_user;
+    atomic_int cancel_cb;
+    far_svc_req *cancel_next;
     /* Cancelled (FAR_CTL CANCEL, or its connection closed): a call not yet
      * started is not run, a running one's handler sees it
      * (far_svc_req_cancelled), and no reply is sent.  Set under c->mu. */
@@ -329,6 +336,15 @@ bool far__svc_ctl_is_ctl(const uint8_t *p, size_t n);
 /* Cancels the call r of connection c (c->mu held): it is marked, and
  * counted.  False if it was cancelled already. */
 bool far__svc_cancel_locked(conn *c, far_svc_req *r);
+/* The cancel callbacks (far_svc_req_on_cancel) of a call: none, set,
+ * running (the canceller calls it), fired, closed (the call left its
+ * connection's table: no callback may run any more). */
+enum { CANCEL_CB_NONE, CANCEL_CB_SET, CANCEL_CB_RUNNING, CANCEL_CB_FIRED, CANCEL_CB_CLOSED };
+/* Marks every call in c's table cancelled (c->mu held; its connection
+ * closed) and returns those whose callback is now the caller's to run, for
+ * far__svc_run_cancel_cbs once c->mu is let go. */
+far_svc_req *far__svc_cancel_all_locked(conn *c);
+void far__svc_run_cancel_cbs(far_svc_req *list);
 /* Test knob: the FAR_CTL calls s has answered and the calls they cancelled. */
 void far__server_ctl_stats(far_server *s, unsigned long *cancels, unsigned long *statuses,
                            unsigned long *cancelled);

@@ -36,8 +36,10 @@ void far__client_ctl_stats(far_client *c, unsigned long *cancels, unsigned long 
 
 extern char **environ;
 
-#define HPROG  0x20000171u
-#define P_HOLD 1 /* unsigned ms -> unsigned: holds until cancelled or ms pass; 1 if cancelled */
+#define HPROG    0x20000171u
+#define P_HOLD   1 /* unsigned ms -> unsigned: holds until cancelled or ms pass; 1 if cancelled */
+#define P_WAITCB 2 /* unsigned -> unsigned: waits for its cancel callback (at most 10 s) */
+#define P_LATECB 3 /* unsigned -> unsigned: registers a callback once cancelled */
 
 static const char *faultproxy;
 
@@ -102,6 +104,75 @@ static far_err h_hold(const void *impl, far_svc_req *r, const void *a, void *res
     return FAR_OK;
 }
 
+/* Waits for its cancel callback (no polling), then unregisters it. */
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool woken;
+} waiter;
+
+static void wake(void *user)
+{
+    waiter *w = user;
+    pthread_mutex_lock(&w->mu);
+    w->woken = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static far_err h_waitcb(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    (void)impl, (void)a;
+    waiter w = {.woken = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    atomic_fetch_add(&hs.started, 1);
+    far_err rc = far_svc_req_on_cancel(r, wake, &w);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&w.mu);
+    while (rc == FAR_OK && !w.woken)
+        if (pthread_cond_timedwait(&w.cv, &w.mu, &until) != 0)
+            break;
+    bool woken = w.woken;
+    pthread_mutex_unlock(&w.mu);
+    if (woken) {
+        atomic_store(&hs.t_seen, now_ms());
+        atomic_fetch_add(&hs.seen, 1);
+    }
+    if (far_svc_req_on_cancel(r, NULL, NULL) != FAR_OK) /* nothing runs wake after this */
+        rc = FAR_ESYSTEM_ERR;
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    *(uint32_t *)res = woken;
+    atomic_fetch_add(&hs.returned, 1);
+    return rc;
+}
+
+/* Polls until cancelled, then registers: the callback runs at once. */
+static far_err h_latecb(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    (void)impl, (void)a;
+    atomic_fetch_add(&hs.started, 1);
+    double t0 = now_ms();
+    while (!far_svc_req_cancelled(r) && now_ms() - t0 < 10000)
+        sleep_ms(1);
+    waiter w = {.woken = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    far_err rc = far_svc_req_on_cancel(r, wake, &w);
+    if (w.woken) /* it ran inside far_svc_req_on_cancel */
+        atomic_fetch_add(&hs.seen, 1);
+    if (far_svc_req_on_cancel(r, wake, &w) != FAR_EMISUSE) /* once */
+        rc = FAR_ESYSTEM_ERR;
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    *(uint32_t *)res = w.woken;
+    atomic_fetch_add(&hs.returned, 1);
+    return rc;
+}
+
 static const far_proc_desc hprocs[] = {
     {.proc = 0, .name = "NULL"},
     {.proc = P_HOLD,
@@ -111,9 +182,23 @@ static const far_proc_desc hprocs[] = {
      .args_size = 4,
      .res_size = 4,
      .invoke = h_hold},
+    {.proc = P_WAITCB,
+     .name = "WAITCB",
+     .decode_args = u32_dec,
+     .encode_res = u32_enc,
+     .args_size = 4,
+     .res_size = 4,
+     .invoke = h_waitcb},
+    {.proc = P_LATECB,
+     .name = "LATECB",
+     .decode_args = u32_dec,
+     .encode_res = u32_enc,
+     .args_size = 4,
+     .res_size = 4,
+     .invoke = h_latecb},
 };
 static const far_program_desc hprog = {FAR_DESC_SIZES,  .prog = HPROG,   .vers = 1,
-                                       .name = "HPROG", .procs = hprocs, .nprocs = 2};
+                                       .name = "HPROG", .procs = hprocs, .nprocs = 4};
 
 static far_server *srv_start(char *bound, size_t n)
 {
@@ -316,6 +401,43 @@ static void test_client_destroy(void **state)
     far_server_destroy(s);
 }
 
+/* A handler that waits for its cancel callback (far_svc_req_on_cancel)
+ * rather than polling: woken by far_client_cancel, and by the connection
+ * closing; one registered after the cancel runs at once. */
+static void test_cancel_callback(void **state)
+{
+    (void)state;
+    char bound[128];
+    far_server *s = srv_start(bound, sizeof bound);
+    for (int how = 0; how < 3; how++) {
+        hs_reset();
+        far_client *c;
+        assert_int_equal(far_client_open(&c, bound, NULL), FAR_OK);
+        atomic_int done = 0;
+        uint32_t arg = 0, res = 0;
+        uint64_t id;
+        far_call_opts o = {.call_id = &id};
+        assert_int_equal(far_client_call_async(c, HPROG, 1, how == 2 ? P_LATECB : P_WAITCB, u32_enc,
+                                               &arg, u32_dec, &res, NULL, &o, hold_cb, &done),
+                         FAR_OK);
+        assert_true(wait_for(&hs.started, 1, 5000));
+        sleep_ms(20); /* (registered by now, most likely: either order works) */
+        double t0 = now_ms();
+        if (how == 1)
+            far_client_destroy(c);
+        else
+            assert_int_equal(far_client_cancel(c, id), FAR_OK);
+        assert_true(wait_for(&hs.seen, 1, 5000));
+        assert_true(wait_for(&hs.returned, 1, 5000));
+        if (how != 2)
+            printf("# the cancel callback woke the handler %.1f ms after %s\n",
+                   atomic_load(&hs.t_seen) - t0, how ? "far_client_destroy" : "far_client_cancel");
+        if (how != 1)
+            far_client_destroy(c);
+    }
+    far_server_destroy(s);
+}
+
 /* The client process is killed (SIGKILL) mid-call: its kernel closes the
  * connection, and the handler is cancelled. */
 static void test_client_killed(void **state)
@@ -470,9 +592,10 @@ int main(int argc, char **argv)
     if (argc > 1)
         faultproxy = argv[1];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ctl_by_hand),          cmocka_unit_test(test_client_cancel),
-        cmocka_unit_test(test_client_destroy),       cmocka_unit_test(test_client_killed),
-        cmocka_unit_test(test_liveness_keeps_alive), cmocka_unit_test(test_liveness_blackhole),
+        cmocka_unit_test(test_ctl_by_hand),        cmocka_unit_test(test_client_cancel),
+        cmocka_unit_test(test_client_destroy),     cmocka_unit_test(test_cancel_callback),
+        cmocka_unit_test(test_client_killed),      cmocka_unit_test(test_liveness_keeps_alive),
+        cmocka_unit_test(test_liveness_blackhole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
