@@ -380,6 +380,18 @@ uint32_t far_svc_req_remaining_ms(const far_svc_req *r);
 far_arena *far_svc_req_arena(far_svc_req *r);
 /* For a handler returning FAR_EAUTH: the auth_stat to send. */
 void far_svc_req_set_auth_stat(far_svc_req *r, int auth_stat);
+/* Registers fn(user) to run once when the call is cancelled by its client
+ * (far_client_cancel, FAR_CTL CANCEL) or its connection closes: on the
+ * server thread that sees it (the connection's reader), so it must be quick
+ * and must not block -- wake the handler (a condition variable, an eventfd),
+ * cancel a call the handler is making (far_client_cancel).  If the call is
+ * cancelled already (far_svc_req_cancelled), fn runs at once, here.  It may
+ * run after the handler has returned, until the reply is dropped: a handler
+ * that destroys what fn uses first calls far_svc_req_on_cancel(r, NULL,
+ * NULL), which unregisters it and waits for a run in progress.  FAR_OK;
+ * FAR_EMISUSE if r is NULL or one is registered (or has run) already.
+ * Thread: the handler's. */
+FAR_NODISCARD far_err far_svc_req_on_cancel(far_svc_req *r, void (*fn)(void *user), void *user);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
  * buffer) and the accessors a handler uses on the call it serves. */
 #include "svc/svc.h"
 
+#include <sched.h>
 #include <stdio.h>
 
 #define INLINE_IN 512
@@ -65,6 +66,7 @@ void far__svc_req_reset(far_svc_req *r)
     r->auth.has_sys = false;
     r->auth.state = NULL;
     r->auth_stat = FAR_AUTH_TOOWEAK;
+    atomic_store_explicit(&r->cancel_cb, CANCEL_CB_NONE, memory_order_relaxed);
     r->flat = NULL;
     r->held = 0;
     r->sp = NULL;
@@ -259,6 +261,38 @@ FAR__API void far_svc_req_set_auth_stat(far_svc_req *r, int auth_stat)
 {
     if (r)
         r->auth_stat = auth_stat;
+}
+
+FAR__API far_err far_svc_req_on_cancel(far_svc_req *r, void (*fn)(void *user), void *user)
+{
+    if (!r)
+        return FAR_EMISUSE;
+    if (!fn) {
+        /* Unregistered: a callback running is waited for. */
+        for (;;) {
+            int st = atomic_load(&r->cancel_cb);
+            if (st == CANCEL_CB_RUNNING) {
+                sched_yield();
+                continue;
+            }
+            if (st != CANCEL_CB_SET ||
+                atomic_compare_exchange_weak(&r->cancel_cb, &st, CANCEL_CB_NONE))
+                return FAR_OK;
+        }
+    }
+    if (atomic_load(&r->cancel_cb) != CANCEL_CB_NONE)
+        return FAR_EMISUSE; /* one at a time; a fired one is not set again */
+    r->cancel_fn = fn;
+    r->cancel_user = user;
+    atomic_store(&r->cancel_cb, CANCEL_CB_SET);
+    /* Cancelled already (before, or while it was being set): run it here. */
+    int set = CANCEL_CB_SET;
+    if (far_svc_req_cancelled(r) &&
+        atomic_compare_exchange_strong(&r->cancel_cb, &set, CANCEL_CB_RUNNING)) {
+        fn(user);
+        atomic_store(&r->cancel_cb, CANCEL_CB_FIRED);
+    }
+    return FAR_OK;
 }
 
 FAR__API far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid)
