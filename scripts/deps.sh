@@ -10,6 +10,7 @@ PACKAGES=(
   libtirpc-dev rpcsvc-proto          # test peers: libtirpc and rpcgen (never linked into libfarcall)
   libsodium-dev                      # cryptography for the security layer
   libjansson-dev                     # JSON for dynamic calls (farcall/dyn.h, far call)
+  libsqlite3-dev sqlite3             # the exactly-once reply store (farcall_sqlite) and its tests
   rpcbind                            # test peer: Debian's rpcbind and rpcinfo (started by the tests only)
   groff-base                         # man_pages and install_consumer render the man pages
 )

@@ -7,6 +7,7 @@
 #include "farcall/auth.h"
 #include "farcall/xdr.h"
 #include "farcall/rpc.h"
+#include "farcall/store.h"
 #include "farcall/bind.h"
 #include "farcall/dyn.h"
 

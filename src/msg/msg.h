@@ -24,7 +24,11 @@ enum {
     FAR__ACC_SYSTEM_ERR = 5,
 };
 enum { FAR__REJ_RPC_MISMATCH = 0, FAR__REJ_AUTH_ERROR = 1 };
-/* auth_stat values: far_auth_stat (farcall/auth.h). */
+/* auth_stat values: far_auth_stat (farcall/auth.h); and the one of a
+ * farcall server refusing an exactly-once call whose idempotency key it has
+ * kept with other arguments (svc/store.c): only a client that sent a key
+ * (FAR_CTX) can get it; FAR_EIDEMPOTENCY. */
+#define FAR__AUTH_IDEMPOTENCY 0x20fa0001u
 
 /* A decoded call header.  The credential and verifier bodies point into the
  * decoded input. */

@@ -219,8 +219,11 @@ far_err far__reply_hdr_decode(far_xdr_dec *d, far__reply_hdr *h)
 
 far_err far__reply_err(const far__reply_hdr *h)
 {
-    if (h->reply_stat == FAR__MSG_DENIED)
-        return h->stat == FAR__REJ_RPC_MISMATCH ? FAR_ERPC_MISMATCH : FAR_EAUTH;
+    if (h->reply_stat == FAR__MSG_DENIED) {
+        if (h->stat == FAR__REJ_RPC_MISMATCH)
+            return FAR_ERPC_MISMATCH;
+        return h->auth_stat == FAR__AUTH_IDEMPOTENCY ? FAR_EIDEMPOTENCY : FAR_EAUTH;
+    }
     switch (h->stat) {
     case FAR__ACC_SUCCESS:
         return FAR_OK;

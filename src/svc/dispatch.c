@@ -319,6 +319,49 @@ static bool stage_encode(far_svc_req *r, far_err hr, const void *res)
     }
 }
 
+/* A reply of results kept by the reply store (exactly-once: a call that
+ * ran and committed before), built as stage_encode builds a new one. */
+static bool stage_replay(far_svc_req *r, const uint8_t *res, size_t n)
+{
+    far_xdr_enc *e = reply_start(r);
+    if (!put_accepted(r, e, FAR__ACC_SUCCESS, 0, 0))
+        return false;
+    size_t res_off = far_xdr_enc_len(e);
+    far_xdr_enc_set_ref_min(e, 0); /* copied: res is freed by the caller */
+    if (far_xdr_put_opaque_fixed(e, res, n) &&
+        (!r->auth.ops->wrap_results || r->auth.ops->wrap_results(&r->auth, e, res_off)))
+        return true;
+    return put_accepted(r, reply_start(r), FAR__ACC_SYSTEM_ERR, 0, 0);
+}
+
+/* Invoke and encode; an exactly-once call through the reply store
+ * (store.c): run in its transaction and committed with its results, or
+ * answered from the store.  False: no reply. */
+static bool stage_run(far_server *s, far_svc_req *r, const void *args, void *res)
+{
+    uint8_t *kept = NULL;
+    size_t kept_len = 0;
+    switch (far__svc_eo_begin(s, r, &kept, &kept_len)) {
+    case FAR__EO_REPLAY: {
+        bool ok = stage_replay(r, kept, kept_len);
+        free(kept);
+        return ok;
+    }
+    case FAR__EO_CONFLICT:
+        return far__reply_denied_encode(reply_start(r), r->h.xid, FAR__REJ_AUTH_ERROR,
+                                        FAR__AUTH_IDEMPOTENCY, 0);
+    case FAR__EO_FAILED:
+        return stage_encode(r, FAR_ESYSTEM_ERR, res);
+    case FAR__EO_RUN: {
+        far_err hr = stage_invoke(r, args, res);
+        bool reply = stage_encode(r, hr, res);
+        return far__svc_eo_end(s, r, hr, res) && reply;
+    }
+    default:
+        return stage_encode(r, stage_invoke(r, args, res), res);
+    }
+}
+
 /* The reply of a call with an entry in the duplicate request cache is kept
  * there (a copy of r->enc: a UDP reply, no record mark) before it is sent. */
 static void stage_cache_store(far_server *s, far_svc_req *r)
@@ -392,10 +435,8 @@ void far__svc_run(far_server *s, far_svc_req *r)
         far__svc_conn_flush(s, c, false);
     void *args, *res;
     bool reply = true;
-    if (stage_decode(r, &args, &res)) {
-        far_err hr = stage_invoke(r, args, res);
-        reply = stage_encode(r, hr, res);
-    }
+    if (stage_decode(r, &args, &res))
+        reply = stage_run(s, r, args, res);
     atomic_fetch_add(&s->completed, 1);
     atomic_fetch_sub(&s->busy, 1);
     if (atomic_load(&r->cancelled))

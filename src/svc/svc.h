@@ -20,6 +20,7 @@
 #define FARCALL_SVC_H
 
 #include "farcall/rpc.h"
+#include "farcall/store.h"
 #include "hooks.h"
 #include "msg/msg.h"
 #include "net/net.h"
@@ -102,6 +103,8 @@ struct far_svc_req {
     const far_proc_desc *pd;
     far__sauth auth;
     far__drc_entry *drc; /* UDP: its entry in the duplicate request cache, until done */
+    void *txn;           /* exactly-once: its transaction of the reply store (store.c) */
+    bool eo_active;      /* ... open, committed or rolled back by far__svc_eo_end */
     int auth_stat;       /* for a handler returning FAR_EAUTH */
     /* FAR_CTX (ctx.c): the caller's context (a reference), and when the
      * caller stops waiting (far__now_ns time; 0: never said) */
@@ -196,6 +199,10 @@ struct far_server {
     far_server_opts o;
     far__drc *drc; /* the duplicate request cache of UDP calls (drc.h); NULL: no_drc */
     far__ctx_table *ctxs; /* FAR_CTX contexts (ctx.c) */
+    /* The durable reply store of exactly-once calls (store.c), if set. */
+    far_reply_store store;
+    void *store_ctx;
+    bool has_store;
     /* UDP requests read and not yet finished.  UDP has no connection to stop
      * reading, so past FAR__UDP_WAIT_MAX further datagrams are read and
      * dropped (as a full socket buffer would; clients retransmit) rather than
@@ -389,6 +396,26 @@ far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r);
 /* True if r's caller has stopped waiting for it (req.c): its deadline has
  * passed, or its client restarted (its context is dead). */
 bool far__svc_req_expired(const far_svc_req *r);
+/* store.c: exactly-once calls (farcall/store.h) */
+typedef enum far__eo {
+    FAR__EO_NONE,     /* not exactly-once, or no store: run as usual */
+    FAR__EO_RUN,      /* run in r->txn, then far__svc_eo_end */
+    FAR__EO_REPLAY,   /* answered from the store: the results are given */
+    FAR__EO_CONFLICT, /* the key is stored with other arguments */
+    FAR__EO_FAILED,   /* the store failed: SYSTEM_ERR */
+} far__eo;
+/* Before the handler (arguments decoded).  FAR__EO_REPLAY: *res (malloc'ed:
+ * the caller frees it) and *len are the stored results. */
+far__eo far__svc_eo_begin(far_server *s, far_svc_req *r, uint8_t **res, size_t *len);
+/* After the handler returned hr with `result`: commits the transaction with
+ * the results (FAR_OK) or rolls it back.  False: the reply must not be sent
+ * (the results were not committed). */
+bool far__svc_eo_end(far_server *s, far_svc_req *r, far_err hr, const void *result);
+bool far__svc_has_store(const far_server *s);
+/* r's client's name and idempotency key, from its flavor (FAR_CTX); NULL
+ * and 0 if it sent none. */
+void far__svc_req_idem(const far_svc_req *r, const uint8_t **owner, size_t *owner_len,
+                       const uint8_t **key, size_t *key_len);
 
 /* server.c */
 void far__svc_begin_stop(far_server *s);
