@@ -66,7 +66,8 @@ typedef struct far_client_opts {
                                * the server for this long -- no reply, no answer to the
                                * FAR_CTL STATUS sent after a third of it -- fails with
                                * FAR_EPEER_DEAD, and so do the others on its connection,
-                               * once the server has answered FAR_CTL there (a classic
+                               * once the server is known to be a farcall one (it
+                               * answered FAR_CTL or the FAR_CTX probe there; a classic
                                * server is never given up: it cannot say it is busy).
                                * While the server answers STATUS a call waits for its
                                * reply until its own deadline.  0: 10000; UINT32_MAX:

@@ -18,7 +18,8 @@
  *
  * A server that answers FAR_CTL with PROG_UNAVAIL (a classic one) is not
  * asked again on that connection: no CANCEL, no STATUS.  The connection is
- * given up only once its server has answered FAR_CTL on it: a classic
+ * given up only once its server is known to be a farcall one (it answered
+ * FAR_CTL on it, or the connection's FAR_CTX probe): a classic
  * server busy with a long call (libtirpc's svc_run serves one call at a
  * time) cannot answer the first STATUS, and looks dead when it is not --
  * so a classic server gets no liveness bound at all.
@@ -236,7 +237,10 @@ void far__live_check(far_client *c, uint64_t now)
     uint64_t rx = atomic_load_explicit(&c->last_rx, memory_order_relaxed);
     uint64_t base = rx > c->live_base ? rx : c->live_base;
     uint64_t quiet = now > base ? now - base : 0, dead = dead_ns(c), probe = dead / 3;
-    if (quiet >= dead && c->ctl_on_gen == c->gen) {
+    /* A farcall server: it answered FAR_CTL here, or the FAR_CTX probe of
+     * this connection (clnt/ctx.c). */
+    bool farcall = c->ctl_on_gen == c->gen || atomic_load(&c->use_ctx);
+    if (quiet >= dead && farcall) {
         char why[300];
         if (c->status_k)
             snprintf(why, sizeof why,
