@@ -123,8 +123,11 @@ typedef enum far_semantics {
     FAR_SEM_AT_MOST_ONCE = 3,  /* the default: retransmitted with the same xid; the
                                 * server's duplicate request cache replays the reply */
     FAR_SEM_EXACTLY_ONCE = 4,  /* the reply is kept durably with the handler's effect
-                                * (far_server_set_reply_store): a server that has no store,
-                                * or a classic peer, fails the call with FAR_EUNSUPPORTED */
+                                * (far_server_set_reply_store, farcall/store.h): the call's
+                                * idempotency key goes in every send of it, retransmitted and
+                                * sent again after a lost connection until the deadline; a
+                                * server that has no store, or a classic peer, fails the call
+                                * with FAR_EUNSUPPORTED */
 } far_semantics;
 
 /* Per-call options; every field may be left zero.  Every generated stub takes

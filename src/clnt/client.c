@@ -244,7 +244,12 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
                            k->sem == FAR_SEM_MAYBE           ? FAR__CTX_MAYBE
                            : k->sem == FAR_SEM_AT_LEAST_ONCE ? FAR__CTX_IDEMPOTENT
                            : k->sem == FAR_SEM_EXACTLY_ONCE  ? FAR__CTX_EXACTLY_ONCE
-                                                             : FAR__CTX_AT_MOST_ONCE};
+                           : k->sem == FAR_SEM_AT_MOST_ONCE  ? FAR__CTX_AT_MOST_ONCE
+                                                             : 0}; /* 0: the procedure's */
+    if (k->sem == FAR_SEM_EXACTLY_ONCE) {
+        meta.key = k->key; /* the same in every send of the call */
+        meta.key_len = sizeof k->key;
+    }
     k->auth = a;
     k->handle_off = 0;
     size_t handle_off = 24 + 20; /* the fixed header; flavor .. the handle's length */
@@ -295,12 +300,46 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
     return FAR_OK;
 }
 
-/* True if an exactly-once call can be made on c's connection: its flavor
- * carries the call's idempotency key (c->mu held). */
-static bool exactly_once_ok(far_client *c)
+/* True if exactly-once call k can be made on c's connection (c->mu held):
+ * it was encoded with FAR_CTX, which carries its idempotency key, and the
+ * server answers FAR_CTX (the server says if it has no reply store). */
+static bool exactly_once_ok(far_client *c, const call *k)
 {
-    (void)c;
-    return false; /* no flavor carries the key yet */
+    return atomic_load(&c->use_ctx) && k->auth == &c->auth_ctx;
+}
+
+/* An exactly-once call's idempotency key: 16 random bytes, unique whatever
+ * the client's name and however often its process restarts. */
+static void new_key(far_client *c, call *k)
+{
+    if (getrandom(k->key, sizeof k->key, GRND_NONBLOCK) != (ssize_t)sizeof k->key) {
+        uint64_t a = far__boot_epoch() ^ c->uid, b = far__now_ns() ^ atomic_load(&c->next_id);
+        memcpy(k->key, &a, 8);
+        memcpy(k->key + 8, &b, 8);
+    }
+}
+
+static far_err start(far_client *c, call *k);
+
+/* Sends exactly-once call k again after its connection went (c->mu held),
+ * the same bytes -- the same idempotency key -- on the connection made
+ * again: the server answers from its reply store if it ran. */
+static far_err resend(far_client *c, call *k)
+{
+    if (k->in_table || k->in_outq)
+        return k->st.err; /* (not finished with the last send: leave it) */
+    k->done = false;
+    k->st.err = FAR_OK;
+    k->st.msg[0] = 0;
+    far_err rc = start(c, k);
+    if (rc != FAR_OK)
+        return rc;
+    if (c->addr.t != FAR__UDP && !c->st.flushing) {
+        c->st.flushing = true;
+        far__conn_flush_locked(c, k);
+    }
+    far__conn_wait_sync(c, k);
+    return k->st.err;
 }
 
 /* Sends (or queues) the encoded call k (c->mu held).  FAR_OK: k is in the
@@ -318,7 +357,7 @@ static far_err start(far_client *c, call *k)
                                                       : NULL);
         return rc;
     }
-    if (k->sem == FAR_SEM_EXACTLY_ONCE && !exactly_once_ok(c)) {
+    if (k->sem == FAR_SEM_EXACTLY_ONCE && !exactly_once_ok(c, k)) {
         far__call_set_status(c, k, FAR_EUNSUPPORTED,
                              "exactly-once needs a farcall server with a reply store "
                              "(far_server_set_reply_store): this peer cannot be asked for it");
@@ -415,6 +454,15 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
     if (check_args(c, enc, args, dec, res) != FAR_OK)
         return early_status(opts, FAR_EMISUSE, prog, vers, proc,
                             "far_client_call: NULL client, or NULL args/result with a codec");
+    if (opts && opts->semantics == FAR_SEM_EXACTLY_ONCE && !atomic_load(&c->use_ctx)) {
+        /* connect first: its probe chooses the flavor the call is encoded
+         * with, and only FAR_CTX carries the key */
+        pthread_mutex_lock(&c->mu);
+        far_err crc = far__conn_ensure(
+            c, deadline_after(inherit(opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms)));
+        (void)crc; /* (the call says why if it cannot be made) */
+        pthread_mutex_unlock(&c->mu);
+    }
     atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
     call *k = far__call_scratch(c);
     far_err rc = FAR_ENOMEM;
@@ -426,6 +474,8 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
         k->timeout_ms = inherit(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
         k->deadline = deadline_after(k->timeout_ms);
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
+        if (k->sem == FAR_SEM_EXACTLY_ONCE)
+            new_key(c, k);
         rc = prepare(c, k, enc, args);
         if (opts && opts->call_id)
             *opts->call_id = k->id;
@@ -453,6 +503,16 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
         rc = k->st.err;
         if (rc == FAR_ECONNLOST && k->handle_off)
             rc = after_loss(c, k);
+        /* exactly-once: sent again with its key until its deadline (the
+         * server's store answers it if it ran, even in an earlier life) */
+        for (int i = 0;
+             i < 100 && k->sem == FAR_SEM_EXACTLY_ONCE &&
+             (rc == FAR_ECONNLOST || rc == FAR_EUNKNOWN_OUTCOME) && far__now_ns() < k->deadline;
+             i++) {
+            rc = resend(c, k);
+            if (rc == FAR_ECONNLOST && k->handle_off)
+                rc = after_loss(c, k);
+        }
     }
     if (rc != FAR_OK)
         far__set_last_error("%s", k->st.msg);
@@ -487,6 +547,8 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         k->timeout_ms = inherit(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
         k->deadline = deadline_after(k->timeout_ms);
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
+        if (k->sem == FAR_SEM_EXACTLY_ONCE)
+            new_key(c, k);
         rc = prepare(c, k, enc, args);
         if (opts && opts->call_id)
             *opts->call_id = k->id;

@@ -23,11 +23,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define REF_MIN      4096 /* sync calls send opaques this large by reference */
-#define UDP_MAX      65536
-#define RETRY_CAP_MS 8000
-#define CALL_POOL    1024        /* call objects kept for reuse (a pipelined window) */
-#define STEAL_MIN    (64 * 1024) /* replies this large are decoded in place */
+#define REF_MIN                4096 /* sync calls send opaques this large by reference */
+#define UDP_MAX                65536
+#define RETRY_CAP_MS           8000
+#define CALL_POOL              1024        /* call objects kept for reuse (a pipelined window) */
+#define STEAL_MIN              (64 * 1024) /* replies this large are decoded in place */
 #define RESOLVE_BACKOFF_MIN_MS 100
 #define RESOLVE_BACKOFF_MAX_MS 5000
 
@@ -62,6 +62,7 @@ struct call {
     far__timer timer;    /* async UDP (or an odd timeout): deadline or next retransmission */
     uint32_t timeout_ms; /* what its deadline was made from */
     far_semantics sem;   /* far_call_opts.semantics (FAR_SEM_DEFAULT: at-most-once) */
+    uint8_t key[16];     /* exactly-once: its idempotency key (random), in every send */
     /* Its flavor: the client's FAR_CTX one or the classic one (ctx.c) */
     const far__cauth *auth;
     uint64_t handle;     /* FAR_CTX: the context handle encoded in it ... */
@@ -125,15 +126,15 @@ struct far_client {
     call *w_head, *w_tail;
 
     /* The shared I/O thread (io.c), under mu except where said. */
-    void *io;                 /* the I/O thread it uses (NULL: none yet) */
-    bool io_detach_wanted;    /* being destroyed (under the I/O lock) */
-    bool io_fd;               /* its socket is in the I/O thread's loop */
-    bool io_flush, io_read;   /* work the I/O thread is asked to do */
-    bool peer_hup;            /* the I/O thread saw the peer hang up on this connection */
-    atomic_bool io_posted;    /* in the I/O thread's list (written under the I/O lock) */
-    bool io_detached;         /* the I/O thread has let go of it (under the I/O lock) */
-    bool destroy_deferred;    /* far_client_destroy from a callback: done after it */
-    far_client *io_next;      /* the I/O thread's list (under the I/O lock) */
+    void *io;               /* the I/O thread it uses (NULL: none yet) */
+    bool io_detach_wanted;  /* being destroyed (under the I/O lock) */
+    bool io_fd;             /* its socket is in the I/O thread's loop */
+    bool io_flush, io_read; /* work the I/O thread is asked to do */
+    bool peer_hup;          /* the I/O thread saw the peer hang up on this connection */
+    atomic_bool io_posted;  /* in the I/O thread's list (written under the I/O lock) */
+    bool io_detached;       /* the I/O thread has let go of it (under the I/O lock) */
+    bool destroy_deferred;  /* far_client_destroy from a callback: done after it */
+    far_client *io_next;    /* the I/O thread's list (under the I/O lock) */
     call *comp_head, *comp_tail;
     /* Async stream calls wait for their deadlines in FIFOs, one per timeout
      * value in use (deadlines of one timeout come in the order the calls

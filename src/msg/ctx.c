@@ -45,7 +45,10 @@ uint32_t far__ctx_flavor(void)
 static bool ctx_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far__call_meta *m)
 {
     (void)xid;
-    uint32_t body = DATA_FIXED + a->credlen;
+    uint32_t klen = m && m->key ? m->key_len : 0; /* idem_key<16>, whole words */
+    if (klen > FAR__CTX_MAX_KEY || klen % 4 || DATA_FIXED + klen + a->credlen > FAR__MAX_AUTH_BYTES)
+        return false;
+    uint32_t body = DATA_FIXED + klen + a->credlen;
     uint8_t *p = far_xdr_reserve(e, 8 + body + 8);
     if (!p)
         return false;
@@ -60,10 +63,12 @@ static bool ctx_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far
     far_xdr_store_u32(p + 28, FAR__CTX_SVC_NONE);
     far_xdr_store_u64(p + 32, m ? m->deadline_us : 0);
     far_xdr_store_u32(p + 40, m ? m->flags : FAR__CTX_AT_MOST_ONCE);
-    far_xdr_store_u32(p + 44, 0); /* idem_key: empty */
-    far_xdr_store_u32(p + 48, a->inner->flavor);
-    far_xdr_store_u32(p + 52, a->credlen);
-    memcpy(p + 56, a->cred, a->credlen); /* AUTH_SYS bodies are whole words */
+    far_xdr_store_u32(p + 44, klen); /* idem_key */
+    if (klen)
+        memcpy(p + 48, m->key, klen);
+    far_xdr_store_u32(p + 48 + klen, a->inner->flavor);
+    far_xdr_store_u32(p + 52 + klen, a->credlen);
+    memcpy(p + 56 + klen, a->cred, a->credlen); /* AUTH_SYS bodies are whole words */
     p += body;
     memset(p, 0, 8); /* verifier: AUTH_NONE */
     return true;

@@ -29,6 +29,9 @@ enum { FAR__REJ_RPC_MISMATCH = 0, FAR__REJ_AUTH_ERROR = 1 };
  * kept with other arguments (svc/store.c): only a client that sent a key
  * (FAR_CTX) can get it; FAR_EIDEMPOTENCY. */
 #define FAR__AUTH_IDEMPOTENCY 0x20fa0001u
+/* ... and of one asked for exactly-once with no reply store:
+ * FAR_EUNSUPPORTED. */
+#define FAR__AUTH_NO_STORE 0x20fa0002u
 
 /* A decoded call header.  The credential and verifier bodies point into the
  * decoded input. */
@@ -144,6 +147,9 @@ typedef struct far__ctx_cred {
 typedef struct far__call_meta {
     uint64_t deadline_us;
     uint32_t flags;
+    const uint8_t *key; /* exactly-once: its idempotency key, key_len bytes (at most
+                         * FAR__CTX_MAX_KEY, a multiple of 4); NULL: none */
+    uint32_t key_len;
 } far__call_meta;
 
 /* A client's FAR_CTX context: the handle of its INIT reply, and its
@@ -258,7 +264,7 @@ typedef struct far__recrd {
     size_t min_cap;
     size_t too_big;     /* after FAR_ELIMIT: the record's size, as far as its headers tell */
     bool too_big_exact; /* ... and that is all of it (its last fragment was seen) */
-    uint8_t *spare; /* a big buffer to read into instead of growing buf */
+    uint8_t *spare;     /* a big buffer to read into instead of growing buf */
     size_t spare_cap;
 } far__recrd;
 

@@ -222,6 +222,8 @@ far_err far__reply_err(const far__reply_hdr *h)
     if (h->reply_stat == FAR__MSG_DENIED) {
         if (h->stat == FAR__REJ_RPC_MISMATCH)
             return FAR_ERPC_MISMATCH;
+        if (h->auth_stat == FAR__AUTH_NO_STORE)
+            return FAR_EUNSUPPORTED;
         return h->auth_stat == FAR__AUTH_IDEMPOTENCY ? FAR_EIDEMPOTENCY : FAR_EAUTH;
     }
     switch (h->stat) {

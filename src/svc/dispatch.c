@@ -174,6 +174,18 @@ static far__front stage_lookup(far_server *s, far_svc_req *r)
 
 far_semantics far__svc_req_semantics(const far_svc_req *r)
 {
+    if (r->auth.ops == &far__auth_ctx) {
+        /* the call's own (FAR_CTX), over its procedure's */
+        uint32_t f = r->auth.ctx.flags;
+        if (f & FAR__CTX_EXACTLY_ONCE)
+            return FAR_SEM_EXACTLY_ONCE;
+        if (f & FAR__CTX_MAYBE)
+            return FAR_SEM_MAYBE;
+        if (f & FAR__CTX_IDEMPOTENT)
+            return FAR_SEM_AT_LEAST_ONCE;
+        if (f & FAR__CTX_AT_MOST_ONCE)
+            return FAR_SEM_AT_MOST_ONCE;
+    }
     far_semantics sem = r->pd ? r->pd->semantics : FAR_SEM_DEFAULT;
     return sem == FAR_SEM_DEFAULT ? FAR_SEM_AT_MOST_ONCE : sem;
 }
@@ -352,6 +364,9 @@ static bool stage_run(far_server *s, far_svc_req *r, const void *args, void *res
                                         FAR__AUTH_IDEMPOTENCY, 0);
     case FAR__EO_FAILED:
         return stage_encode(r, FAR_ESYSTEM_ERR, res);
+    case FAR__EO_UNSUPPORTED:
+        return far__reply_denied_encode(reply_start(r), r->h.xid, FAR__REJ_AUTH_ERROR,
+                                        FAR__AUTH_NO_STORE, 0);
     case FAR__EO_RUN: {
         far_err hr = stage_invoke(r, args, res);
         bool reply = stage_encode(r, hr, res);

@@ -63,11 +63,16 @@ static void digest(const uint8_t *p, size_t n, uint8_t out[FAR_STORE_DIGEST])
 void far__svc_req_idem(const far_svc_req *r, const uint8_t **owner, size_t *owner_len,
                        const uint8_t **key, size_t *key_len)
 {
-    /* Carried by the FAR_CTX flavor: until it carries an idempotency key,
-     * no call has one (and runs in a transaction that keeps no reply). */
-    (void)r;
+    /* Carried by the FAR_CTX flavor (the owner of its context, the key of
+     * its credential); a classic call has none. */
     *owner = *key = NULL;
     *owner_len = *key_len = 0;
+    if (r->auth.ops != &far__auth_ctx || !r->ctx || !r->auth.ctx.key_len)
+        return;
+    *owner = r->ctx->owner;
+    *owner_len = r->ctx->owner_len;
+    *key = r->auth.ctx.key;
+    *key_len = r->auth.ctx.key_len;
 }
 
 /* The key of r (its client's name and idempotency key, from its flavor). */
@@ -84,8 +89,17 @@ static void key_of(const far_svc_req *r, far_store_key *k)
 far__eo far__svc_eo_begin(far_server *s, far_svc_req *r, uint8_t **res, size_t *len)
 {
     r->txn = NULL;
-    if (!s->has_store || far__svc_req_semantics(r) != FAR_SEM_EXACTLY_ONCE)
+    /* A procedure marked exactly-once runs in a transaction whatever the
+     * call asked for (its handler is written for one); only a call that
+     * asked for exactly-once, with its key, has its reply kept. */
+    bool proc_eo = r->pd && r->pd->semantics == FAR_SEM_EXACTLY_ONCE;
+    if (!proc_eo && far__svc_req_semantics(r) != FAR_SEM_EXACTLY_ONCE)
         return FAR__EO_NONE;
+    if (!s->has_store) {
+        /* a call that asks for it is told; a procedure's is at-most-once */
+        bool asked = r->auth.ops == &far__auth_ctx && (r->auth.ctx.flags & FAR__CTX_EXACTLY_ONCE);
+        return asked ? FAR__EO_UNSUPPORTED : FAR__EO_NONE;
+    }
     far_store_key k;
     key_of(r, &k);
     void *txn = NULL;

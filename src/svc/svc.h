@@ -197,7 +197,7 @@ typedef struct slot {
 
 struct far_server {
     far_server_opts o;
-    far__drc *drc; /* the duplicate request cache of UDP calls (drc.h); NULL: no_drc */
+    far__drc *drc;        /* the duplicate request cache of UDP calls (drc.h); NULL: no_drc */
     far__ctx_table *ctxs; /* FAR_CTX contexts (ctx.c) */
     /* The durable reply store of exactly-once calls (store.c), if set. */
     far_reply_store store;
@@ -357,7 +357,8 @@ void far__server_ctl_stats(far_server *s, unsigned long *cancels, unsigned long 
                            unsigned long *cancelled);
 
 /* dispatch.c: a call's semantics (far_semantics, never FAR_SEM_DEFAULT):
- * its procedure's (far_proc_desc.semantics), at-most-once if it has none. */
+ * what a FAR_CTX call asks for (other than at-most-once), else its
+ * procedure's (far_proc_desc.semantics), at-most-once if it has none. */
 far_semantics far__svc_req_semantics(const far_svc_req *r);
 /* True if the duplicate request cache keeps r: not a may-be or
  * at-least-once call. */
@@ -398,11 +399,12 @@ far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r);
 bool far__svc_req_expired(const far_svc_req *r);
 /* store.c: exactly-once calls (farcall/store.h) */
 typedef enum far__eo {
-    FAR__EO_NONE,     /* not exactly-once, or no store: run as usual */
-    FAR__EO_RUN,      /* run in r->txn, then far__svc_eo_end */
-    FAR__EO_REPLAY,   /* answered from the store: the results are given */
-    FAR__EO_CONFLICT, /* the key is stored with other arguments */
-    FAR__EO_FAILED,   /* the store failed: SYSTEM_ERR */
+    FAR__EO_NONE,        /* not exactly-once, or no store: run as usual */
+    FAR__EO_RUN,         /* run in r->txn, then far__svc_eo_end */
+    FAR__EO_REPLAY,      /* answered from the store: the results are given */
+    FAR__EO_CONFLICT,    /* the key is stored with other arguments */
+    FAR__EO_FAILED,      /* the store failed: SYSTEM_ERR */
+    FAR__EO_UNSUPPORTED, /* asked for by the call (FAR_CTX), and no store */
 } far__eo;
 /* Before the handler (arguments decoded).  FAR__EO_REPLAY: *res (malloc'ed:
  * the caller frees it) and *len are the stored results. */

@@ -20,6 +20,7 @@
  *
  * usage: test_exactly_once (sqlite3 on PATH for the last check) */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -242,6 +243,8 @@ static void test_kill(const char *self)
 
 /* ------------------------------------------------------- through a server */
 
+static far_sqlite_store *server_store;
+
 static atomic_int saw_txn, saw_no_txn;
 
 static far_err add(far_svc_req *r, const uint32_t *n, uint64_t *res)
@@ -265,8 +268,6 @@ static far_err add_fail(far_svc_req *r, const uint32_t *n, uint64_t *res)
     far_err rc = add(r, n, res);
     return rc == FAR_OK ? FAR_ESYSTEM_ERR : rc; /* after the effect: rolled back */
 }
-
-static far_sqlite_store *server_store;
 
 static far_err get(far_svc_req *r, uint64_t *res)
 {
@@ -303,23 +304,31 @@ static void test_server(void)
     far_status st;
     far_call_opts eo = {.status = &st};
     far_err rc = add_1(c, &five, &v, NULL, &eo);
-    printf("server with a store, exactly-once required: %s (%s)\n", far_strerror(rc), st.msg);
-    CHECK(rc == FAR_EUNSUPPORTED, "exactly-once with no key on the wire: %s", far_strerror(rc));
-    /* the call made at-most-once: no key, but still the store's transaction */
-    far_call_opts amo = {.semantics = FAR_SEM_AT_MOST_ONCE};
-    rc = add_1(c, &five, &v, NULL, &amo);
-    CHECK(rc == FAR_OK && v == 5, "add at-most-once: %s, %llu", far_strerror(rc),
+    CHECK(rc == FAR_OK && v == 5, "exactly-once add: %s (%s), %llu", far_strerror(rc), st.msg,
           (unsigned long long)v);
-    rc = add_fail_1(c, &five, &v, NULL, &amo);
+    CHECK(query_int(far_sqlite_store_db(server_store), "SELECT count(*) FROM far_reply") == 1,
+          "one reply row for the exactly-once call");
+    rc = add_fail_1(c, &five, &v, NULL, NULL);
     CHECK(rc == FAR_ESYSTEM_ERR, "add_fail: %s", far_strerror(rc));
     rc = get_1(c, &v, NULL, NULL);
     CHECK(rc == FAR_OK && v == 5, "the failed call's effect was rolled back: %llu",
           (unsigned long long)v);
-    CHECK(atomic_load(&saw_txn) == 2 && atomic_load(&saw_no_txn) == 0,
+    /* made at-most-once: no key, but still the store's transaction */
+    far_call_opts amo = {.semantics = FAR_SEM_AT_MOST_ONCE};
+    rc = add_1(c, &five, &v, NULL, &amo);
+    CHECK(rc == FAR_OK && v == 10, "add at-most-once: %s, %llu", far_strerror(rc),
+          (unsigned long long)v);
+    CHECK(atomic_load(&saw_txn) == 3 && atomic_load(&saw_no_txn) == 0,
           "handlers in a transaction: %d, without: %d", atomic_load(&saw_txn),
           atomic_load(&saw_no_txn));
-    CHECK(query_int(far_sqlite_store_db(server_store), "SELECT count(*) FROM far_reply") == 0,
+    CHECK(query_int(far_sqlite_store_db(server_store), "SELECT count(*) FROM far_reply") == 1,
           "no key, no reply row");
+    far_client_destroy(c);
+    /* a classic client (no FAR_CTX): exactly-once cannot be asked for */
+    far_client_opts classic = {.no_ctx = true};
+    CHECK(far_client_open(&c, bound, &classic) == FAR_OK, "open: %s", far_last_error());
+    rc = add_1(c, &five, &v, NULL, NULL);
+    CHECK(rc == FAR_EUNSUPPORTED, "classic client, exactly-once: %s", far_strerror(rc));
     far_client_destroy(c);
     far_server_destroy(s);
 
@@ -327,7 +336,8 @@ static void test_server(void)
      * call of the procedure runs with no transaction */
     s = server(NULL, bound, sizeof bound);
     CHECK(far_client_open(&c, bound, NULL) == FAR_OK, "open: %s", far_last_error());
-    rc = add_1(c, &five, &v, NULL, NULL);
+    rc = add_1(c, &five, &v, NULL, &eo);
+    printf("exactly-once against a server with no store: %s (%s)\n", far_strerror(rc), st.msg);
     CHECK(rc == FAR_EUNSUPPORTED, "no store: %s", far_strerror(rc));
     rc = add_1(c, &five, &v, NULL, &amo);
     CHECK(rc == FAR_ESYSTEM_ERR && atomic_load(&saw_no_txn) == 1, "no store, no transaction: %s",
@@ -338,8 +348,136 @@ static void test_server(void)
     printf("server: handlers in the store's transaction, failures rolled back: ok\n");
 }
 
+/* --------------------------------------------- kill -9 of a real server */
+
+/* The server process: a counter on SQLite, exactly-once, until killed. */
+static int server_main(const char *port)
+{
+    server_store = open_store("e2e.db");
+    char addr[64], bound[128];
+    snprintf(addr, sizeof addr, "tcp://127.0.0.1:%s", port);
+    far_server_opts o = {.workers = 4};
+    far_server *s;
+    if (far_server_create(&s, &o) != FAR_OK ||
+        far_server_add_program(s, eo_prog_1_program(), &impl) != FAR_OK ||
+        far_sqlite_store_attach(server_store, s) != FAR_OK ||
+        far_server_listen(s, addr, bound, sizeof bound) != FAR_OK) {
+        fprintf(stderr, "server: %s\n", far_last_error());
+        return 1;
+    }
+    printf("listening on %s\n", bound);
+    fflush(stdout);
+    return far_server_run(s) == FAR_OK ? 0 : 1;
+}
+
+static pid_t spawn_server(const char *self, const char *port)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(self, self, "--server", dir, port, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+#define E2E_THREADS 4
+#define E2E_CALLS   150 /* per thread */
+
+typedef struct e2e_load {
+    char addr[64];
+    int ok, failed;
+    far_err last;
+} e2e_load;
+
+static void *e2e_client(void *arg)
+{
+    e2e_load *l = arg;
+    far_client_opts o = {.timeout_ms = 30000};
+    far_client *c;
+    if (far_client_open(&c, l->addr, &o) != FAR_OK) {
+        l->failed = E2E_CALLS;
+        return NULL;
+    }
+    for (int i = 0; i < E2E_CALLS; i++) {
+        uint32_t one = 1;
+        uint64_t v;
+        far_err rc = add_1(c, &one, &v, NULL, NULL);
+        if (rc == FAR_OK) {
+            l->ok++;
+        } else {
+            l->failed++;
+            l->last = rc;
+        }
+    }
+    far_client_destroy(c);
+    return NULL;
+}
+
+static void test_e2e(const char *self)
+{
+    /* a free port, for every life of the server */
+    far_server *probe;
+    char bound[128];
+    if (far_server_create(&probe, NULL) != FAR_OK ||
+        far_server_listen(probe, "tcp://127.0.0.1:0", bound, sizeof bound) != FAR_OK) {
+        fprintf(stderr, "no port\n");
+        exit(1);
+    }
+    far_server_destroy(probe);
+    const char *port = strrchr(bound, ':') + 1;
+    pid_t pid = spawn_server(self, port);
+    e2e_load l[E2E_THREADS];
+    pthread_t th[E2E_THREADS];
+    for (int t = 0; t < E2E_THREADS; t++) {
+        memset(&l[t], 0, sizeof l[t]);
+        snprintf(l[t].addr, sizeof l[t].addr, "tcp://127.0.0.1:%s", port);
+    }
+    struct timespec boot = {0, 300 * 1000000L};
+    nanosleep(&boot, NULL);
+    for (int t = 0; t < E2E_THREADS; t++)
+        pthread_create(&th[t], NULL, e2e_client, &l[t]);
+    int kills = 0;
+    srand(4242);
+    for (int k = 0; k < 4; k++) {
+        struct timespec ts = {0, (long)(100 + rand() % 300) * 1000000L};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        kills++;
+        pid = spawn_server(self, port);
+    }
+    int ok = 0, failed = 0;
+    far_err last = FAR_OK;
+    for (int t = 0; t < E2E_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        ok += l[t].ok, failed += l[t].failed;
+        if (l[t].failed)
+            last = l[t].last;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    far_sqlite_store *st = open_store("e2e.db");
+    sqlite3 *db = far_sqlite_store_db(st);
+    int64_t counter = query_int(db, "SELECT n FROM counter");
+    int64_t rows = query_int(db, "SELECT count(*) FROM far_reply");
+    far_sqlite_store_close(st);
+    printf("kill -9 of the server %d times mid-load: %d exactly-once calls succeeded, %d failed "
+           "(%s); counter %lld, reply rows %lld\n",
+           kills, ok, failed, failed ? far_strerror(last) : "-", (long long)counter,
+           (long long)rows);
+    CHECK(counter == ok, "the counter %lld is not the %d calls that succeeded", (long long)counter,
+          ok);
+    CHECK(rows == counter, "%lld reply rows for a counter of %lld", (long long)rows,
+          (long long)counter);
+    CHECK(failed == 0, "%d calls failed", failed);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--server") == 0) {
+        snprintf(dir, sizeof dir, "%s", argv[2]);
+        return server_main(argv[3]);
+    }
     if (argc == 3 && strcmp(argv[1], "--worker") == 0) {
         snprintf(dir, sizeof dir, "%s", argv[2]);
         return worker();
@@ -354,6 +492,7 @@ int main(int argc, char **argv)
     test_store();
     test_kill(argv[0]);
     test_server();
+    test_e2e(argv[0]);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

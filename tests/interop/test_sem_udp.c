@@ -16,7 +16,8 @@
  *     whose datagram or reply was lost are not answered, and a call runs
  *     more than once only when the network duplicated its datagram (runs
  *     past a call's first are at most the datagrams the proxy duplicated);
- *   - per call: COUNT with FAR_SEM_MAYBE is sent once (some unanswered),
+ *   - per call: COUNT with FAR_SEM_MAYBE is sent once (some unanswered;
+ *     FAR_CTX tells the server, which does not cache it either),
  *     COUNT_MAYBE with FAR_SEM_AT_LEAST_ONCE is retransmitted (the server
  *     keeps no entry for the procedure, so some ran twice);
  *   - exactly-once asked of a server with no reply store fails with
@@ -281,7 +282,11 @@ int main(int argc, char **argv)
           "client sent calls again",
           extra, rows[2].duplicated);
     CHECK(rows[2].answered < rows[2].n, "may-be: every call answered (was it retransmitted?)");
-    CHECK(rows[3].max <= 1, "COUNT as may-be: a call ran %d times", rows[3].max);
+    /* (the call's may-be reaches the server in FAR_CTX: not cached either) */
+    int extra3 = rows[3].executions - (rows[3].n - rows[3].ran0);
+    CHECK(rows[3].duplicated >= 0 && extra3 <= rows[3].duplicated,
+          "COUNT as may-be: %d runs past a call's first, more than the %d datagrams duplicated",
+          extra3, rows[3].duplicated);
     CHECK(rows[3].answered < rows[3].n, "COUNT as may-be: every call answered");
     CHECK(rows[4].ranmore > 0, "COUNT_MAYBE as at-least-once: no call ran twice");
     CHECK(rows[4].answered > rows[2].answered * rows[4].n / rows[2].n,
