@@ -40,6 +40,11 @@ case $name in
     rtime)    grep -q "^server time: [0-9]*\.[0-9]\{6\}" "$dir/client.out" ;;
     authcomp) grep -q "12 squared is 144, cubed 1728" "$dir/client.out" &&
               grep -q "^user [0-9]* is " "$dir/client.out" ;;
+    bank)     grep -q "^DEPOSIT  exactly-once\$" "$dir/client.out" &&
+              grep -q "^alice: deposit 100 (exactly-once) -> 100\$" "$dir/client.out" &&
+              grep -q "^alice: withdraw 30 (at-most-once) -> 70\$" "$dir/client.out" &&
+              grep -q "^alice: balance (at-least-once) -> 70\$" "$dir/client.out" &&
+              grep -q "^alice: deposit 5 (called at-most-once) -> 75\$" "$dir/client.out" ;;
     calc)     grep -q "6 \* 7 = 42" "$dir/client.out" && grep -q "sqrt(42) = 6.4807" "$dir/client.out" ;;
     echo)     grep -q "^echo: $1\$" "$dir/client.out" ;;
     rdir)     grep -q "^server working directory: /" "$dir/client.out" &&
