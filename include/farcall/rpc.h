@@ -188,7 +188,11 @@ FAR_NODISCARD far_err far_client_call_async(far_client *c, uint32_t prog, uint32
  * once with FAR_ECANCELED (a sync caller returns it; an async callback runs
  * with it, on the I/O thread); its reply, if one comes, is dropped.  A call
  * that is partly written still goes out whole, so the connection stays
- * usable.  Any thread.  FAR_OK if the call was in flight; FAR_EMISUSE if not
+ * usable.  If any of it was sent on a stream, the server is told (FAR_CTL
+ * CANCEL on the call's connection; not to a server that answered FAR_CTL
+ * with PROG_UNAVAIL): its handler sees far_svc_req_cancelled and its reply
+ * is never sent.
+ * Any thread.  FAR_OK if the call was in flight; FAR_EMISUSE if not
  * (it has completed already, or the id is not one of this client's calls). */
 FAR_NODISCARD far_err far_client_cancel(far_client *c, uint64_t call_id);
 
