@@ -216,10 +216,11 @@ static void live_arm(far_client *c)
 
 void far__live_note_call(far_client *c)
 {
-    if (c->addr.t == FAR__UDP || c->ctl_off_gen == c->gen)
-        return;
+    bool first = c->ncalls - c->nctl == 1;
+    if (c->addr.t == FAR__UDP || c->ctl_off_gen == c->gen || (!first && c->live_next))
+        return; /* (the common case of a pipelined window: no clock read) */
     uint64_t now = far__now_ns();
-    if (c->ncalls - c->nctl == 1)
+    if (first)
         c->live_base = now; /* the first call outstanding: quiet is counted from here */
     if (!c->live_next) {
         c->live_next = now + dead_ns(c) / 3;
