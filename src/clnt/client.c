@@ -456,11 +456,21 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
                             "far_client_call: NULL client, or NULL args/result with a codec");
     if (opts && opts->semantics == FAR_SEM_EXACTLY_ONCE && !atomic_load(&c->use_ctx)) {
         /* connect first: its probe chooses the flavor the call is encoded
-         * with, and only FAR_CTX carries the key */
+         * with, and only FAR_CTX carries the key (a server that is
+         * restarting is waited for, as a call in flight waits, until the
+         * deadline; the call says why if it cannot be made) */
+        uint64_t dl =
+            deadline_after(inherit(opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms));
         pthread_mutex_lock(&c->mu);
-        far_err crc = far__conn_ensure(
-            c, deadline_after(inherit(opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms)));
-        (void)crc; /* (the call says why if it cannot be made) */
+        for (int i = 0; i < 1000 && !atomic_load(&c->use_ctx) && far__now_ns() < dl; i++) {
+            far_err crc = far__conn_ensure(c, dl);
+            if (crc != FAR_ECONNREFUSED && crc != FAR_ECONNLOST)
+                break;
+            pthread_mutex_unlock(&c->mu);
+            struct timespec ts = {0, 20 * 1000000};
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&c->mu);
+        }
         pthread_mutex_unlock(&c->mu);
     }
     atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
