@@ -398,6 +398,9 @@ static far_err after_loss(far_client *c, call *k)
 {
     for (int i = 0; i < 500 && far__now_ns() < k->deadline; i++) {
         far_err rc = far__conn_ensure(c, k->deadline);
+        far__log_debug("%s: xid %08" PRIx32 ": connection lost in flight; connecting again: %s%s",
+                       c->addr.text, k->xid, far_strerror(rc),
+                       rc == FAR_OK && !atomic_load(&c->use_ctx) ? " (no FAR_CTX)" : "");
         if (rc == FAR_OK) {
             if (atomic_load(&c->use_ctx) && atomic_load(&c->srv_boot) != k->srv_boot)
                 far__call_set_status(c, k, FAR_EUNKNOWN_OUTCOME,
@@ -405,9 +408,9 @@ static far_err after_loss(far_client *c, call *k)
                                      "the call was not sent again");
             break;
         }
-        if (rc != FAR_ECONNREFUSED)
+        if (rc == FAR_ECLOSED || rc == FAR_ETIMEDOUT || rc == FAR_EUNSUPPORTED)
             break;
-        /* nothing listens yet: a restarting server */
+        /* nothing listens yet (a restarting server), or it went again */
         pthread_mutex_unlock(&c->mu);
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);

@@ -236,6 +236,7 @@ typedef enum far__probe_res {
     FAR__PROBE_CLASSIC, /* a classic server */
     FAR__PROBE_NONE,    /* no answer (in time), or the connection failed */
     FAR__PROBE_REFUSED, /* a farcall server at its connection limit */
+    FAR__PROBE_BROKEN,  /* a stream connection that failed under it (reset, closed) */
 } far__probe_res;
 /* Sends the INIT probe on the fresh socket fd and reads its answer, within
  * `deadline` and PROBE_NS (no lock held; nothing else uses fd yet). */

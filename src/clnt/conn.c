@@ -130,8 +130,18 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
      * (only the connecting thread writes c->classic) */
     far__probe_res probe = FAR__PROBE_CLASSIC;
     uint64_t handle = 0, srv_boot = 0;
-    if (fd >= 0 && !c->classic)
+    if (fd >= 0 && !c->classic) {
         probe = far__ctx_probe(c, fd, deadline, &handle, &srv_boot);
+        /* reset under the probe (a server going away, or one that hangs up
+         * on an unknown flavor): again, then once more without it */
+        for (int i = 0; probe == FAR__PROBE_BROKEN && i < 2; i++) {
+            close(fd);
+            fd = far__sock_connect(&target, deadline, &err, &sys_errno);
+            if (fd < 0)
+                break;
+            probe = i == 0 ? far__ctx_probe(c, fd, deadline, &handle, &srv_boot) : FAR__PROBE_NONE;
+        }
+    }
     pthread_mutex_lock(&c->mu);
     c->connecting = false;
     pthread_cond_broadcast(&c->cv);
@@ -177,6 +187,7 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
             err = c->o.require_ctx ? FAR_EUNSUPPORTED : FAR_OK;
             break;
         case FAR__PROBE_NONE:
+        case FAR__PROBE_BROKEN:
             if (c->o.require_ctx)
                 far__set_last_error("%s: the server did not answer the FAR_CTX probe, and "
                                     "far_client_opts.require_ctx is set",

@@ -10,7 +10,10 @@
  * either way it is classic, and the client remembers that for the address
  * (the probe is not paid again on that client).  A probe with no answer
  * within PROBE_NS (or the deadline) leaves the connection classic, and the
- * next connection probes again.
+ * next connection probes again.  A stream connection that fails under the
+ * probe (reset, closed) is made again (conn.c): once with the probe, then
+ * once more without it -- a peer that hangs up on an unknown flavor is
+ * spoken to classic rather than not at all.
  *
  * The program probed is FAR_REFLECT's (far_reflect.x), which every farcall
  * server knows; a server answers INIT for any program, and a classic one
@@ -107,7 +110,7 @@ far__probe_res far__ctx_probe(far_client *c, int fd, uint64_t deadline, uint64_t
     uint64_t retry_ns = (uint64_t)c->o.retry_ms * 1000000u;
     for (;;) {
         if (!send_all(fd, buf, len))
-            return FAR__PROBE_NONE;
+            return stream ? FAR__PROBE_BROKEN : FAR__PROBE_NONE;
         uint64_t wait_until =
             stream || far__now_ns() + retry_ns > until ? until : far__now_ns() + retry_ns;
         for (;;) {
@@ -119,8 +122,12 @@ far__probe_res far__ctx_probe(far_client *c, int fd, uint64_t deadline, uint64_t
             ssize_t n = recv(fd, in + have, sizeof in - have, MSG_DONTWAIT);
             if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
                 continue;
-            if (n <= 0)
-                return FAR__PROBE_NONE; /* closed, refused (UDP: nothing listens) */
+            if (n <= 0) {
+                far__log_debug("%s: FAR_CTX probe: %s", c->addr.text,
+                               n == 0 ? "the connection closed" : "the connection failed");
+                /* (UDP: nothing listens) */
+                return stream ? FAR__PROBE_BROKEN : FAR__PROBE_NONE;
+            }
             if (!stream) {
                 far__probe_res v = judge(in, (size_t)n, xid, handle, boot);
                 if (v != FAR__PROBE_NONE)
@@ -140,8 +147,10 @@ far__probe_res far__ctx_probe(far_client *c, int fd, uint64_t deadline, uint64_t
                 return FAR__PROBE_CLASSIC; /* nothing else was asked */
             return judge(in + 4, flen, xid, handle, boot);
         }
-        if (stream || far__now_ns() >= until)
+        if (stream || far__now_ns() >= until) {
+            far__log_debug("%s: FAR_CTX probe: no answer in time", c->addr.text);
             return FAR__PROBE_NONE;
+        }
         retry_ns = retry_ns * 2 > (uint64_t)RETRY_CAP_MS * 1000000u
                        ? (uint64_t)RETRY_CAP_MS * 1000000u
                        : retry_ns * 2;

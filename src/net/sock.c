@@ -146,6 +146,20 @@ int far__sock_connect(const far__addr *a, uint64_t deadline, far_err *err, int *
     if (fl >= 0)
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     if (a->t == FAR__TCP) {
+        /* A connect to a local port nothing listens on can meet itself: the
+         * kernel picked that very port as the source, and TCP's simultaneous
+         * open joined the socket to itself (a client retrying while its
+         * server restarts finds it).  Nothing listens: say so. */
+        struct sockaddr_storage self, peer;
+        socklen_t sl = sizeof self, pl = sizeof peer;
+        if (getsockname(fd, (struct sockaddr *)&self, &sl) == 0 &&
+            getpeername(fd, (struct sockaddr *)&peer, &pl) == 0 && sl == pl &&
+            memcmp(&self, &peer, sl) == 0) {
+            close(fd);
+            *sys_errno = ECONNREFUSED;
+            *err = FAR_ECONNREFUSED;
+            return -1;
+        }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
