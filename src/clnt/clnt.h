@@ -77,6 +77,10 @@ struct call {
 
 struct far_client {
     uint64_t uid; /* unique in the process (never reused, unlike the address) */
+    /* Test knob (far__client_set_next_key): the key of the next exactly-once
+     * call, instead of a random one. */
+    uint8_t next_key[16];
+    atomic_bool has_next_key;
     far__addr addr;
     char spec[256]; /* as opened ("100003/3@host", or the address) */
     far_client_opts o;
@@ -245,6 +249,9 @@ far__probe_res far__ctx_probe(far_client *c, int fd, uint64_t deadline, uint64_t
 
 /* client.c */
 void far__client_free(far_client *c);
+/* Test knob: the next exactly-once call of c has idempotency key `key`
+ * (16 bytes), as if a client reused one (FAR_EIDEMPOTENCY, a replay). */
+void far__client_set_next_key(far_client *c, const uint8_t *key);
 /* Test knob: calls in record fragments of at most `frag` bytes (0: one). */
 void far__client_set_max_fragment(far_client *c, size_t frag);
 void far__client_destroy_now(far_client *c);

@@ -12,7 +12,9 @@
  *     first, and the keys the store knows are answered from it, not run.  At
  *     the end the counter equals the number of keys, the effect rows are one
  *     per key, and `sqlite3` itself counts one far_reply row per key;
- *   - through a server (eo.x): an exactly-once procedure's handler runs in
+ *   - through a server (eo.x): an idempotency key sent again (a test knob)
+ *     gets the stored reply without running the call, and with other
+ *     arguments FAR_EIDEMPOTENCY; an exactly-once procedure's handler runs in
  *     the store's transaction (far_svc_req_txn), a handler that fails has
  *     its effect rolled back, and a client that requires exactly-once gets
  *     FAR_EUNSUPPORTED from a server without a store -- and, until the
@@ -33,6 +35,8 @@
 
 #include <farcall/farcall.h>
 #include <farcall/sqlite.h>
+
+#include "clnt/clnt.h" /* far__client_set_next_key, a test knob */
 
 #include "eo.h"
 
@@ -323,6 +327,26 @@ static void test_server(void)
           atomic_load(&saw_no_txn));
     CHECK(query_int(far_sqlite_store_db(server_store), "SELECT count(*) FROM far_reply") == 1,
           "no key, no reply row");
+    /* a key used again: with the same arguments the stored reply, and the
+     * call does not run again; with others FAR_EIDEMPOTENCY */
+    static const uint8_t key[16] = "same key, twice";
+    uint32_t seven = 7;
+    far__client_set_next_key(c, key);
+    rc = add_1(c, &seven, &v, NULL, NULL);
+    CHECK(rc == FAR_OK && v == 17, "add 7 with a key: %s, %llu", far_strerror(rc),
+          (unsigned long long)v);
+    far__client_set_next_key(c, key);
+    rc = add_1(c, &seven, &v, NULL, NULL);
+    CHECK(rc == FAR_OK && v == 17, "the key again: %s, %llu (the stored reply)", far_strerror(rc),
+          (unsigned long long)v);
+    CHECK(atomic_load(&saw_txn) == 4, "the key again ran the handler (%d runs)",
+          atomic_load(&saw_txn));
+    far__client_set_next_key(c, key);
+    rc = add_1(c, &five, &v, NULL, &eo);
+    printf("an idempotency key reused with other arguments: %s (%s)\n", far_strerror(rc), st.msg);
+    CHECK(rc == FAR_EIDEMPOTENCY, "the key with other arguments: %s", far_strerror(rc));
+    rc = get_1(c, &v, NULL, NULL);
+    CHECK(rc == FAR_OK && v == 17, "the counter is %llu", (unsigned long long)v);
     far_client_destroy(c);
     /* a classic client (no FAR_CTX): exactly-once cannot be asked for */
     far_client_opts classic = {.no_ctx = true};
