@@ -116,10 +116,10 @@ typedef enum far_semantics {
                                 * FAR_SEM_AT_MOST_ONCE */
     FAR_SEM_MAYBE = 1,         /* sent once, never retransmitted, never cached: it ran at
                                 * most once, or not at all, even if no reply came */
-    FAR_SEM_AT_LEAST_ONCE = 2, /* idempotent: retransmitted (UDP) until the deadline;
-                                * the server keeps no cache entry, so it may run several
-                                * times (over TCP a lost connection still fails the call
-                                * with FAR_ECONNLOST: call again) */
+    FAR_SEM_AT_LEAST_ONCE = 2, /* idempotent: retransmitted (UDP) and, a sync call, sent
+                                * again after a lost connection or a server restart (TCP),
+                                * until the deadline; the server keeps no cache entry, so
+                                * it may run several times */
     FAR_SEM_AT_MOST_ONCE = 3,  /* the default: retransmitted with the same xid; the
                                 * server's duplicate request cache replays the reply */
     FAR_SEM_EXACTLY_ONCE = 4,  /* the reply is kept durably with the handler's effect

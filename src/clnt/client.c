@@ -325,9 +325,10 @@ static void new_key(far_client *c, call *k)
 
 static far_err start(far_client *c, call *k);
 
-/* Sends exactly-once call k again after its connection went (c->mu held),
- * the same bytes -- the same idempotency key -- on the connection made
- * again: the server answers from its reply store if it ran. */
+/* Sends exactly-once or at-least-once call k again after its connection
+ * went (c->mu held), the same bytes -- the same idempotency key -- on the
+ * connection made again: the server answers an exactly-once one from its
+ * reply store if it ran. */
 static far_err resend(far_client *c, call *k)
 {
     if (k->in_table || k->in_outq)
@@ -521,9 +522,10 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
         if (rc == FAR_ECONNLOST && k->handle_off)
             rc = after_loss(c, k);
         /* exactly-once: sent again with its key until its deadline (the
-         * server's store answers it if it ran, even in an earlier life) */
+         * server's store answers it if it ran, even in an earlier life);
+         * at-least-once: sent again, running again is what it allows */
         for (int i = 0;
-             i < 100 && k->sem == FAR_SEM_EXACTLY_ONCE &&
+             i < 100 && (k->sem == FAR_SEM_EXACTLY_ONCE || k->sem == FAR_SEM_AT_LEAST_ONCE) &&
              (rc == FAR_ECONNLOST || rc == FAR_EUNKNOWN_OUTCOME) && far__now_ns() < k->deadline;
              i++) {
             rc = resend(c, k);

@@ -273,9 +273,13 @@ static far_err add_fail(far_svc_req *r, const uint32_t *n, uint64_t *res)
     return rc == FAR_OK ? FAR_ESYSTEM_ERR : rc; /* after the effect: rolled back */
 }
 
+static atomic_bool adders_done;
+
 static far_err get(far_svc_req *r, uint64_t *res)
 {
     (void)r;
+    struct timespec ts = {0, 2 * 1000000}; /* in flight when the server is killed */
+    nanosleep(&ts, NULL);
     *res = (uint64_t)query_int(far_sqlite_store_db(server_store), "SELECT n FROM counter");
     return FAR_OK;
 }
@@ -411,6 +415,7 @@ typedef struct e2e_load {
     char addr[64];
     int ok, failed;
     far_err last;
+    far_semantics reads; /* FAR_SEM_DEFAULT: ADD calls; else GET calls made so */
 } e2e_load;
 
 static void *e2e_client(void *arg)
@@ -422,10 +427,11 @@ static void *e2e_client(void *arg)
         l->failed = E2E_CALLS;
         return NULL;
     }
-    for (int i = 0; i < E2E_CALLS; i++) {
+    for (int i = 0; l->reads ? i < 100000 && !atomic_load(&adders_done) : i < E2E_CALLS; i++) {
         uint32_t one = 1;
         uint64_t v;
-        far_err rc = add_1(c, &one, &v, NULL, NULL);
+        far_call_opts co = {.semantics = l->reads};
+        far_err rc = l->reads ? get_1(c, &v, NULL, &co) : add_1(c, &one, &v, NULL, NULL);
         if (rc == FAR_OK) {
             l->ok++;
         } else {
@@ -450,15 +456,18 @@ static void test_e2e(const char *self)
     far_server_destroy(probe);
     const char *port = strrchr(bound, ':') + 1;
     pid_t pid = spawn_server(self, port);
-    e2e_load l[E2E_THREADS];
-    pthread_t th[E2E_THREADS];
-    for (int t = 0; t < E2E_THREADS; t++) {
+    /* E2E_THREADS adders, and two readers: at-least-once and at-most-once */
+    e2e_load l[E2E_THREADS + 2];
+    pthread_t th[E2E_THREADS + 2];
+    for (int t = 0; t < E2E_THREADS + 2; t++) {
         memset(&l[t], 0, sizeof l[t]);
         snprintf(l[t].addr, sizeof l[t].addr, "tcp://127.0.0.1:%s", port);
     }
+    l[E2E_THREADS].reads = FAR_SEM_AT_LEAST_ONCE;
+    l[E2E_THREADS + 1].reads = FAR_SEM_AT_MOST_ONCE;
     struct timespec boot = {0, 300 * 1000000L};
     nanosleep(&boot, NULL);
-    for (int t = 0; t < E2E_THREADS; t++)
+    for (int t = 0; t < E2E_THREADS + 2; t++)
         pthread_create(&th[t], NULL, e2e_client, &l[t]);
     int kills = 0;
     srand(4242);
@@ -478,6 +487,20 @@ static void test_e2e(const char *self)
         if (l[t].failed)
             last = l[t].last;
     }
+    atomic_store(&adders_done, true);
+    for (int t = E2E_THREADS; t < E2E_THREADS + 2; t++)
+        pthread_join(th[t], NULL);
+    const e2e_load *alo = &l[E2E_THREADS], *amo = &l[E2E_THREADS + 1];
+    printf("  meanwhile GET at-least-once: %d ok, %d failed (%s); at-most-once: %d ok, %d failed "
+           "(%s)\n",
+           alo->ok, alo->failed, alo->failed ? far_strerror(alo->last) : "-", amo->ok, amo->failed,
+           amo->failed ? far_strerror(amo->last) : "-");
+    /* at-least-once is sent again across the restarts; at-most-once may
+     * fail (lost connection, unknown outcome), which is what it promises */
+    CHECK(alo->failed == 0, "at-least-once GET failed %d times (%s)", alo->failed,
+          far_strerror(alo->last));
+    CHECK(amo->failed == 0 || amo->last == FAR_ECONNLOST || amo->last == FAR_EUNKNOWN_OUTCOME,
+          "at-most-once GET: %s", far_strerror(amo->last));
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     far_sqlite_store *st = open_store("e2e.db");
