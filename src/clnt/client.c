@@ -325,6 +325,16 @@ static void new_key(far_client *c, call *k)
 
 static far_err start(far_client *c, call *k);
 
+/* True if at-most-once call k, whose connection was lost, may be sent again
+ * (c->mu held): a FAR_CTX call on a stream, connected again to the server
+ * life it was sent to (after_loss). */
+static bool resend_at_most_once(far_client *c, const call *k)
+{
+    return (k->sem == FAR_SEM_DEFAULT || k->sem == FAR_SEM_AT_MOST_ONCE) && k->handle_off &&
+           c->addr.t != FAR__UDP && c->connected && atomic_load(&c->use_ctx) &&
+           atomic_load(&c->srv_boot) == k->srv_boot;
+}
+
 /* Sends exactly-once or at-least-once call k again after its connection
  * went (c->mu held), the same bytes -- the same idempotency key -- on the
  * connection made again: the server answers an exactly-once one from its
@@ -523,10 +533,13 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
             rc = after_loss(c, k);
         /* exactly-once: sent again with its key until its deadline (the
          * server's store answers it if it ran, even in an earlier life);
-         * at-least-once: sent again, running again is what it allows */
-        for (int i = 0;
-             i < 100 && (k->sem == FAR_SEM_EXACTLY_ONCE || k->sem == FAR_SEM_AT_LEAST_ONCE) &&
-             (rc == FAR_ECONNLOST || rc == FAR_EUNKNOWN_OUTCOME) && far__now_ns() < k->deadline;
+         * at-most-once over a stream to the same server life: sent again
+         * with the same xid (its duplicate request cache knows the call by
+         * this client's context, and answers it if it ran) */
+        for (int i = 0; i < 100 && far__now_ns() < k->deadline &&
+                        (((k->sem == FAR_SEM_EXACTLY_ONCE || k->sem == FAR_SEM_AT_LEAST_ONCE) &&
+                          (rc == FAR_ECONNLOST || rc == FAR_EUNKNOWN_OUTCOME)) ||
+                         (rc == FAR_ECONNLOST && resend_at_most_once(c, k)));
              i++) {
             rc = resend(c, k);
             if (rc == FAR_ECONNLOST && k->handle_off)

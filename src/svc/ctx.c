@@ -12,6 +12,9 @@
  * then denied RPCSEC_GSS_CTXPROBLEM, makes a new one on its next
  * connection.
  *
+ * The boot epoch in the verifiers is the server's (drawn when it is made),
+ * so a server stopped and another started in one process are two lives.
+ *
  * Handles are 8 bytes: a counter through a bijective mix, so two contexts
  * of one server life never share one and a handle says nothing of the
  * table; a server that restarts knows none of its old handles. */
@@ -30,6 +33,7 @@ struct far__ctx_table {
     svc_ctx *by_owner[CTX_BUCKETS];
     size_t n;
     uint64_t counter, key;
+    uint64_t boot;          /* this server's boot epoch (FAR_CTX verifiers) */
     unsigned long restarts; /* client lives ended by a newer boot */
 };
 
@@ -59,6 +63,12 @@ far__ctx_table *far__ctx_table_create(void)
     pthread_mutex_init(&t->mu, NULL);
     if (getrandom(&t->key, sizeof t->key, GRND_NONBLOCK) != sizeof t->key)
         t->key = far__now_ns() ^ far__boot_epoch();
+    /* A server's boot epoch is its own, not its process's: another server
+     * of the same process (one stopped and another started) has neither
+     * its contexts nor its duplicate request cache. */
+    t->boot = mix(far__boot_epoch() ^ mix(t->key));
+    if (!t->boot)
+        t->boot = 1;
     return t;
 }
 
@@ -201,7 +211,7 @@ far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r)
             return FAR__CTX_R_DROP; /* out of memory: the client's probe times out */
         uint8_t hb[8];
         far_xdr_store_u64(hb, h);
-        far__ctx_set_verf(&r->auth, far__boot_epoch(), hb, sizeof hb);
+        far__ctx_set_verf(&r->auth, s->ctxs->boot, hb, sizeof hb);
         return FAR__CTX_R_INIT;
     }
     svc_ctx *x = cr->handle_len == 8 ? far__svc_ctx_get(s, far_xdr_load_u64(cr->handle)) : NULL;
@@ -209,6 +219,7 @@ far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r)
         return FAR__CTX_R_UNKNOWN;
     far__svc_ctx_put(r->ctx);
     r->ctx = x;
+    far__ctx_set_verf(&r->auth, s->ctxs->boot, NULL, 0);
     r->deadline_ns = cr->deadline_us && cr->deadline_us < DEADLINE_MAX_US
                          ? far__now_ns() + cr->deadline_us * 1000u
                          : 0;

@@ -206,13 +206,30 @@ static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
     /* (r->c is not set yet in the front stages: the transport tells.)  A
      * may-be or at-least-once call is not cached: running it again is what
      * its semantics allow, and it saves the cache the entry. */
-    if (!s->drc || r->t != FAR__UDP || r->h.proc == 0 || !far__svc_req_cached(r))
+    if (!s->drc || (r->t != FAR__UDP && !r->ctx) || r->h.proc == 0 || !far__svc_req_cached(r))
         return FRONT_HANDLER;
+    /* A FAR_CTX caller's stream calls are known by its context (owner and
+     * boot: its handle), not its address, so a call it sends again on a new
+     * connection finds its entry; the key's family (AF_UNSPEC) is no
+     * address's.  (Over UDP the address stays the key: each client of a
+     * process has its own socket, and its own fair share of the cache.) */
+    struct sockaddr_storage who;
+    const struct sockaddr_storage *key = &r->peer;
+    socklen_t key_len = r->peer_len;
+    if (r->ctx && r->t != FAR__UDP) {
+        memset(&who, 0, sizeof who);
+        who.ss_family = AF_UNSPEC;
+        memcpy((uint8_t *)&who + offsetof(struct sockaddr_storage, ss_family) +
+                   sizeof who.ss_family,
+               &r->ctx->handle, sizeof r->ctx->handle);
+        key = &who;
+        key_len = (socklen_t)(offsetof(struct sockaddr_storage, ss_family) + sizeof who.ss_family +
+                              sizeof r->ctx->handle);
+    }
     uint8_t *rep = NULL;
     size_t n = 0;
-    switch (far__drc_lookup(s->drc, &r->peer, r->peer_len, r->h.xid, r->h.prog, r->h.vers,
-                            r->h.proc, r->in + r->args_off, r->in_len - r->args_off, &r->drc, &rep,
-                            &n)) {
+    switch (far__drc_lookup(s->drc, key, key_len, r->h.xid, r->h.prog, r->h.vers, r->h.proc,
+                            r->in + r->args_off, r->in_len - r->args_off, &r->drc, &rep, &n)) {
     case FAR__DRC_INPROG:
         return FRONT_DROP;
     case FAR__DRC_DONE: {
@@ -389,6 +406,11 @@ static void stage_cache_store(far_server *s, far_svc_req *r)
         free(b);
         b = NULL;
     }
+    if (b && r->t != FAR__UDP) {
+        /* kept without its record mark: the replay frames it anew */
+        memmove(b, b + 4, n - 4);
+        n -= 4;
+    }
     far__drc_store(s->drc, r->drc, b, n); /* b NULL: forgotten */
     r->drc = NULL;
 }
@@ -454,10 +476,12 @@ void far__svc_run(far_server *s, far_svc_req *r)
         reply = stage_run(s, r, args, res);
     atomic_fetch_add(&s->completed, 1);
     atomic_fetch_sub(&s->busy, 1);
-    if (atomic_load(&r->cancelled))
-        reply = false; /* its caller is gone or has given up: the reply is discarded */
+    /* (cached even when cancelled -- a FAR_CTX call of a connection that
+     * closed -- so the same call sent again is answered, not run again) */
     if (reply)
         stage_cache_store(s, r);
+    if (atomic_load(&r->cancelled))
+        reply = false; /* its caller is gone or has given up: the reply is discarded */
     if (reply && far__svc_req_expired(r)) {
         /* (cached all the same: a retransmission is answered, not run) */
         far__log_debug("%s: prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32 " xid %08" PRIx32

@@ -11,7 +11,8 @@
 #include <time.h>
 
 #define CPROG 0x20000131u
-enum { C_NULL = 0, C_HOLD = 1, C_REMAINING = 2, C_COUNT = 3, C_FWD = 4, C_UID = 5 };
+enum { C_NULL = 0, C_HOLD = 1, C_REMAINING = 2, C_COUNT = 3, C_FWD = 4, C_UID = 5, C_MARK = 6 };
+#define C_MARKS 4096
 
 static inline bool cu32_enc(far_xdr_enc *e, const void *v)
 {
@@ -41,7 +42,8 @@ typedef struct cstate {
     atomic_int hold_started, hold_cancelled, hold_ended;
     _Atomic double hold_seen_ms; /* when a HOLD saw itself cancelled, after it started */
     atomic_int counted;
-    far_client *fwd; /* FWD calls REMAINING through it */
+    far_client *fwd;           /* FWD calls REMAINING through it */
+    atomic_int marks[C_MARKS]; /* MARK(i): how often call i ran */
 } cstate;
 
 /* HOLD(ms): up to ms milliseconds, polling far_svc_req_cancelled every
@@ -101,6 +103,18 @@ static inline far_err c_uid(const void *impl, far_svc_req *r, const void *a, voi
     return FAR_OK;
 }
 
+/* MARK(i): counts a run of call i (at-most-once: never more than one). */
+static inline far_err c_mark(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    (void)r;
+    cstate *s = (cstate *)impl;
+    uint32_t i = *(const uint32_t *)a;
+    if (i < C_MARKS)
+        atomic_fetch_add(&s->marks[i], 1);
+    *(uint32_t *)res = i;
+    return FAR_OK;
+}
+
 static const far_proc_desc cprocs[] = {
     {C_NULL, "NULL", NULL, NULL, 0, 0, NULL},
     {C_HOLD, "HOLD", cu32_dec, cu32_enc, 4, 4, c_hold},
@@ -108,6 +122,7 @@ static const far_proc_desc cprocs[] = {
     {C_COUNT, "COUNT", cu32_dec, cu32_enc, 4, 4, c_count},
     {C_FWD, "FWD", NULL, cu32_enc, 0, 4, c_fwd},
     {C_UID, "UID", NULL, cu32_enc, 0, 4, c_uid},
+    {C_MARK, "MARK", cu32_dec, cu32_enc, 4, 4, c_mark},
 };
 static const far_program_desc cprog = {FAR_DESC_SIZES,  .prog = CPROG,
                                        .vers = 1,       .name = "CPROG",

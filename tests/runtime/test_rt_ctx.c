@@ -6,10 +6,12 @@
  * a nested call inheriting the time left); reincarnation (a client process
  * killed with SIGKILL and started again under its owner name cancels its
  * old life's call; a server killed with SIGKILL mid-call and restarted makes
- * the call FAR_EUNKNOWN_OUTCOME).  Times are printed, never asserted but
+ * the call FAR_EUNKNOWN_OUTCOME); at-most-once calls through faultproxy's TCP
+ * resets are sent again and answered from the duplicate request cache, none
+ * run twice.  Times are printed, never asserted but
  * against the handlers' own ends.
  *
- *   test_rt_ctx
+ *   test_rt_ctx [FAULTPROXY]      (without it the TCP-reset test is skipped)
  *   test_rt_ctx serve ADDR           (the server process the restart test kills)
  *   test_rt_ctx hold ADDR OWNER MS   (the client process the restart test kills) */
 #include <poll.h>
@@ -465,6 +467,100 @@ static void test_server_restart_unknown_outcome(void **state)
     kill_wait(pid);
 }
 
+/* ------------------------------------------------------------ sent again */
+
+static const char *faultproxy; /* argv[1], if given */
+
+/* Starts faultproxy (TCP) in front of `to` with `args`; its address in
+ * `addr`. */
+static pid_t proxy_start(const char *to, const char *reset_p, char *addr, size_t n)
+{
+    const char *hp = strstr(to, "//");
+    char target[160];
+    snprintf(target, sizeof target, "%s", hp ? hp + 2 : to);
+    char *argv[] = {(char *)faultproxy, "-p", "tcp", "-l", "127.0.0.1:0", "-t", target, "-X",
+                    (char *)reset_p,    "-s", "7",   "-T", "120",         NULL};
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+    posix_spawn_file_actions_addclose(&fa, pfd[0]);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, faultproxy, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pfd[1]);
+    char line[160];
+    assert_true(read_line(pfd[0], line, sizeof line));
+    close(pfd[0]);
+    assert_memory_equal(line, "ready ", 6);
+    snprintf(addr, n, "%s", line + 6);
+    return pid;
+}
+
+/* n MARK calls through c: how many succeeded; *errs counts the others. */
+static int mark_calls(far_client *c, uint32_t first, int n, int *errs)
+{
+    int ok = 0;
+    *errs = 0;
+    for (int i = 0; i < n; i++) {
+        uint32_t id = first + (uint32_t)i, res = 0;
+        far_call_opts co = {.timeout_ms = 3000};
+        if (far_client_call(c, CPROG, 1, C_MARK, cu32_enc, &id, cu32_dec, &res, NULL, &co) ==
+                FAR_OK &&
+            res == id)
+            ok++;
+        else
+            (*errs)++;
+    }
+    return ok;
+}
+
+/* At-most-once calls over TCP through faultproxy resetting 5% of the
+ * chunks: a farcall client sends a call whose connection was reset again,
+ * with its xid, and the server's duplicate request cache (keyed by the
+ * client's FAR_CTX context, not its address, which changed) answers it if
+ * it ran: no call runs twice, and more succeed than a classic client's. */
+static void test_tcp_resend_answered_from_cache(void **state)
+{
+    (void)state;
+    if (!faultproxy) {
+        printf("# no faultproxy given: skipped\n");
+        return;
+    }
+    csrv t;
+    csrv_start(&t, "tcp://127.0.0.1:0", NULL);
+    char addr[160];
+    pid_t pp = proxy_start(t.bound, "0.05", addr, sizeof addr);
+    enum { N = 1000 };
+    far_client *c;
+    far_client_opts o = {.require_ctx = true, .timeout_ms = 3000};
+    assert_int_equal(far_client_open(&c, addr, &o), FAR_OK);
+    int errs_ctx, ok_ctx = mark_calls(c, 0, N, &errs_ctx);
+    far_client_destroy(c);
+    far_client_opts classic = {.no_ctx = true, .timeout_ms = 3000};
+    assert_int_equal(far_client_open(&c, addr, &classic), FAR_OK);
+    int errs_classic, ok_classic = mark_calls(c, N, N, &errs_classic);
+    far_client_destroy(c);
+    kill(pp, SIGTERM);
+    int st;
+    waitpid(pp, &st, 0);
+    int ran_ctx = 0, twice_ctx = 0, ran_classic = 0, twice_classic = 0;
+    for (int i = 0; i < N; i++) {
+        int m = atomic_load(&t.st.marks[i]), k = atomic_load(&t.st.marks[N + i]);
+        ran_ctx += m > 0, twice_ctx += m > 1;
+        ran_classic += k > 0, twice_classic += k > 1;
+    }
+    printf("# %d at-most-once calls through 5%% TCP resets: FAR_CTX client %d OK, %d failed, "
+           "%d ran, %d ran twice; classic client %d OK, %d failed, %d ran, %d ran twice\n",
+           N, ok_ctx, errs_ctx, ran_ctx, twice_ctx, ok_classic, errs_classic, ran_classic,
+           twice_classic);
+    assert_int_equal(twice_ctx, 0);
+    assert_int_equal(twice_classic, 0);
+    assert_true(ok_ctx >= ok_classic);
+    far_server_destroy(t.s);
+}
+
 /* ------------------------------------------------------------ the processes */
 
 static int serve_main(const char *addr)
@@ -508,6 +604,8 @@ int main(int argc, char **argv)
         return serve_main(argv[2]);
     if (argc == 5 && strcmp(argv[1], "hold") == 0)
         return hold_main(argv[2], argv[3], argv[4]);
+    if (argc == 2)
+        faultproxy = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ctx_carries_deadline),
         cmocka_unit_test(test_classic_fallback),
@@ -516,6 +614,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nested_call_inherits),
         cmocka_unit_test(test_client_restart_cancels),
         cmocka_unit_test(test_server_restart_unknown_outcome),
+        cmocka_unit_test(test_tcp_resend_answered_from_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
