@@ -533,6 +533,7 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
             rc = after_loss(c, k);
         /* exactly-once: sent again with its key until its deadline (the
          * server's store answers it if it ran, even in an earlier life);
+         * at-least-once: sent again, running again is what it allows;
          * at-most-once over a stream to the same server life: sent again
          * with the same xid (its duplicate request cache knows the call by
          * this client's context, and answers it if it ran) */
