@@ -12,6 +12,7 @@
  *   rpc_bench echo BYTES N            N sync echo calls of BYTES (MB/s one way)
  *   rpc_bench ucall drc|nodrc N       p50/p99 of N sync 16-byte ECHO calls over UDP,
  *                                     the server's duplicate request cache on or off
+ * FAR_BENCH_NO_CTX=1: the client speaks plain ONC RPC (no FAR_CTX flavor).
  */
 #include <sched.h>
 #include <signal.h>
@@ -66,6 +67,16 @@ static double now_s(void)
 
 static pid_t server_pid;
 static bool server_no_drc; /* ucall nodrc */
+
+/* The client's options: FAR_BENCH_NO_CTX=1 makes it a plain ONC RPC client
+ * (no FAR_CTX flavor), for the flavor's cost against the plain path. */
+static const far_client_opts *client_opts(void)
+{
+    static far_client_opts o;
+    const char *v = getenv("FAR_BENCH_NO_CTX");
+    o.no_ctx = v && *v == '1';
+    return &o;
+}
 
 /* Starts the server in a child; returns the address to call. */
 static void start_server(const char *transport, char *addr, size_t n)
@@ -124,7 +135,7 @@ static int lat(const char *t, int n)
     char addr[160];
     start_server(t, addr, sizeof addr);
     far_client *c;
-    if (far_client_open(&c, addr, NULL))
+    if (far_client_open(&c, addr, client_opts()))
         return 1;
     double *v = malloc(sizeof *v * (size_t)n);
     for (int i = 0; i < 2000 + n; i++) {
@@ -156,7 +167,7 @@ static int ucall(const char *mode, int n)
     char addr[160];
     start_server("udp", addr, sizeof addr);
     far_client *c;
-    if (far_client_open(&c, addr, NULL))
+    if (far_client_open(&c, addr, client_opts()))
         return 1;
     uint8_t payload[16] = {1, 2, 3};
     blob in = {sizeof payload, payload}, out;
@@ -197,7 +208,7 @@ static int pipe_bench(const char *t, int n)
     char addr[160];
     start_server(t, addr, sizeof addr);
     far_client *c;
-    if (far_client_open(&c, addr, NULL))
+    if (far_client_open(&c, addr, client_opts()))
         return 1;
     double t0 = 0;
     for (int round = 0; round < 2; round++) { /* the first round warms up */
@@ -228,7 +239,7 @@ static int pipe_bench(const char *t, int n)
 static void *far_open(const char *addr)
 {
     far_client *c;
-    return far_client_open(&c, addr, NULL) == FAR_OK ? c : NULL;
+    return far_client_open(&c, addr, client_opts()) == FAR_OK ? c : NULL;
 }
 static bool far_null(void *c)
 {

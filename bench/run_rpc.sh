@@ -69,6 +69,8 @@ for rep in $(seq "$REPS"); do
         measure far_udp_$p $C env FAR_SERVER_CPU=$S "$B" lat udp 20000
         measure far_unix_$p $C env FAR_SERVER_CPU=$S "$B" lat unix 20000
         measure far_pipe_$p $C env FAR_SERVER_CPU=$S "$B" pipe tcp 200000
+        measure far_tcp_plain_$p $C env FAR_SERVER_CPU=$S FAR_BENCH_NO_CTX=1 "$B" lat tcp 20000
+        measure far_pipe_plain_$p $C env FAR_SERVER_CPU=$S FAR_BENCH_NO_CTX=1 "$B" pipe tcp 200000
         measure far_ucall_drc_$p $C env FAR_SERVER_CPU=$S "$B" ucall drc 20000
         measure far_ucall_nodrc_$p $C env FAR_SERVER_CPU=$S "$B" ucall nodrc 20000
         for sz in 1024 65536 1048576; do
@@ -138,6 +140,17 @@ for p in same cross; do
     row "null Unix p50, us $L" "$(cell far_unix_$p p50_us)" "$(cell raw_unix_$p median_us)" "" \
         "$r" "" "<= 1.1x raw TCP ($rt)" "$(ok "$rt" le 1.1)"
     row "null Unix p99, us $L" "$(cell far_unix_$p p99_us)" "$(cell raw_unix_$p p99_us)" "" "" "" "" ""
+    on=$(med far_tcp_$p p50_us)
+    off=$(med far_tcp_plain_$p p50_us)
+    d=$(awk -v a="$on" -v b="$off" 'BEGIN { if (a != "" && b != "") printf "%+.2f", a - b }')
+    row "null TCP p50, us, FAR_CTX / plain ONC RPC $L" "$(cell far_tcp_$p p50_us)" \
+        "$(cell far_tcp_plain_$p p50_us) (plain)" "" "$(ratio "$on" "$off") ($d us)" "" \
+        "<= +1 us" "$(ok "${d#+}" le 1)"
+    on=$(med far_pipe_$p calls_s)
+    off=$(med far_pipe_plain_$p calls_s)
+    r=$(ratio "$on" "$off")
+    row "pipelined null, M calls/s, FAR_CTX / plain $L" "$(cell far_pipe_$p calls_s 1e6)" \
+        "$(cell far_pipe_plain_$p calls_s 1e6) (plain)" "" "$r" "" ">= 0.9x" "$(ok "$r" ge 0.9)"
     on=$(med far_ucall_drc_$p p50_us)
     off=$(med far_ucall_nodrc_$p p50_us)
     d=$(awk -v a="$on" -v b="$off" 'BEGIN { if (a != "" && b != "") printf "%+.2f", a - b }')
