@@ -223,7 +223,8 @@ FAR__API void far_client_destroy(far_client *c)
 
 /* Encodes call k (no lock: everything it reads of c is fixed once c is
  * open).  FAR_OK, or the encoder's error with k's status filled. */
-static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void *args)
+static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void *args,
+                       uint64_t now)
 {
     uint64_t id = atomic_fetch_add(&c->next_id, 1);
     if ((uint32_t)id == 0)
@@ -238,8 +239,12 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
     far_xdr_enc_set_ref_min(e, k->async ? 0 : REF_MIN);
     /* FAR_CTX once the probe said so (ctx.c); the handle is where
      * start() can put a newer one */
-    const far__cauth *a = atomic_load(&c->use_ctx) ? &c->auth_ctx : &c->auth;
-    uint64_t now = far__now_ns();
+    bool ctx = atomic_load(&c->use_ctx);
+    const far__cauth *a = ctx ? &c->auth_ctx : &c->auth;
+    /* the time left goes in FAR_CTX only; a fresh call was given the clock
+     * its deadline was set from (one read of it per call, not two) */
+    if (ctx && !now)
+        now = far__now_ns();
     far__call_meta meta = {k->deadline > now ? (k->deadline - now) / 1000u : 1,
                            k->sem == FAR_SEM_MAYBE           ? FAR__CTX_MAYBE
                            : k->sem == FAR_SEM_AT_LEAST_ONCE ? FAR__CTX_IDEMPOTENT
@@ -500,11 +505,12 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
         k->prog = prog, k->vers = vers, k->proc = proc;
         k->dec = dec, k->res = res, k->arena = arena;
         k->timeout_ms = inherit(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
-        k->deadline = deadline_after(k->timeout_ms);
+        uint64_t now = far__now_ns();
+        k->deadline = now + (uint64_t)k->timeout_ms * 1000000u;
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         if (k->sem == FAR_SEM_EXACTLY_ONCE)
             new_key(c, k);
-        rc = prepare(c, k, enc, args);
+        rc = prepare(c, k, enc, args, now);
         if (opts && opts->call_id)
             *opts->call_id = k->id;
     }
@@ -578,11 +584,12 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         k->dec = dec, k->res = res, k->arena = arena;
         k->cb = cb, k->user = user;
         k->timeout_ms = inherit(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
-        k->deadline = deadline_after(k->timeout_ms);
+        uint64_t now = far__now_ns();
+        k->deadline = now + (uint64_t)k->timeout_ms * 1000000u;
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         if (k->sem == FAR_SEM_EXACTLY_ONCE)
             new_key(c, k);
-        rc = prepare(c, k, enc, args);
+        rc = prepare(c, k, enc, args, now);
         if (opts && opts->call_id)
             *opts->call_id = k->id;
     }
@@ -660,7 +667,7 @@ FAR__API far_err far_client_cancel(far_client *c, uint64_t call_id)
 
 far_err far__call_encode(far_client *c, call *k, far_xdr_encode_fn enc, const void *args)
 {
-    return prepare(c, k, enc, args);
+    return prepare(c, k, enc, args, 0);
 }
 
 void far__client_set_next_key(far_client *c, const uint8_t *key)

@@ -173,7 +173,7 @@ far_err far__svc_ctx_init(far_server *s, const uint8_t *owner, uint32_t owner_le
     return FAR_OK;
 }
 
-svc_ctx *far__svc_ctx_get(far_server *s, uint64_t handle)
+svc_ctx *far__svc_ctx_get(far_server *s, uint64_t handle, uint64_t now)
 {
     far__ctx_table *t = s->ctxs;
     pthread_mutex_lock(&t->mu);
@@ -182,7 +182,7 @@ svc_ctx *far__svc_ctx_get(far_server *s, uint64_t handle)
         x = x->hnext;
     if (x) {
         atomic_fetch_add(&x->refs, 1);
-        x->last_ns = far__now_ns();
+        x->last_ns = now;
     }
     pthread_mutex_unlock(&t->mu);
     return x;
@@ -214,14 +214,15 @@ far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r)
         far__ctx_set_verf(&r->auth, s->ctxs->boot, hb, sizeof hb);
         return FAR__CTX_R_INIT;
     }
-    svc_ctx *x = cr->handle_len == 8 ? far__svc_ctx_get(s, far_xdr_load_u64(cr->handle)) : NULL;
+    uint64_t now = far__now_ns(); /* one read: the context's use and the deadline */
+    svc_ctx *x =
+        cr->handle_len == 8 ? far__svc_ctx_get(s, far_xdr_load_u64(cr->handle), now) : NULL;
     if (!x)
         return FAR__CTX_R_UNKNOWN;
     far__svc_ctx_put(r->ctx);
     r->ctx = x;
     far__ctx_set_verf(&r->auth, s->ctxs->boot, NULL, 0);
-    r->deadline_ns = cr->deadline_us && cr->deadline_us < DEADLINE_MAX_US
-                         ? far__now_ns() + cr->deadline_us * 1000u
-                         : 0;
+    r->deadline_ns =
+        cr->deadline_us && cr->deadline_us < DEADLINE_MAX_US ? now + cr->deadline_us * 1000u : 0;
     return FAR__CTX_R_DATA;
 }

@@ -383,7 +383,7 @@ void far__ctx_table_destroy(far__ctx_table *t);
 far_err far__svc_ctx_init(far_server *s, const uint8_t *owner, uint32_t owner_len, uint64_t boot,
                           uint64_t *handle);
 /* The context named by handle, with a reference (far__svc_ctx_put), or NULL. */
-svc_ctx *far__svc_ctx_get(far_server *s, uint64_t handle);
+svc_ctx *far__svc_ctx_get(far_server *s, uint64_t handle, uint64_t now);
 void far__svc_ctx_put(svc_ctx *x);
 /* Client lives ended by a newer boot, since the server was created. */
 unsigned long far__svc_ctx_restarts(far_server *s);
