@@ -10,6 +10,8 @@
  *      beyond the maximum record is ever buffered
  *   3  universal addresses from a binder (far_bind_uaddr_to_addr): pure
  *      parsing, no name resolution; an accepted address must round-trip
+ *   4  a FAR_CTX credential body (far__ctx_cred_decode, src/msg/ctx.c): what
+ *      it accepts stays within its bounds and points into the body
  *
  * Any mismatch aborts: that is a bug, not bad input. */
 #include <stdio.h>
@@ -196,6 +198,25 @@ static void uaddr(const uint8_t *p, size_t n)
     CHECK(strcmp(addr, addr2) == 0);
 }
 
+static bool inside(const uint8_t *q, uint32_t qn, const uint8_t *p, size_t n)
+{
+    return qn == 0 || (q >= p && qn <= n && (size_t)(q - p) <= n - qn);
+}
+
+static void ctx_cred(const uint8_t *p, size_t n)
+{
+    if (n > FAR__MAX_AUTH_BYTES)
+        n = FAR__MAX_AUTH_BYTES; /* the header decoder never passes more */
+    far__ctx_cred c;
+    if (far__ctx_cred_decode(p, (uint32_t)n, &c) != FAR_OK)
+        return;
+    CHECK(c.proc == FAR__CTX_INIT || c.proc == FAR__CTX_DATA || c.proc == FAR__CTX_DESTROY ||
+          c.proc == FAR__CTX_CONTINUE_INIT);
+    CHECK(c.owner_len <= FAR__CTX_MAX_OWNER && inside(c.owner, c.owner_len, p, n));
+    CHECK(c.handle_len <= FAR__CTX_MAX_HANDLE && c.key_len <= FAR__CTX_MAX_KEY);
+    CHECK(c.inner_len <= FAR__CTX_MAX_INNER && inside(c.inner, c.inner_len, p, n));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -203,7 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0:
         call_header(p, n);
         break;
@@ -215,6 +236,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 3:
         uaddr(p, n);
+        break;
+    case 4:
+        ctx_cred(p, n);
         break;
     }
     return 0;
