@@ -30,19 +30,19 @@ enum { FAR_AUTH_NONE = 0, FAR_AUTH_SYS = 1 };
  * far_status.auth_stat when a call fails with FAR_EAUTH, and what a handler
  * passes to far_svc_req_set_auth_stat. */
 typedef enum far_auth_stat {
-    FAR_AUTH_OK = 0,            /* success */
-    FAR_AUTH_BADCRED = 1,       /* bad credential (seal broken) */
-    FAR_AUTH_REJECTEDCRED = 2,  /* client must begin a new session */
-    FAR_AUTH_BADVERF = 3,       /* bad verifier (seal broken) */
-    FAR_AUTH_REJECTEDVERF = 4,  /* verifier expired or replayed */
-    FAR_AUTH_TOOWEAK = 5,       /* rejected for security reasons */
-    FAR_AUTH_INVALIDRESP = 6,   /* bogus response verifier */
-    FAR_AUTH_FAILED = 7,        /* reason unknown */
-    FAR_AUTH_KERB_GENERIC = 8,  /* kerberos generic error */
-    FAR_AUTH_TIMEEXPIRE = 9,    /* time of credential expired */
-    FAR_AUTH_TKT_FILE = 10,     /* problem with ticket file */
-    FAR_AUTH_DECODE = 11,       /* can't decode authenticator */
-    FAR_AUTH_NET_ADDR = 12,     /* wrong net address in ticket */
+    FAR_AUTH_OK = 0,                      /* success */
+    FAR_AUTH_BADCRED = 1,                 /* bad credential (seal broken) */
+    FAR_AUTH_REJECTEDCRED = 2,            /* client must begin a new session */
+    FAR_AUTH_BADVERF = 3,                 /* bad verifier (seal broken) */
+    FAR_AUTH_REJECTEDVERF = 4,            /* verifier expired or replayed */
+    FAR_AUTH_TOOWEAK = 5,                 /* rejected for security reasons */
+    FAR_AUTH_INVALIDRESP = 6,             /* bogus response verifier */
+    FAR_AUTH_FAILED = 7,                  /* reason unknown */
+    FAR_AUTH_KERB_GENERIC = 8,            /* kerberos generic error */
+    FAR_AUTH_TIMEEXPIRE = 9,              /* time of credential expired */
+    FAR_AUTH_TKT_FILE = 10,               /* problem with ticket file */
+    FAR_AUTH_DECODE = 11,                 /* can't decode authenticator */
+    FAR_AUTH_NET_ADDR = 12,               /* wrong net address in ticket */
     FAR_AUTH_RPCSEC_GSS_CREDPROBLEM = 13, /* no credentials for user */
     FAR_AUTH_RPCSEC_GSS_CTXPROBLEM = 14,  /* problem with context */
 } far_auth_stat;

@@ -89,9 +89,9 @@ FAR_NODISCARD far_err far_bind_unregister(uint32_t prog, uint32_t vers, const ch
 /* Asks the binder of `where` for prog/vers on `netid` (NULL: tcp, tcp6, udp,
  * udp6, local in that order) and writes the server's address string into
  * addr.  FAR_ENOBINDER if no binder answers, FAR_ENOTREG if it has no such
- * registration (no server was asked).  Uses RPCBPROC_GETADDR (v4, then v3) and falls back to PMAPPROC_GETPORT
- * for a portmapper-only binder.  The binder may answer with another version of
- * the program (as rpcbind does); the server then reports PROG_MISMATCH. */
+ * registration (no server was asked).  Uses RPCBPROC_GETADDR (v4, then v3) and falls back to
+ * PMAPPROC_GETPORT for a portmapper-only binder.  The binder may answer with another version of the
+ * program (as rpcbind does); the server then reports PROG_MISMATCH. */
 FAR_NODISCARD far_err far_bind_lookup(const char *where, uint32_t prog, uint32_t vers,
                                       const char *netid, char *addr, size_t addr_len);
 

@@ -84,8 +84,8 @@ const char *far_dyn_vers_name(const far_dyn *d); /* "CALC_V1" */
 /* One procedure of the description. */
 typedef struct far_dyn_proc {
     uint32_t proc;
-    const char *name;  /* as in the .x: "CALCPROC_EVAL" */
-    unsigned nargs;    /* 0: void */
+    const char *name; /* as in the .x: "CALCPROC_EVAL" */
+    unsigned nargs;   /* 0: void */
     bool void_result;
 } far_dyn_proc;
 

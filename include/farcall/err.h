@@ -52,8 +52,8 @@ typedef enum far_err {
                          * and version (no server was asked) */
 
     /* dynamic calls (farcall/dyn.h) */
-    FAR_EJSON = 30, /* a JSON value is malformed or does not match its XDR type
-                     * (far_last_error names the field and what was expected) */
+    FAR_EJSON = 30,   /* a JSON value is malformed or does not match its XDR type
+                       * (far_last_error names the field and what was expected) */
     FAR_ENODESC = 31, /* the server serves the program with no description of its types */
 
     /* call semantics, orphans, liveness */

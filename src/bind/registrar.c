@@ -79,8 +79,7 @@ static bool dec_dump(far_xdr_dec *d, void *v)
         if (prog == q->prog && (q->any || (vers == q->vers && strcmp(netid, q->netid) == 0)))
             snprintf(q->uaddr, sizeof q->uaddr, "%s", uaddr);
     }
-    return far_xdr_dec_fail(d, FAR_ELIMIT, "binder table longer than %u entries",
-                            DUMP_MAX_ENTRIES);
+    return far_xdr_dec_fail(d, FAR_ELIMIT, "binder table longer than %u entries", DUMP_MAX_ENTRIES);
 }
 
 /* The uaddr the binder c has for (prog, vers, netid) into q->uaddr. */
@@ -229,7 +228,8 @@ static far_err register_with(far_client *c, uint32_t prog, uint32_t vers, const 
     rc = holder(c, &q);
     if (rc == FAR_OK && q.uaddr[0]) {
         char addr[FAR_BIND_MAX_ADDR];
-        if (!same_uaddr(netid, q.uaddr, uaddr) && live(prog, vers, netid, q.uaddr, addr, sizeof addr)) {
+        if (!same_uaddr(netid, q.uaddr, uaddr) &&
+            live(prog, vers, netid, q.uaddr, addr, sizeof addr)) {
             far__set_last_error("already registered by a running server at %s (not replaced)",
                                 addr);
             return FAR_EADDRINUSE;
@@ -364,8 +364,8 @@ static bool set_name(far_client *c, const char *name, uint32_t prog, bool *namel
     far__bind_owner_of_self(owner, sizeof owner);
     far__bind_name_args a = {name, prog, owner};
     bool ok = false;
-    rc = far__bind_call(c, FAR_BIND_NAMES_PROG, NAMES_VERS, NAMES_SET, far__bind_enc_name_args,
-                        &a, far__bind_dec_bool, &ok);
+    rc = far__bind_call(c, FAR_BIND_NAMES_PROG, NAMES_VERS, NAMES_SET, far__bind_enc_name_args, &a,
+                        far__bind_dec_bool, &ok);
     if (rc != FAR_OK || !ok) {
         far__log_warn("name %s: not set: %s", name,
                       rc != FAR_OK ? far_strerror(rc) : "refused by the binder (table full?)");
@@ -388,7 +388,8 @@ far_err far__bind_register_all(const far__prog_vers *progs, size_t n, const char
         return FAR_OK;
     far__bind_set *s = calloc(1, sizeof *s);
     if (!s || !(s->l = calloc(naddrs, sizeof *s->l)) ||
-        !(s->reg = calloc(n * naddrs, sizeof *s->reg)) || !(s->names = calloc(n, sizeof *s->names))) {
+        !(s->reg = calloc(n * naddrs, sizeof *s->reg)) ||
+        !(s->names = calloc(n, sizeof *s->names))) {
         bind_set_free(s);
         far__set_last_error("not registered with the binder: out of memory");
         return FAR_ENOMEM;
@@ -514,8 +515,8 @@ void far__bind_unregister_all(void *reg)
          * (after a restart that found this one dead, say). */
         dump_q q = {.prog = prog, .vers = vers, .netid = netid};
         if (holder(c, &q) == FAR_OK && (!q.uaddr[0] || !same_uaddr(netid, q.uaddr, mine))) {
-            far__log_info("program %" PRIu32 " version %" PRIu32 " on %s: %s; left as it is",
-                          prog, vers, netid,
+            far__log_info("program %" PRIu32 " version %" PRIu32 " on %s: %s; left as it is", prog,
+                          vers, netid,
                           q.uaddr[0] ? "now registered by another server" : "no longer registered");
             continue;
         }
@@ -526,8 +527,8 @@ void far__bind_unregister_all(void *reg)
                           "%s: %s",
                           prog, vers, netid, used, rc != FAR_OK ? far_strerror(rc) : "refused");
         else
-            far__log_info("program %" PRIu32 " version %" PRIu32 " on %s: unregistered at %s",
-                          prog, vers, netid, used);
+            far__log_info("program %" PRIu32 " version %" PRIu32 " on %s: unregistered at %s", prog,
+                          vers, netid, used);
     }
     /* A name goes with the last server of its program. */
     for (size_t i = 0; i < s->nnames; i++) {

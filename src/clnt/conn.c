@@ -147,9 +147,9 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
     pthread_cond_broadcast(&c->cv);
     if (resolve) {
         c->next_resolve_ns = now + (uint64_t)c->resolve_backoff_ms * 1000000u;
-        c->resolve_backoff_ms =
-            c->resolve_backoff_ms * 2 > RESOLVE_BACKOFF_MAX_MS ? RESOLVE_BACKOFF_MAX_MS
-                                                               : c->resolve_backoff_ms * 2;
+        c->resolve_backoff_ms = c->resolve_backoff_ms * 2 > RESOLVE_BACKOFF_MAX_MS
+                                    ? RESOLVE_BACKOFF_MAX_MS
+                                    : c->resolve_backoff_ms * 2;
         if (moved)
             c->conn_addr = target; /* only the connecting thread reads it */
     }

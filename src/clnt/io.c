@@ -23,10 +23,10 @@
 
 typedef struct cio {
     far__loop loop;
-    int refs;                 /* clients attached (under io_mu) */
-    bool stopping;            /* refs reached 0: the thread ends (under io_mu) */
-    far_client *head, *tail;  /* clients posted (under io_mu) */
-    far_client *doomed;       /* destroyed from a callback (I/O thread only) */
+    int refs;                /* clients attached (under io_mu) */
+    bool stopping;           /* refs reached 0: the thread ends (under io_mu) */
+    far_client *head, *tail; /* clients posted (under io_mu) */
+    far_client *doomed;      /* destroyed from a callback (I/O thread only) */
 } cio;
 
 static pthread_mutex_t io_mu = PTHREAD_MUTEX_INITIALIZER;

@@ -1,4 +1,5 @@
-/* The log (a function the program sets, or standard error), the thread's last-error text, rate limits. */
+/* The log (a function the program sets, or standard error), the thread's last-error text, rate
+ * limits. */
 #include "internal.h"
 
 #include <pthread.h>

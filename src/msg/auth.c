@@ -60,7 +60,7 @@ static far_err sys_check_verf(const far__cauth *a, const far__reply_hdr *h)
 {
     (void)a;
     return h->verf_flavor == FAR_AUTH_NONE || h->verf_flavor == FAR__AUTH_SHORT ? FAR_OK
-                                                                                 : FAR_EAUTH;
+                                                                                : FAR_EAUTH;
 }
 
 const far__auth_ops far__auth_sys = {
@@ -134,6 +134,7 @@ FAR__API const char *far_auth_stat_name(int stat)
 
 FAR__API const char *far_auth_stat_text(int stat)
 {
-    return stat >= 0 && (size_t)stat < FAR__ARRAY_LEN(stat_tab) ? stat_tab[stat].text
-                                                                 : "an auth_stat the RFC does not define";
+    return stat >= 0 && (size_t)stat < FAR__ARRAY_LEN(stat_tab)
+               ? stat_tab[stat].text
+               : "an auth_stat the RFC does not define";
 }

@@ -145,5 +145,4 @@ int far__event_open(void);
 void far__event_wake(int fd);
 void far__event_drain(int fd);
 
-
 #endif

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static far_err errno_err(int e)
 {
     switch (e) {

@@ -54,8 +54,8 @@ static void refuse_conn(far_server *s, int fd)
     close(fd);
     unsigned long n;
     if (far__ratelimit_hit(&s->refusals, 1000000000u, &n))
-        far__log_warn("accept: at max_conns (%u connections): %lu connection%s refused", s->o.max_conns,
-                 n, n == 1 ? "" : "s");
+        far__log_warn("accept: at max_conns (%u connections): %lu connection%s refused",
+                      s->o.max_conns, n, n == 1 ? "" : "s");
 }
 
 /* Out of descriptors: accept with the reserve and close at once, so the

@@ -203,10 +203,12 @@ static bool read_round(far_server *s, conn *c)
                 break;
             if (rc < 0) {
                 if (err == FAR_ELIMIT) {
-                    snprintf(killbuf, sizeof killbuf,
-                             "a request of %s%zu bytes is larger than the server's limit of %" PRIu32
-                             " bytes (far_server_opts.max_record)",
-                             c->st.rd.too_big_exact ? "" : "at least ", c->st.rd.too_big, s->o.max_record);
+                    snprintf(
+                        killbuf, sizeof killbuf,
+                        "a request of %s%zu bytes is larger than the server's limit of %" PRIu32
+                        " bytes (far_server_opts.max_record)",
+                        c->st.rd.too_big_exact ? "" : "at least ", c->st.rd.too_big,
+                        s->o.max_record);
                     kill = killbuf;
                 } else {
                     kill = "malformed record marking";

@@ -194,14 +194,10 @@ static const far_proc_desc reflect_procs[] = {
 };
 
 static const far_program_desc reflect_prog = {
-    FAR_DESC_SIZES,
-    .prog = FAR_REFLECT_PROG,
-    .vers = FAR_REFLECT_V1,
-    .name = "FAR_REFLECT_PROG",
-    .procs = reflect_procs,
-    .nprocs = FAR__ARRAY_LEN(reflect_procs),
+    FAR_DESC_SIZES,         .prog = FAR_REFLECT_PROG,
+    .vers = FAR_REFLECT_V1, .name = "FAR_REFLECT_PROG",
+    .procs = reflect_procs, .nprocs = FAR__ARRAY_LEN(reflect_procs),
 };
-
 
 far_err far__svc_reflect_add(far_server *s)
 {

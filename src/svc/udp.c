@@ -12,10 +12,8 @@
 
 void far__svc_udp_reply(far_svc_req *r)
 {
-    struct msghdr mh = {.msg_name = &r->peer,
-                        .msg_namelen = r->peer_len,
-                        .msg_iov = r->iov,
-                        .msg_iovlen = r->niov};
+    struct msghdr mh = {
+        .msg_name = &r->peer, .msg_namelen = r->peer_len, .msg_iov = r->iov, .msg_iovlen = r->niov};
     ssize_t w = sendmsg(r->udp_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)w; /* UDP: a lost reply is retransmitted by the client */
 }
@@ -44,7 +42,7 @@ void far__svc_udp_read(far_server *s, listener *l)
             unsigned long k;
             if (far__ratelimit_hit(&s->udp_drops, 1000000000u, &k))
                 far__log_warn("udp: %u requests waiting (the maximum): %lu datagram%s dropped",
-                         UDP_WAIT_MAX, k, k == 1 ? "" : "s");
+                              UDP_WAIT_MAX, k, k == 1 ? "" : "s");
             continue;
         }
         far_svc_req *r = far__svc_req_get(s);

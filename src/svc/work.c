@@ -46,8 +46,8 @@ static void grow_pool(far_server *s)
     unsigned long done = atomic_load(&s->completed);
     bool stuck = done == s->seen_completed;
     s->seen_completed = done;
-    if (stuck && atomic_load(&s->state) == ST_RUNNING &&
-        atomic_load(&s->cap) < s->o.max_workers && s->nthreads < s->o.max_workers + 1 &&
+    if (stuck && atomic_load(&s->state) == ST_RUNNING && atomic_load(&s->cap) < s->o.max_workers &&
+        s->nthreads < s->o.max_workers + 1 &&
         pthread_create(&s->threads[s->nthreads], NULL, far__svc_worker, s) == 0) {
         s->nthreads++;
         atomic_fetch_add(&s->cap, 1);

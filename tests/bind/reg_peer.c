@@ -64,8 +64,8 @@ static void to_stderr(void *ctx, far_log_level level, const char *line)
 static int serve(int argc, char **argv)
 {
     far_server_opts o = {0};
-    far_program_desc d = {FAR_DESC_SIZES, .prog = REG_PROG, .vers = 1, .name = "REG_PROG",
-                          .procs = procs, .nprocs = 2};
+    far_program_desc d = {FAR_DESC_SIZES,     .prog = REG_PROG, .vers = 1,
+                          .name = "REG_PROG", .procs = procs,   .nprocs = 2};
     int i = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-r") == 0)

@@ -246,10 +246,10 @@ static const far_proc_desc iprocs[] = {
     {1, "INTEROP_ECHO", fblob_dec, fblob_enc, sizeof(fblob), sizeof(fblob), f_echo},
     {2, "INTEROP_ADD", fadd_dec, fint_enc, sizeof(fadd), sizeof(int32_t), f_add},
 };
-static const far_program_desc iprog1 = {FAR_DESC_SIZES, .prog = INTEROP_PROG, .vers = 1,
-                                        .name = "INTEROP_PROG", .procs = iprocs, .nprocs = 3};
-static const far_program_desc iprog3 = {FAR_DESC_SIZES, .prog = INTEROP_PROG, .vers = 3,
-                                        .name = "INTEROP_PROG", .procs = iprocs, .nprocs = 1};
+static const far_program_desc iprog1 = {FAR_DESC_SIZES,         .prog = INTEROP_PROG, .vers = 1,
+                                        .name = "INTEROP_PROG", .procs = iprocs,      .nprocs = 3};
+static const far_program_desc iprog3 = {FAR_DESC_SIZES,         .prog = INTEROP_PROG, .vers = 3,
+                                        .name = "INTEROP_PROG", .procs = iprocs,      .nprocs = 1};
 
 static CLIENT *tirpc_client(const char *bound, bool udp, unsigned long vers)
 {

@@ -18,7 +18,7 @@
 
 #include <farcall/rpc.h>
 
-#define TPROG 0x20000101u
+#define TPROG          0x20000101u
 #define FAR__TEST_N(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
@@ -220,8 +220,8 @@ static const far_program_desc tprog_v1 = {FAR_DESC_SIZES,     .prog = TPROG,
                                           .vers = 1,          .name = "TPROG",
                                           .procs = tprocs_v1, .nprocs = FAR__TEST_N(tprocs_v1)};
 static const far_proc_desc tprocs_v2[] = {{P_NULL, "NULL", NULL, NULL, 0, 0, NULL}};
-static const far_program_desc tprog_v2 = {
-    FAR_DESC_SIZES, .prog = TPROG, .vers = 2, .name = "TPROG", .procs = tprocs_v2, .nprocs = 1};
+static const far_program_desc tprog_v2 = {FAR_DESC_SIZES,  .prog = TPROG,      .vers = 2,
+                                          .name = "TPROG", .procs = tprocs_v2, .nprocs = 1};
 
 /* A running test server with the test program (versions 1 and 2) listening
  * on `addr`; its bound address is written to bound. */

@@ -310,10 +310,10 @@ static void test_auth_stat_names(void **state)
 {
     (void)state;
     static const char *const names[] = {
-        "AUTH_OK",         "AUTH_BADCRED",     "AUTH_REJECTEDCRED",      "AUTH_BADVERF",
-        "AUTH_REJECTEDVERF", "AUTH_TOOWEAK",   "AUTH_INVALIDRESP",       "AUTH_FAILED",
-        "AUTH_KERB_GENERIC", "AUTH_TIMEEXPIRE", "AUTH_TKT_FILE",         "AUTH_DECODE",
-        "AUTH_NET_ADDR",   "RPCSEC_GSS_CREDPROBLEM", "RPCSEC_GSS_CTXPROBLEM"};
+        "AUTH_OK",           "AUTH_BADCRED",           "AUTH_REJECTEDCRED",    "AUTH_BADVERF",
+        "AUTH_REJECTEDVERF", "AUTH_TOOWEAK",           "AUTH_INVALIDRESP",     "AUTH_FAILED",
+        "AUTH_KERB_GENERIC", "AUTH_TIMEEXPIRE",        "AUTH_TKT_FILE",        "AUTH_DECODE",
+        "AUTH_NET_ADDR",     "RPCSEC_GSS_CREDPROBLEM", "RPCSEC_GSS_CTXPROBLEM"};
     for (int i = 0; i <= FAR_AUTH_RPCSEC_GSS_CTXPROBLEM; i++) {
         assert_string_equal(far_auth_stat_name(i), names[i]);
         assert_true(strlen(far_auth_stat_text(i)) > 3);
