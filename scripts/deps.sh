@@ -13,6 +13,10 @@ PACKAGES=(
   libsqlite3-dev sqlite3             # the exactly-once reply store (farcall_sqlite) and its tests
   rpcbind                            # test peer: Debian's rpcbind and rpcinfo (started by the tests only)
   groff-base                         # man_pages and install_consumer render the man pages
+  libxxhash-dev                      # bulk transfer: XXH3 checksums per chunk and per transfer
+  libcurl4-openssl-dev               # cluster naming: etcd's JSON API (with libjansson)
+  etcd-server etcd-client            # test peer: a three-member etcd cluster on loopback (tests only)
+  python3-dissononce                 # test peer: an independent Noise implementation (tests only)
 )
 
 missing=()
