@@ -12,6 +12,7 @@
 
 static uint32_t ctx_flavor = FAR__CTX_DEFAULT_FLAVOR;
 static pthread_once_t flavor_once = PTHREAD_ONCE_INIT;
+static atomic_bool flavor_known; /* set once flavor_read has run: every call asks */
 
 static void flavor_read(void)
 {
@@ -29,9 +30,16 @@ static void flavor_read(void)
     ctx_flavor = (uint32_t)n;
 }
 
+static void flavor_init(void)
+{
+    flavor_read();
+    atomic_store_explicit(&flavor_known, true, memory_order_release);
+}
+
 uint32_t far__ctx_flavor(void)
 {
-    pthread_once(&flavor_once, flavor_read);
+    if (!atomic_load_explicit(&flavor_known, memory_order_acquire))
+        pthread_once(&flavor_once, flavor_init);
     return ctx_flavor;
 }
 
@@ -68,7 +76,8 @@ static bool ctx_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far
         memcpy(p + 48, m->key, klen);
     far_xdr_store_u32(p + 48 + klen, a->inner->flavor);
     far_xdr_store_u32(p + 52 + klen, a->credlen);
-    memcpy(p + 56 + klen, a->cred, a->credlen); /* AUTH_SYS bodies are whole words */
+    if (a->credlen)
+        memcpy(p + 56 + klen, a->cred, a->credlen); /* AUTH_SYS bodies are whole words */
     p += body;
     memset(p, 0, 8); /* verifier: AUTH_NONE */
     return true;
@@ -91,6 +100,13 @@ far_err far__ctx_verf_decode(const far__reply_hdr *h, uint64_t *server_boot, uin
 {
     if (h->verf_flavor != far__ctx_flavor())
         return FAR_EAUTH;
+    if (h->verf_len == 12 && far_xdr_load_u32(h->verf_body + 8) == 0) {
+        /* a DATA call's reply: the server's boot and no handle */
+        *server_boot = far_xdr_load_u64(h->verf_body);
+        if (handle_len)
+            *handle_len = 0;
+        return FAR_OK;
+    }
     far_xdr_dec d;
     far_xdr_dec_init(&d, h->verf_body, h->verf_len, NULL, 0);
     uint8_t hb[FAR__CTX_MAX_HANDLE];
@@ -107,6 +123,9 @@ far_err far__ctx_verf_decode(const far__reply_hdr *h, uint64_t *server_boot, uin
 static far_err ctx_check_verf(const far__cauth *a, const far__reply_hdr *h)
 {
     (void)a;
+    if (h->verf_len == 12 && h->verf_flavor == far__ctx_flavor() &&
+        far_xdr_load_u32(h->verf_body + 8) == 0)
+        return FAR_OK; /* a DATA call's reply: the server's boot and no handle */
     uint64_t boot;
     return far__ctx_verf_decode(h, &boot, NULL, NULL);
 }
@@ -123,45 +142,106 @@ bool far__cauth_make_ctx(far__cauth *a, far__ctx_client *ctx)
 
 /* ------------------------------------------------------------ server */
 
+/* A reader of XDR at fixed places: the credential's body is at most
+ * FAR__MAX_AUTH_BYTES, so its fields are read in place, each bounds-checked,
+ * without a decoder's calls per field (this runs for every call). */
+typedef struct rd {
+    const uint8_t *p;
+    uint32_t left;
+} rd;
+
+static inline bool rd_u32(rd *r, uint32_t *v)
+{
+    if (r->left < 4)
+        return false;
+    *v = far_xdr_load_u32(r->p);
+    r->p += 4, r->left -= 4;
+    return true;
+}
+
+static inline bool rd_u64(rd *r, uint64_t *v)
+{
+    if (r->left < 8)
+        return false;
+    *v = far_xdr_load_u64(r->p);
+    r->p += 8, r->left -= 8;
+    return true;
+}
+
+/* An opaque<max>: its length and a pointer to its bytes; the padding must
+ * be zero (RFC 4506 §4.10, as far_xdr_get_opaque checks it). */
+static inline bool rd_opaque(rd *r, uint32_t max, const uint8_t **bytes, uint32_t *len)
+{
+    uint32_t n;
+    if (!rd_u32(r, &n) || n > max)
+        return false;
+    uint32_t padded = (n + 3u) & ~3u;
+    if (r->left < padded)
+        return false;
+    for (uint32_t i = n; i < padded; i++)
+        if (r->p[i])
+            return false;
+    *bytes = r->p, *len = n;
+    r->p += padded, r->left -= padded;
+    return true;
+}
+
 far_err far__ctx_cred_decode(const uint8_t *body, uint32_t len, far__ctx_cred *out)
 {
-    far_xdr_dec d;
-    far_xdr_dec_init(&d, body, len, NULL, 0);
+    rd r = {body, len};
     uint32_t version;
-    memset(out, 0, offsetof(far__ctx_cred, handle));
+    out->owner = NULL, out->owner_len = 0, out->boot = 0, out->caps = 0;
     out->handle_len = out->key_len = out->inner_len = 0;
     out->inner = NULL;
-    if (!far_xdr_get_u32(&d, &version) || !far_xdr_get_u32(&d, &out->proc))
+    if (!rd_u32(&r, &version) || !rd_u32(&r, &out->proc))
         return FAR_EPROTO;
     if (version != FAR__CTX_VERSION)
         return FAR_EBADVALUE;
+    const uint8_t *p;
+    uint32_t n;
+    if (out->proc == FAR__CTX_DATA && len >= DATA_FIXED && far_xdr_load_u32(body + 8) == 8 &&
+        far_xdr_load_u32(body + 44) == 0) {
+        /* The shape every farcall client sends: an 8-byte handle, no
+         * idempotency key; the fields at fixed places. */
+        uint32_t il = far_xdr_load_u32(body + 52);
+        uint32_t ip = (il + 3u) & ~3u;
+        if (il > FAR__CTX_MAX_INNER || len - DATA_FIXED != ip)
+            return FAR_EPROTO;
+        for (uint32_t i = il; i < ip; i++)
+            if (body[DATA_FIXED + i])
+                return FAR_EPROTO;
+        memcpy(out->handle, body + 12, 8);
+        out->handle_len = 8;
+        out->seq = far_xdr_load_u64(body + 20);
+        out->service = far_xdr_load_u32(body + 28);
+        out->deadline_us = far_xdr_load_u64(body + 32);
+        out->flags = far_xdr_load_u32(body + 40);
+        out->inner_flavor = far_xdr_load_u32(body + 48);
+        out->inner = body + DATA_FIXED;
+        out->inner_len = il;
+        return FAR_OK;
+    }
     switch (out->proc) {
-    case FAR__CTX_INIT: {
-        uint32_t n;
-        const uint8_t *p;
-        if (!far_xdr_get_u32(&d, &n) || n > FAR__CTX_MAX_OWNER ||
-            !(p = far_xdr_take(&d, n + far_xdr_pad(n))) || !far_xdr_get_u64(&d, &out->boot) ||
-            !far_xdr_get_u32(&d, &out->caps) || !far_xdr_dec_done(&d))
+    case FAR__CTX_INIT:
+        if (!rd_opaque(&r, FAR__CTX_MAX_OWNER, &out->owner, &out->owner_len) ||
+            !rd_u64(&r, &out->boot) || !rd_u32(&r, &out->caps) || r.left)
             return FAR_EPROTO;
-        out->owner = p;
-        out->owner_len = n;
         return FAR_OK;
-    }
-    case FAR__CTX_DATA: {
-        uint32_t n;
-        const uint8_t *p;
-        if (!far_xdr_get_opaque_into(&d, out->handle, &out->handle_len, FAR__CTX_MAX_HANDLE) ||
-            !far_xdr_get_u64(&d, &out->seq) || !far_xdr_get_u32(&d, &out->service) ||
-            !far_xdr_get_u64(&d, &out->deadline_us) || !far_xdr_get_u32(&d, &out->flags) ||
-            !far_xdr_get_opaque_into(&d, out->key, &out->key_len, FAR__CTX_MAX_KEY) ||
-            !far_xdr_get_u32(&d, &out->inner_flavor) || !far_xdr_get_u32(&d, &n) ||
-            n > FAR__CTX_MAX_INNER || !(p = far_xdr_take(&d, n + far_xdr_pad(n))) ||
-            !far_xdr_dec_done(&d))
+    case FAR__CTX_DATA:
+        if (!rd_opaque(&r, FAR__CTX_MAX_HANDLE, &p, &n))
             return FAR_EPROTO;
-        out->inner = p;
-        out->inner_len = n;
+        memcpy(out->handle, p, n);
+        out->handle_len = n;
+        if (!rd_u64(&r, &out->seq) || !rd_u32(&r, &out->service) ||
+            !rd_u64(&r, &out->deadline_us) || !rd_u32(&r, &out->flags) ||
+            !rd_opaque(&r, FAR__CTX_MAX_KEY, &p, &n))
+            return FAR_EPROTO;
+        memcpy(out->key, p, n);
+        out->key_len = n;
+        if (!rd_u32(&r, &out->inner_flavor) ||
+            !rd_opaque(&r, FAR__CTX_MAX_INNER, &out->inner, &out->inner_len) || r.left)
+            return FAR_EPROTO;
         return FAR_OK;
-    }
     default:
         return FAR_EBADVALUE;
     }
@@ -189,7 +269,7 @@ static int ctx_authenticate(far__sauth *a, const far__call_hdr *h)
 {
     if (far__ctx_cred_decode(h->cred_body, h->cred_len, &a->ctx) != FAR_OK)
         return FAR_AUTH_BADCRED;
-    far__ctx_set_verf(a, far__boot_epoch(), NULL, 0);
+    a->verf_len = 0; /* set with the context, which is the server's to find */
     if (a->ctx.proc == FAR__CTX_INIT)
         return h->proc == 0 ? FAR_AUTH_OK : FAR_AUTH_BADCRED;
     if (a->ctx.service != FAR__CTX_SVC_NONE)

@@ -138,16 +138,27 @@ bool far__reply_accepted_encode_verf(far_xdr_enc *e, uint32_t xid, const far__op
 {
     if (!verf || (verf->flavor == FAR_AUTH_NONE && verf->len == 0))
         return far__reply_accepted_encode(e, xid, accept_stat, low, high);
-    uint8_t *p = far_xdr_reserve(e, 12);
+    if (verf->len > FAR__MAX_AUTH_BYTES)
+        return false;
+    bool mm = accept_stat == FAR__ACC_PROG_MISMATCH;
+    uint32_t padded = verf->len + (uint32_t)far_xdr_pad(verf->len);
+    uint8_t *p = far_xdr_reserve(e, 12 + 8 + padded + (mm ? 12 : 4)); /* one reservation */
     if (!p)
         return false;
     far_xdr_store_u32(p, xid);
     far_xdr_store_u32(p + 4, FAR__MSG_REPLY);
     far_xdr_store_u32(p + 8, FAR__MSG_ACCEPTED);
-    if (!far__opaque_auth_put(e, verf) || !far_xdr_put_u32(e, accept_stat))
-        return false;
-    if (accept_stat == FAR__ACC_PROG_MISMATCH)
-        return far_xdr_put_u32(e, low) && far_xdr_put_u32(e, high);
+    far_xdr_store_u32(p + 12, verf->flavor);
+    far_xdr_store_u32(p + 16, verf->len);
+    if (verf->len)
+        memcpy(p + 20, verf->body, verf->len);
+    memset(p + 20 + verf->len, 0, padded - verf->len);
+    p += 20 + padded;
+    far_xdr_store_u32(p, accept_stat);
+    if (mm) {
+        far_xdr_store_u32(p + 4, low);
+        far_xdr_store_u32(p + 8, high);
+    }
     return true;
 }
 

@@ -146,6 +146,7 @@ void far__svc_conn_put(conn *c)
     far__stream_fini(&c->st);
     free(c->spare);
     free(c->calls);
+    far__svc_ctx_put(c->ctx_last);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }

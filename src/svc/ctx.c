@@ -34,6 +34,7 @@ struct far__ctx_table {
     size_t n;
     uint64_t counter, key;
     uint64_t boot;          /* this server's boot epoch (FAR_CTX verifiers) */
+    uint8_t data_verf[12];  /* a DATA reply's verifier: boot, no handle */
     unsigned long restarts; /* client lives ended by a newer boot */
 };
 
@@ -69,6 +70,8 @@ far__ctx_table *far__ctx_table_create(void)
     t->boot = mix(far__boot_epoch() ^ mix(t->key));
     if (!t->boot)
         t->boot = 1;
+    far_xdr_store_u64(t->data_verf, t->boot);
+    far_xdr_store_u32(t->data_verf + 8, 0);
     return t;
 }
 
@@ -105,6 +108,7 @@ static void unlink_ctx(far__ctx_table *t, svc_ctx *x)
     if (*pp)
         *pp = x->onext;
     t->n--;
+    atomic_store(&x->gone, true);
     far__svc_ctx_put(x);
 }
 
@@ -113,7 +117,8 @@ static void evict_oldest(far__ctx_table *t)
     svc_ctx *old = NULL;
     for (size_t b = 0; b < CTX_BUCKETS; b++)
         for (svc_ctx *x = t->by_handle[b]; x; x = x->hnext)
-            if (!old || x->last_ns < old->last_ns)
+            if (!old || atomic_load_explicit(&x->last_ns, memory_order_relaxed) <
+                            atomic_load_explicit(&old->last_ns, memory_order_relaxed))
                 old = x;
     if (old)
         unlink_ctx(t, old);
@@ -131,7 +136,7 @@ far_err far__svc_ctx_init(far_server *s, const uint8_t *owner, uint32_t owner_le
         x = x->onext;
     if (x && x->boot == boot) {
         /* another connection of the same life */
-        x->last_ns = now;
+        atomic_store_explicit(&x->last_ns, now, memory_order_relaxed);
         *handle = x->handle;
         pthread_mutex_unlock(&t->mu);
         return FAR_OK;
@@ -159,9 +164,10 @@ far_err far__svc_ctx_init(far_server *s, const uint8_t *owner, uint32_t owner_le
     memcpy(x->owner, owner, owner_len);
     x->owner_len = owner_len;
     x->boot = boot;
-    x->last_ns = now;
+    atomic_init(&x->last_ns, now);
     atomic_init(&x->refs, 1);
     atomic_init(&x->dead, false);
+    atomic_init(&x->gone, false);
     size_t hb = x->handle & (CTX_BUCKETS - 1);
     x->hnext = t->by_handle[hb];
     t->by_handle[hb] = x;
@@ -182,7 +188,7 @@ svc_ctx *far__svc_ctx_get(far_server *s, uint64_t handle, uint64_t now)
         x = x->hnext;
     if (x) {
         atomic_fetch_add(&x->refs, 1);
-        x->last_ns = now;
+        atomic_store_explicit(&x->last_ns, now, memory_order_relaxed);
     }
     pthread_mutex_unlock(&t->mu);
     return x;
@@ -214,14 +220,30 @@ far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r)
         far__ctx_set_verf(&r->auth, s->ctxs->boot, hb, sizeof hb);
         return FAR__CTX_R_INIT;
     }
-    uint64_t now = far__now_ns(); /* one read: the context's use and the deadline */
-    svc_ctx *x =
-        cr->handle_len == 8 ? far__svc_ctx_get(s, far_xdr_load_u64(cr->handle), now) : NULL;
-    if (!x)
+    uint64_t now = far__svc_req_now(r); /* the context's use and the deadline */
+    if (cr->handle_len != 8)
         return FAR__CTX_R_UNKNOWN;
+    uint64_t handle = far_xdr_load_u64(cr->handle);
+    /* The connection's last context first (no lock: a connection's calls
+     * are nearly always one client's); the table's otherwise. */
+    conn *c = r->reading;
+    svc_ctx *x = c ? c->ctx_last : NULL;
+    if (x && x->handle == handle && !atomic_load_explicit(&x->gone, memory_order_acquire)) {
+        atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed);
+        atomic_store_explicit(&x->last_ns, now, memory_order_relaxed);
+    } else {
+        if (!(x = far__svc_ctx_get(s, handle, now)))
+            return FAR__CTX_R_UNKNOWN;
+        if (c) {
+            far__svc_ctx_put(c->ctx_last);
+            atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed);
+            c->ctx_last = x;
+        }
+    }
     far__svc_ctx_put(r->ctx);
     r->ctx = x;
-    far__ctx_set_verf(&r->auth, s->ctxs->boot, NULL, 0);
+    memcpy(r->auth.verf, s->ctxs->data_verf, sizeof s->ctxs->data_verf);
+    r->auth.verf_len = sizeof s->ctxs->data_verf;
     r->deadline_ns =
         cr->deadline_us && cr->deadline_us < DEADLINE_MAX_US ? now + cr->deadline_us * 1000u : 0;
     return FAR__CTX_R_DATA;

@@ -44,8 +44,9 @@ static void rebase_hdr(far_svc_req *r, const uint8_t *from)
  * handler (or a reply that cannot be batched) takes the scratch object with
  * a copy of its record (*out).  *kill is set when the connection must close.
  * The call is not yet counted in c (the reader counts a burst at once). */
-static far__front take_record(far_server *s, conn *c, uint8_t *p, size_t len, far_svc_req **scratch,
-                              rbatch **batch, far_svc_req **out, const char **kill)
+static far__front take_record(far_server *s, conn *c, uint8_t *p, size_t len, uint64_t *now,
+                              far_svc_req **scratch, rbatch **batch, far_svc_req **out,
+                              const char **kill)
 {
     *out = NULL;
     far_svc_req *r = *scratch;
@@ -59,7 +60,9 @@ static far__front take_record(far_server *s, conn *c, uint8_t *p, size_t len, fa
     r->in = p;
     r->in_len = len;
     r->reading = c;
+    r->clock = now;
     far__front v = far__svc_front(s, r);
+    r->clock = NULL;
     if (v == FRONT_DROP)
         return v;
     if (v == FRONT_REPLY && s->frag == 0 && far__svc_batch_add(c, batch, r))
@@ -172,6 +175,9 @@ static bool read_round(far_server *s, conn *c)
     c->spare_cap = 0;
     burst b = {0};
     far_svc_req *scratch = NULL;
+    /* When this read's bytes came: read once, when a call first asks
+     * (far__svc_req_now), and again after each read from the socket. */
+    uint64_t now = 0;
     burst_commit(s, c, &b);
     pthread_mutex_unlock(&c->mu);
     if (spare)
@@ -223,7 +229,7 @@ static bool read_round(far_server *s, conn *c)
                 pthread_mutex_unlock(&c->mu);
             }
             far_svc_req *r = NULL;
-            far__front v = take_record(s, c, p, len, &scratch, &b.batch, &r, &kill);
+            far__front v = take_record(s, c, p, len, &now, &scratch, &b.batch, &r, &kill);
             if (v == FRONT_REPLY) {
                 nr++;
                 if (r)
@@ -247,6 +253,7 @@ static bool read_round(far_server *s, conn *c)
             far_err rerr;
             ssize_t got = far__stream_recv(&c->st, MSG_DONTWAIT, &rerr);
             if (got > 0) {
+                now = 0;
                 drained = (size_t)got < c->st.last_space && !atomic_load(&c->hup);
                 continue;
             }
@@ -279,7 +286,7 @@ static bool read_round(far_server *s, conn *c)
         break;
     }
     if (n || nr)
-        atomic_store(&c->last_active, far__now_ns());
+        atomic_store(&c->last_active, now ? now : far__now_ns());
     /* The peer is gone (end of stream, reset): the calls it sent can never be
      * answered, so none of them runs (RFC 5531 has no half-closed stream; an
      * ONC RPC client that stops sending has stopped). */

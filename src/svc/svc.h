@@ -96,8 +96,10 @@ struct far_svc_req {
      * started is not run, a running one's handler sees it
      * (far_svc_req_cancelled), and no reply is sent.  Set under c->mu. */
     atomic_bool cancelled;
-    conn *reading; /* streams: the connection being read, in the front stages
-                    * (c is set after them, with its reference) */
+    conn *reading;   /* streams: the connection being read, in the front stages
+                      * (c is set after them, with its reference) */
+    uint64_t *clock; /* streams, in the front stages: the reader's time of the
+                      * bytes read (0: not read yet), far__svc_req_now */
     far__call_hdr h;
     const svc_prog *sp;
     const far_proc_desc *pd;
@@ -175,6 +177,10 @@ struct conn {
     /* When the connection last made progress: a complete call received or
      * reply bytes written.  The idle sweep measures from here. */
     _Atomic uint64_t last_active;
+    /* The FAR_CTX context of the last call read (with a reference), so a
+     * connection's calls find theirs without the server-wide table's lock.
+     * Only the connection's reader touches it (far__svc_ctx_attach). */
+    struct svc_ctx *ctx_last;
     char peer[80]; /* the peer's address (far_svc_req_peer) */
     /* The peer for the log: its address, or for a Unix socket (whose
      * clients have no address) the socket and the client's pid and uid. */
@@ -371,9 +377,10 @@ typedef struct svc_ctx {
     uint8_t owner[FAR__CTX_MAX_OWNER];
     uint32_t owner_len;
     uint64_t boot;
-    atomic_bool dead; /* a newer boot of its owner came: its calls are cancelled */
-    atomic_int refs;  /* the table's and each call's */
-    uint64_t last_ns; /* last used (under the table's lock) */
+    atomic_bool dead;         /* a newer boot of its owner came: its calls are cancelled */
+    atomic_int refs;          /* the table's and each call's */
+    atomic_bool gone;         /* out of the table: its handle names it no more */
+    _Atomic uint64_t last_ns; /* last used (relaxed: the eviction's order only) */
     struct svc_ctx *hnext, *onext;
 } svc_ctx;
 far__ctx_table *far__ctx_table_create(void);
@@ -394,6 +401,16 @@ typedef enum far__ctx_res {
     FAR__CTX_R_DROP,    /* out of memory */
 } far__ctx_res;
 far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r);
+/* The time r arrived, as far as the front stages need it: one clock read
+ * for all the calls of one read from a stream. */
+static inline uint64_t far__svc_req_now(far_svc_req *r)
+{
+    if (!r->clock)
+        return far__now_ns();
+    if (!*r->clock)
+        *r->clock = far__now_ns();
+    return *r->clock;
+}
 /* True if r's caller has stopped waiting for it (req.c): its deadline has
  * passed, or its client restarted (its context is dead). */
 bool far__svc_req_expired(const far_svc_req *r);
