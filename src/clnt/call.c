@@ -324,6 +324,13 @@ void far__call_complete(far_client *c, call *k)
         far__ctl_done(c, k); /* the runtime's own: nobody waits for it */
         return;
     }
+    if (k->async && k->st.err == FAR_ECONNLOST && far__call_resend_async(c, k))
+        return; /* sent again on a new connection (client.c) */
+    far__call_complete_now(c, k);
+}
+
+void far__call_complete_now(far_client *c, call *k)
+{
     k->done = true;
     if (!k->async) {
         pthread_cond_signal(&k->cv);

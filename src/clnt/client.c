@@ -179,6 +179,7 @@ static void cancel_everything(far_client *c)
 {
     c->destroying = true;
     far__call_fail_all(c, 0, FAR_ECANCELED, "client destroyed");
+    far__call_resend_cancel_all(c, FAR_ECANCELED, "client destroyed");
     if (c->st.fd >= 0)
         shutdown(c->st.fd, SHUT_RDWR);
     for (call *k = c->w_head; k; k = k->wnext)
@@ -191,7 +192,7 @@ void far__client_destroy_now(far_client *c)
     pthread_mutex_lock(&c->mu);
     cancel_everything(c);
     while (c->active > 0 || atomic_load(&c->preparing) > 0 || c->reading || c->st.flushing ||
-           c->connecting)
+           c->connecting || c->resender_on)
         pthread_cond_wait(&c->cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
     far__io_detach(c); /* the callbacks still due run before this returns */
@@ -360,6 +361,125 @@ static far_err resend(far_client *c, call *k)
     }
     far__conn_wait_sync(c, k);
     return k->st.err;
+}
+
+/* ------------------------------------------------------------ async calls sent again */
+
+/* An async call whose connection was lost is sent again, as a sync one is
+ * (far_client_call), when its semantics allow it: exactly-once (with its
+ * key) and at-least-once calls, and at-most-once FAR_CTX calls over a
+ * stream as long as the server is the same life (its duplicate request
+ * cache knows the call by this client's context).  Connecting again may
+ * take until the call's deadline, so it is not done by the I/O thread
+ * (which serves every client of the process) but by a thread of this
+ * client's, started when the first such call waits and gone when none is
+ * left.  Its callback runs, as for every async call, on the I/O thread. */
+#define RESEND_MAX 100 /* sends of one call after its first */
+
+static bool may_resend(const far_client *c, const call *k)
+{
+    if (c->destroying || c->destroy_deferred || c->addr.t == FAR__UDP || k->ctl ||
+        k->resends >= RESEND_MAX || far__now_ns() >= k->deadline)
+        return false;
+    return k->sem == FAR_SEM_EXACTLY_ONCE || k->sem == FAR_SEM_AT_LEAST_ONCE ||
+           ((k->sem == FAR_SEM_DEFAULT || k->sem == FAR_SEM_AT_MOST_ONCE) && k->handle_off);
+}
+
+static far_err after_loss(far_client *c, call *k);
+
+static void *resender_main(void *arg)
+{
+    far_client *c = arg;
+    pthread_mutex_lock(&c->mu);
+    call *k;
+    while ((k = c->resend_head) != NULL) {
+        c->resend_head = k->cnext;
+        if (!c->resend_head)
+            c->resend_tail = NULL;
+        k->cnext = NULL;
+        /* a writer still holding part of its last send lets go first */
+        struct timespec ts = {0, 5 * 1000000};
+        for (int i = 0; i < 2000 && k->in_outq && !c->destroying && far__now_ns() < k->deadline;
+             i++) {
+            pthread_mutex_unlock(&c->mu);
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&c->mu);
+        }
+        far_err rc = k->st.err;
+        if (!c->destroying && !k->in_outq && may_resend(c, k)) {
+            if (k->handle_off)
+                rc = after_loss(c, k); /* connects; the server's boot decides */
+            bool again = ((k->sem == FAR_SEM_EXACTLY_ONCE || k->sem == FAR_SEM_AT_LEAST_ONCE) &&
+                          (rc == FAR_ECONNLOST || rc == FAR_EUNKNOWN_OUTCOME)) ||
+                         (rc == FAR_ECONNLOST && resend_at_most_once(c, k));
+            if (again && may_resend(c, k)) {
+                far__log_debug("%s: xid %08" PRIx32 ": async call sent again after its "
+                               "connection was lost",
+                               c->addr.text, k->xid);
+                k->resends++;
+                k->done = false;
+                k->st.err = FAR_OK;
+                k->st.msg[0] = 0;
+                rc = start(c, k);
+                if (rc == FAR_OK) {
+                    far__io_arm(c, k);
+                    bool post = false;
+                    if (!c->io_flush && !c->st.flushing) {
+                        c->io_flush = true;
+                        post = true;
+                    }
+                    pthread_mutex_unlock(&c->mu);
+                    if (post)
+                        far__io_post(c);
+                    pthread_mutex_lock(&c->mu);
+                    continue; /* its reply (or a new loss) ends it */
+                }
+            }
+        }
+        if (c->destroying && (k->st.err == FAR_OK || k->st.err == FAR_ECONNLOST))
+            far__call_set_status(c, k, FAR_ECANCELED, "client destroyed");
+        far__call_complete_now(c, k);
+    }
+    c->resender_on = false;
+    pthread_cond_broadcast(&c->cv); /* a destroy waits for this thread */
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+bool far__call_resend_async(far_client *c, call *k)
+{
+    if (!may_resend(c, k))
+        return false;
+    if (!c->resender_on) {
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        int e = pthread_create(&t, &at, resender_main, c);
+        pthread_attr_destroy(&at);
+        if (e != 0)
+            return false; /* no thread: it ends with its FAR_ECONNLOST */
+        c->resender_on = true;
+    }
+    k->cnext = NULL;
+    if (c->resend_tail)
+        c->resend_tail->cnext = k;
+    else
+        c->resend_head = k;
+    c->resend_tail = k;
+    return true;
+}
+
+void far__call_resend_cancel_all(far_client *c, far_err err, const char *why)
+{
+    call *k = c->resend_head;
+    c->resend_head = c->resend_tail = NULL;
+    while (k) {
+        call *nx = k->cnext;
+        far__call_set_status(c, k, err, why);
+        far__call_complete_now(c, k);
+        k = nx;
+    }
 }
 
 /* Sends (or queues) the encoded call k (c->mu held).  FAR_OK: k is in the
@@ -646,6 +766,19 @@ FAR__API far_err far_client_cancel(far_client *c, uint64_t call_id)
     pthread_mutex_lock(&c->mu);
     call *k = far__tab_find(c, (uint32_t)call_id);
     if (!k || k->id != call_id) {
+        /* waiting to be sent again on a new connection? */
+        for (call **pp = &c->resend_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->cnext) {
+            if ((*pp)->id != call_id)
+                continue;
+            k = *pp;
+            *pp = k->cnext;
+            if (c->resend_tail == k)
+                c->resend_tail = prev;
+            far__call_set_status(c, k, FAR_ECANCELED, "cancelled by the caller");
+            far__call_complete_now(c, k);
+            pthread_mutex_unlock(&c->mu);
+            return FAR_OK;
+        }
         pthread_mutex_unlock(&c->mu);
         return FAR_EMISUSE; /* done already, or not a call of this client */
     }

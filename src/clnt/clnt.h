@@ -68,6 +68,7 @@ struct call {
     uint64_t handle;     /* FAR_CTX: the context handle encoded in it ... */
     size_t handle_off;   /* ... at this offset of iov[0] (0: none) */
     uint64_t srv_boot;   /* FAR_CTX: the server's boot when it was sent */
+    uint8_t resends;     /* times it was sent again after a lost connection */
     int dq;              /* async: the client's deadline queue it is in, or -1 */
     call *dnext, *dprev; /* ... its links there */
     call *hnext;         /* xid table chain */
@@ -140,6 +141,11 @@ struct far_client {
     bool destroy_deferred;  /* far_client_destroy from a callback: done after it */
     far_client *io_next;    /* the I/O thread's list (under the I/O lock) */
     call *comp_head, *comp_tail;
+    /* Async calls whose connection went, waiting to be sent again on a new
+     * one (client.c: resend_async), and whether the thread that connects
+     * again and sends them runs (under mu). */
+    call *resend_head, *resend_tail;
+    bool resender_on;
     /* Async stream calls wait for their deadlines in FIFOs, one per timeout
      * value in use (deadlines of one timeout come in the order the calls
      * were made), under one timer for the client: a call costs no timer-heap
@@ -184,6 +190,13 @@ void far__tab_insert(far_client *c, call *k);
 void far__tab_remove(far_client *c, call *k);
 call *far__tab_find(far_client *c, uint32_t xid);
 void far__call_complete(far_client *c, call *k);
+/* far__call_complete, but never sent again (an async call's end). */
+void far__call_complete_now(far_client *c, call *k);
+/* client.c: takes async call k, which lost its connection, to be sent again
+ * on a new one if its semantics allow (c->mu held); false: it ends now. */
+bool far__call_resend_async(far_client *c, call *k);
+/* client.c: ends the calls waiting to be sent again (c->mu held; destroy). */
+void far__call_resend_cancel_all(far_client *c, far_err err, const char *why);
 void far__call_unlink_outq(far_client *c, call *k);
 void far__call_fail_all(far_client *c, uint64_t gen, far_err err, const char *why);
 bool far__call_detach_args(far_client *c, call *k);

@@ -561,6 +561,98 @@ static void test_tcp_resend_answered_from_cache(void **state)
     far_server_destroy(t.s);
 }
 
+/* Async at-most-once calls through the same resets: each call whose
+ * connection goes is sent again on the next one by the client (as a sync
+ * call is), not failed with FAR_ECONNLOST, and the duplicate request cache
+ * answers the ones that ran: none fails with FAR_ECONNLOST, none runs
+ * twice. */
+typedef struct async_run {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int inflight, ok, lost, other;
+    far_err first_other;
+} async_run;
+
+typedef struct async_call {
+    async_run *run;
+    uint32_t id, res;
+} async_call;
+
+static void async_done(const far_status *st, void *res, void *user)
+{
+    async_call *a = user;
+    async_run *r = a->run;
+    pthread_mutex_lock(&r->mu);
+    if (st->err == FAR_OK && *(uint32_t *)res == a->id)
+        r->ok++;
+    else if (st->err == FAR_ECONNLOST)
+        r->lost++;
+    else if (r->other++ == 0)
+        r->first_other = st->err;
+    r->inflight--;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void test_tcp_async_resend(void **state)
+{
+    (void)state;
+    if (!faultproxy) {
+        printf("# no faultproxy given: skipped\n");
+        return;
+    }
+    csrv t;
+    csrv_start(&t, "tcp://127.0.0.1:0", NULL);
+    char addr[160];
+    pid_t pp = proxy_start(t.bound, "0.05", addr, sizeof addr);
+    enum { N = 1000, FIRST = 2000, WINDOW = 16 };
+    far_client *c;
+    far_client_opts o = {.require_ctx = true, .timeout_ms = 5000};
+    assert_int_equal(far_client_open(&c, addr, &o), FAR_OK);
+    static async_call calls[N];
+    async_run r = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    int refused = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_mutex_lock(&r.mu);
+        while (r.inflight >= WINDOW)
+            pthread_cond_wait(&r.cv, &r.mu);
+        r.inflight++;
+        pthread_mutex_unlock(&r.mu);
+        calls[i] = (async_call){&r, FIRST + (uint32_t)i, 0};
+        far_call_opts co = {.timeout_ms = 5000};
+        if (far_client_call_async(c, CPROG, 1, C_MARK, cu32_enc, &calls[i].id, cu32_dec,
+                                  &calls[i].res, NULL, &co, async_done, &calls[i]) != FAR_OK) {
+            pthread_mutex_lock(&r.mu);
+            r.inflight--;
+            refused++;
+            pthread_mutex_unlock(&r.mu);
+        }
+    }
+    pthread_mutex_lock(&r.mu);
+    while (r.inflight > 0)
+        pthread_cond_wait(&r.cv, &r.mu);
+    pthread_mutex_unlock(&r.mu);
+    far_client_destroy(c);
+    kill(pp, SIGTERM);
+    int st;
+    waitpid(pp, &st, 0);
+    int ran = 0, twice = 0;
+    for (int i = 0; i < N; i++) {
+        int m = atomic_load(&t.st.marks[FIRST + i]);
+        ran += m > 0, twice += m > 1;
+    }
+    printf("# %d async at-most-once calls through 5%% TCP resets, %d in flight: %d OK, "
+           "%d FAR_ECONNLOST, %d other (first: %s), %d refused at the start; %d ran, %d ran "
+           "twice\n",
+           N, WINDOW, r.ok, r.lost, r.other, r.other ? far_strerror(r.first_other) : "-", refused,
+           ran, twice);
+    assert_int_equal(twice, 0);
+    assert_int_equal(r.lost, 0);
+    assert_int_equal(refused, 0);
+    assert_true(r.ok >= N * 9 / 10);
+    far_server_destroy(t.s);
+}
+
 /* ------------------------------------------------------------ the processes */
 
 static int serve_main(const char *addr)
@@ -615,6 +707,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_client_restart_cancels),
         cmocka_unit_test(test_server_restart_unknown_outcome),
         cmocka_unit_test(test_tcp_resend_answered_from_cache),
+        cmocka_unit_test(test_tcp_async_resend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
