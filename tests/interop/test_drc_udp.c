@@ -10,6 +10,9 @@
  *     retransmission every 20 ms): no call runs twice, and every call is
  *     answered or fails with a clear error (RPC_TIMEDOUT), counted;
  *   - 2,000 calls from farcall's own UDP client (retry_ms 20): the same;
+ *   - 10,000 calls from one socket with only 8 xids among them (each xid
+ *     reused 1,250 times with other arguments, every tenth call sent twice):
+ *     0 false cache hits (each reply is its own call's), each call ran once;
  *   - with the cache turned off (far_server_opts.no_drc), 1,000 libtirpc
  *     calls through the same faults: calls do run twice (the test checks
  *     that this happens, so the figures above are the cache's doing).
@@ -248,6 +251,105 @@ static int run_load(const char *what, bool no_drc, bool farcall, int n, int thre
     return twice;
 }
 
+/* ------------------------------------------------------------ forced xid collisions */
+
+/* One datagram: a COUNT(id) call with `xid`, AUTH_NONE both ways. */
+static size_t put_call(uint8_t *b, uint32_t xid, uint32_t id)
+{
+    uint32_t w[] = {xid, 0 /* CALL */, 2, PROG, VERS, P_COUNT, 0, 0, 0, 0, id};
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        far_xdr_store_u32(b + 4 * i, w[i]);
+    return sizeof w;
+}
+
+/* The reply to xid, if b is one: its result in *res. */
+static bool get_reply(const uint8_t *b, ssize_t n, uint32_t xid, uint32_t *res)
+{
+    /* xid REPLY MSG_ACCEPTED verf(AUTH_NONE, 0) SUCCESS result */
+    if (n != 28 || far_xdr_load_u32(b) != xid || far_xdr_load_u32(b + 4) != 1 ||
+        far_xdr_load_u32(b + 8) != 0 || far_xdr_load_u32(b + 20) != 0)
+        return false;
+    *res = far_xdr_load_u32(b + 24);
+    return true;
+}
+
+/* 10,000 COUNT(id) calls from one socket, each id once, with only 8 xids
+ * among them: every xid is reused 1,250 times with other arguments while
+ * the cache holds its earlier calls (same client, program, version,
+ * procedure).  Every tenth call is sent twice at once (a retransmission).
+ * A false hit would answer a call with another's reply (a result that is
+ * not its id) and not run it; a missed hit would run a retransmission
+ * again.  Direct, no proxy: the collisions are the only fault. */
+static void run_collisions(void)
+{
+    enum { N = 10000, XIDS = 8 };
+    for (int i = 0; i < MAX_IDS; i++)
+        atomic_store(&runs[i], 0);
+    unsigned sport;
+    far_server *s = server_start(false, &sport);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sport)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&to, sizeof to) == 0, "socket: %s",
+          strerror(errno));
+    struct timeval tv = {0, 100 * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int answered = 0, wrong = 0, unanswered = 0, resent = 0;
+    for (uint32_t id = 0; id < N; id++) {
+        uint32_t xid = 0x5eed0000u + id % XIDS;
+        uint8_t b[64], r[256];
+        size_t len = put_call(b, xid, id);
+        int copies = id % 10 == 0 ? 2 : 1;
+        bool got = false;
+        for (int attempt = 0; attempt < 20 && !got; attempt++) {
+            for (int k = 0; k < copies; k++)
+                if (send(fd, b, len, 0) != (ssize_t)len)
+                    CHECK(0, "send: %s", strerror(errno));
+            resent += attempt > 0;
+            for (int w = 0; w < 4 && !got; w++) {
+                ssize_t n = recv(fd, r, sizeof r, 0);
+                if (n < 0)
+                    break; /* 100 ms: send again, the same bytes */
+                uint32_t res;
+                if (!get_reply(r, n, xid, &res))
+                    continue; /* an earlier call's reply */
+                if (res != id && res < id && res % 10 == 0)
+                    continue; /* the late second reply of an earlier call sent twice (a
+                               * false hit instead would leave this call not run: the run
+                               * counts below catch it) */
+                got = true;
+                answered++;
+                if (res != id && wrong++ < 5)
+                    fprintf(stderr, "call %u (xid %08x): the reply of call %u\n", id, xid, res);
+            }
+        }
+        unanswered += !got;
+        if (copies > 1) {
+            /* its second copy: answered from the cache or dropped as in
+             * progress; its reply, if any, is read here, not by the next call */
+            struct timeval w = {0, 2 * 1000};
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &w, sizeof w);
+            while (recv(fd, r, sizeof r, 0) > 0)
+                ;
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        }
+    }
+    close(fd);
+    far_server_destroy(s);
+    int ran_once = 0, twice = 0, never = 0;
+    for (int i = 0; i < N; i++) {
+        int k = atomic_load(&runs[i]);
+        ran_once += k == 1, twice += k > 1, never += k == 0;
+    }
+    printf("forced xid collisions: %d calls over %d xids (every tenth sent twice): %d answered, "
+           "%d with another call's reply (false hits), %d unanswered, %d sent again after a "
+           "timeout; %d ran once, %d ran twice, %d never ran\n",
+           N, XIDS, answered, wrong, unanswered, resent, ran_once, twice, never);
+    CHECK(wrong == 0, "%d false cache hits", wrong);
+    CHECK(answered == N, "%d calls unanswered", N - answered);
+    CHECK(ran_once == N, "%d calls ran twice, %d never ran", twice, never);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -262,6 +364,7 @@ int main(int argc, char **argv)
     CHECK(twice == 0, "libtirpc: %d calls ran more than once with the cache on", twice);
     twice = run_load("farcall clients, cache on", false, true, 2000, 16);
     CHECK(twice == 0, "farcall: %d calls ran more than once with the cache on", twice);
+    run_collisions();
     twice = run_load("libtirpc clients, cache off (no_drc)", true, false, 1000, 10);
     CHECK(twice > 0, "with the cache off no call ran twice: the faults did not bite, so the "
                      "figures above show nothing");
