@@ -62,10 +62,11 @@ typedef struct far_client_opts {
     uint32_t max_list;        /* longest list (linked through optional data, `T *next`) a
                                * reply may hold; 0: FAR_XDR_DEFAULT_MAX_CHAIN (65536).  A
                                * longer one fails the call with FAR_ELIMIT */
-    uint32_t dead_after_ms;   /* liveness (streams): a call outstanding with nothing from
+    uint32_t dead_after_ms;   /* liveness (streams, UDP): a call outstanding with nothing from
                                * the server for this long -- no reply, no answer to the
                                * FAR_CTL STATUS sent after a third of it -- fails with
-                               * FAR_EPEER_DEAD, and so do the others on its connection,
+                               * FAR_EPEER_DEAD, and so do the others on its connection
+                               * (UDP: the others outstanding),
                                * once the server is known to be a farcall one (it
                                * answered FAR_CTL or the FAR_CTX probe there; a classic
                                * server is never given up: it cannot say it is busy).

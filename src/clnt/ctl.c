@@ -75,7 +75,7 @@ static uint64_t dead_ns(const far_client *c)
 /* True if FAR_CTL may be sent on c's connection now. */
 static bool ctl_usable(const far_client *c)
 {
-    return c->addr.t != FAR__UDP && c->connected && !c->destroying && c->ctl_off_gen != c->gen;
+    return c->connected && !c->destroying && c->ctl_off_gen != c->gen;
 }
 
 /* Sends a FAR_CTL call of xids on c's connection; NULL if it could not be
@@ -104,6 +104,13 @@ static call *send_ctl(far_client *c, uint32_t proc, const uint32_t *xids, uint32
     k->gen = c->gen;
     far__tab_insert(c, k);
     c->nctl++;
+    if (c->addr.t == FAR__UDP) {
+        /* one datagram, never sent again: the next STATUS, a third of
+         * dead_after_ms later, is the retransmission */
+        k->next_retry = UINT64_MAX;
+        far__udp_send(c, k);
+        return k;
+    }
     k->wm.iov = k->iov;
     k->wm.niov = k->niov;
     k->wm.total = k->total;
@@ -161,7 +168,10 @@ static void status_told(far_client *c, uint64_t gen, const status_res *r)
             continue;
         const char *why = NULL;
         far_err err = FAR_OK;
-        if (r->st[i] == FAR_CTL_UNKNOWN) {
+        if (r->st[i] == FAR_CTL_UNKNOWN && c->addr.t == FAR__UDP) {
+            /* the datagram may be lost, or its call one the server does not
+             * cache (may-be, at-least-once): it is sent again as ever */
+        } else if (r->st[i] == FAR_CTL_UNKNOWN) {
             err = FAR_EUNKNOWN_OUTCOME;
             why = "the server does not know the call (FAR_CTL STATUS: UNKNOWN), and no reply "
                   "came before that answer: it may or may not have run";
@@ -217,7 +227,7 @@ static void live_arm(far_client *c)
 void far__live_note_call(far_client *c)
 {
     bool first = c->ncalls - c->nctl == 1;
-    if (c->addr.t == FAR__UDP || c->ctl_off_gen == c->gen || (!first && c->live_next))
+    if (c->ctl_off_gen == c->gen || (!first && c->live_next))
         return; /* (the common case of a pipelined window: no clock read) */
     uint64_t now = far__now_ns();
     if (first)
@@ -256,9 +266,20 @@ void far__live_check(far_client *c, uint64_t now)
                      "), and no FAR_CTL STATUS could be sent: the server is dead or hung, or "
                      "the path to it is cut",
                      quiet / 1000000u, c->o.dead_after_ms);
-        far__log_warn("%s: connection given up: %s", c->addr.text, why);
-        far__conn_lost(c, c->gen, FAR_EPEER_DEAD, why);
+        far__log_warn("%s: %s given up: %s", c->addr.text,
+                      c->addr.t == FAR__UDP ? "calls in flight" : "connection", why);
+        if (c->addr.t == FAR__UDP)
+            far__call_fail_all(c, 0, FAR_EPEER_DEAD, why); /* (no connection to close) */
+        else
+            far__conn_lost(c, c->gen, FAR_EPEER_DEAD, why);
         return;
+    }
+    if (c->status_k && c->addr.t == FAR__UDP && now - c->status_sent_ns >= probe) {
+        /* a STATUS datagram (or its answer) lost: it goes, another is sent */
+        call *sk = c->status_k;
+        far__tab_remove(c, sk);
+        far__call_set_status(c, sk, FAR_ETIMEDOUT, NULL);
+        far__call_complete(c, sk); /* (clears status_k) */
     }
     if (quiet >= probe && !c->status_k)
         send_status(c);

@@ -30,6 +30,8 @@ bool far__udp_read_once(far_client *c, int fd, int flags)
 {
     ssize_t got = recv(fd, c->ubuf, UDP_MAX, flags);
     if (got > 0) {
+        /* anything from the server shows it is there (liveness, ctl.c) */
+        atomic_store_explicit(&c->last_rx, far__now_ns(), memory_order_relaxed);
         far__udp_handle(c, c->ubuf, (size_t)got);
         return true;
     }

@@ -200,15 +200,20 @@ static const far_proc_desc hprocs[] = {
 static const far_program_desc hprog = {FAR_DESC_SIZES,  .prog = HPROG,   .vers = 1,
                                        .name = "HPROG", .procs = hprocs, .nprocs = 4};
 
-static far_server *srv_start(char *bound, size_t n)
+static far_server *srv_start_on(const char *addr, char *bound, size_t n)
 {
     far_server *s;
     far_server_opts o = {.workers = 4};
     assert_int_equal(far_server_create(&s, &o), FAR_OK);
     assert_int_equal(far_server_add_program(s, &hprog, NULL), FAR_OK);
-    assert_int_equal(far_server_listen(s, "tcp://127.0.0.1:0", bound, n), FAR_OK);
+    assert_int_equal(far_server_listen(s, addr, bound, n), FAR_OK);
     assert_int_equal(far_server_start(s), FAR_OK);
     return s;
+}
+
+static far_server *srv_start(char *bound, size_t n)
+{
+    return srv_start_on("tcp://127.0.0.1:0", bound, n);
 }
 
 /* Waits (bounded) until `v` reaches `want`. */
@@ -471,55 +476,55 @@ static void test_client_killed(void **state)
 static void test_liveness_keeps_alive(void **state)
 {
     (void)state;
-    hs_reset();
-    char bound[128];
-    far_server *s = srv_start(bound, sizeof bound);
-    for (int async = 0; async < 2; async++) {
-        far_client *c;
-        far_client_opts co = {.dead_after_ms = 1000};
-        assert_int_equal(far_client_open(&c, bound, &co), FAR_OK);
-        uint32_t ms = 3000, res = 7;
-        unsigned long before;
-        far__server_ctl_stats(s, NULL, &before, NULL);
-        double t0 = now_ms();
-        if (async) {
-            atomic_int done = 0;
-            assert_int_equal(far_client_call_async(c, HPROG, 1, P_HOLD, u32_enc, &ms, u32_dec, &res,
-                                                   NULL, NULL, hold_cb, &done),
-                             FAR_OK);
-            assert_true(wait_for(&done, 1, 20000));
-            assert_int_equal(last_st.err, FAR_OK);
-        } else {
-            assert_int_equal(
-                far_client_call(c, HPROG, 1, P_HOLD, u32_enc, &ms, u32_dec, &res, NULL, NULL),
-                FAR_OK);
+    for (int udp = 0; udp < 2; udp++) {
+        hs_reset();
+        char bound[128];
+        far_server *s =
+            srv_start_on(udp ? "udp://127.0.0.1:0" : "tcp://127.0.0.1:0", bound, sizeof bound);
+        for (int async = 0; async < 2; async++) {
+            far_client *c;
+            far_client_opts co = {.dead_after_ms = 1000};
+            assert_int_equal(far_client_open(&c, bound, &co), FAR_OK);
+            uint32_t ms = 3000, res = 7;
+            unsigned long before;
+            far__server_ctl_stats(s, NULL, &before, NULL);
+            double t0 = now_ms();
+            if (async) {
+                atomic_int done = 0;
+                assert_int_equal(far_client_call_async(c, HPROG, 1, P_HOLD, u32_enc, &ms, u32_dec,
+                                                       &res, NULL, NULL, hold_cb, &done),
+                                 FAR_OK);
+                assert_true(wait_for(&done, 1, 20000));
+                assert_int_equal(last_st.err, FAR_OK);
+            } else {
+                assert_int_equal(
+                    far_client_call(c, HPROG, 1, P_HOLD, u32_enc, &ms, u32_dec, &res, NULL, NULL),
+                    FAR_OK);
+            }
+            assert_int_equal(res, 0);
+            unsigned long after, sent, answered;
+            far__server_ctl_stats(s, NULL, &after, NULL);
+            far__client_ctl_stats(c, NULL, &sent, &answered);
+            printf("# %s %s 3 s call, dead_after_ms 1000: OK after %.0f ms; %lu STATUS answered by "
+                   "the server (%lu sent, %lu answers read)\n",
+                   udp ? "UDP" : "TCP", async ? "async" : "sync", now_ms() - t0, after - before,
+                   sent, answered);
+            assert_true(after - before >= 2);
+            assert_true(answered >= 2);
+            far_client_destroy(c);
         }
-        assert_int_equal(res, 0);
-        unsigned long after, sent, answered;
-        far__server_ctl_stats(s, NULL, &after, NULL);
-        far__client_ctl_stats(c, NULL, &sent, &answered);
-        printf("# %s 3 s call, dead_after_ms 1000: OK after %.0f ms; %lu STATUS answered by the "
-               "server (%lu sent, %lu answers read)\n",
-               async ? "async" : "sync", now_ms() - t0, after - before, sent, answered);
-        assert_true(after - before >= 2);
-        assert_true(answered >= 2);
-        far_client_destroy(c);
+        far_server_destroy(s);
     }
-    far_server_destroy(s);
 }
 
 /* A server behind a faultproxy whose path goes black mid-call: the call
  * fails with FAR_EPEER_DEAD, long before its own deadline. */
-static void test_liveness_blackhole(void **state)
+static void liveness_blackhole(bool udp)
 {
-    (void)state;
-    if (!faultproxy) {
-        printf("# skipped: no faultproxy given\n");
-        skip();
-    }
     hs_reset();
     char bound[128];
-    far_server *s = srv_start(bound, sizeof bound);
+    far_server *s =
+        srv_start_on(udp ? "udp://127.0.0.1:0" : "tcp://127.0.0.1:0", bound, sizeof bound);
     int out[2];
     assert_int_equal(pipe(out), 0);
     posix_spawn_file_actions_t fa;
@@ -527,8 +532,16 @@ static void test_liveness_blackhole(void **state)
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_addclose(&fa, out[0]);
     const char *target = strstr(bound, "//") + 2;
-    char *argv[] = {(char *)faultproxy, "-p", "tcp", "-l", "127.0.0.1:0", "-t",
-                    (char *)target,     "-T", "60",  NULL};
+    char *argv[] = {(char *)faultproxy,
+                    "-p",
+                    udp ? "udp" : "tcp",
+                    "-l",
+                    "127.0.0.1:0",
+                    "-t",
+                    (char *)target,
+                    "-T",
+                    "60",
+                    NULL};
     pid_t pid;
     assert_int_equal(posix_spawn(&pid, faultproxy, &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
@@ -559,8 +572,8 @@ static void test_liveness_blackhole(void **state)
     kill(pid, SIGUSR1); /* the black hole */
     pthread_join(k.t, NULL);
     double took = now_ms() - t_hole;
-    printf("# black hole mid-call, dead_after_ms 1000: %s after %.0f ms (bound 8000): %s\n",
-           far_errname(k.rc), took, k.st.msg);
+    printf("# %s: black hole mid-call, dead_after_ms 1000: %s after %.0f ms (bound 8000): %s\n",
+           udp ? "UDP" : "TCP", far_errname(k.rc), took, k.st.msg);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     fclose(f);
@@ -570,6 +583,17 @@ static void test_liveness_blackhole(void **state)
     assert_true(answered >= 1);
     assert_int_equal(k.rc, FAR_EPEER_DEAD);
     assert_true(took < 8000);
+}
+
+static void test_liveness_blackhole(void **state)
+{
+    (void)state;
+    if (!faultproxy) {
+        printf("# skipped: no faultproxy given\n");
+        skip();
+    }
+    liveness_blackhole(false);
+    liveness_blackhole(true);
 }
 
 /* The client process of test_client_killed: one call that holds. */
