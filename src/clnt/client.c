@@ -177,6 +177,10 @@ void far__client_free(far_client *c)
 /* Fails every call with FAR_ECANCELED and wakes every waiter (c->mu held). */
 static void cancel_everything(far_client *c)
 {
+    /* A stream's close tells the server; over UDP a CANCEL of the calls
+     * outstanding does (one datagram, best effort). */
+    if (c->addr.t == FAR__UDP && !c->destroying)
+        far__ctl_cancel_outstanding(c);
     c->destroying = true;
     far__call_fail_all(c, 0, FAR_ECANCELED, "client destroyed");
     far__call_resend_cancel_all(c, FAR_ECANCELED, "client destroyed");
@@ -792,7 +796,7 @@ FAR__API far_err far_client_cancel(far_client *c, uint64_t call_id)
     far__call_complete(c, k);        /* a sync caller wakes and lets go of the queue itself */
     if (c->reader == k && c->wakefd >= 0)
         far__event_wake(c->wakefd); /* it is the reader, in poll: wake it */
-    if (!unsent && c->addr.t != FAR__UDP)
+    if (!unsent)
         far__ctl_cancel(c, k->gen, &k->xid, 1); /* its handler is told (clnt/ctl.c) */
     pthread_mutex_unlock(&c->mu);
     return FAR_OK;

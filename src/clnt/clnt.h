@@ -223,6 +223,8 @@ bool far__udp_read_once(far_client *c, int fd, int flags);
 /* Tells the server that the calls `xids` sent on connection `gen` are
  * cancelled (FAR_CTL CANCEL), unless it is gone or does not serve FAR_CTL. */
 void far__ctl_cancel(far_client *c, uint64_t gen, const uint32_t *xids, uint32_t n);
+/* UDP, at destroy: far__ctl_cancel of the calls outstanding (at most 64). */
+void far__ctl_cancel_outstanding(far_client *c);
 /* A FAR_CTL call has completed (far__call_complete). */
 void far__ctl_done(far_client *c, call *k);
 /* A call of the user's entered the table: liveness watches it. */

@@ -128,6 +128,17 @@ static call *send_ctl(far_client *c, uint32_t proc, const uint32_t *xids, uint32
     return k;
 }
 
+void far__ctl_cancel_outstanding(far_client *c)
+{
+    uint32_t xids[STATUS_MAX];
+    uint32_t n = 0;
+    for (size_t i = 0; i < c->tabsize && n < STATUS_MAX; i++)
+        for (call *k = c->tab[i]; k && n < STATUS_MAX; k = k->hnext)
+            if (!k->ctl && k->gen == c->gen)
+                xids[n++] = k->xid;
+    far__ctl_cancel(c, c->gen, xids, n);
+}
+
 void far__ctl_cancel(far_client *c, uint64_t gen, const uint32_t *xids, uint32_t n)
 {
     if (!n || gen != c->gen || !ctl_usable(c))

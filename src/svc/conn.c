@@ -78,17 +78,7 @@ void far__svc_calls_remove(conn *c, far_svc_req *r)
     r->in_table = false;
     r->hnext = NULL;
     c->ncalls--;
-    /* No cancel callback runs once the call has left the table: one running
-     * now is waited for (its canceller holds no lock while it runs). */
-    for (;;) {
-        int st = atomic_load(&r->cancel_cb);
-        if (st == CANCEL_CB_RUNNING) {
-            sched_yield();
-            continue;
-        }
-        if (atomic_compare_exchange_weak(&r->cancel_cb, &st, CANCEL_CB_CLOSED))
-            break;
-    }
+    far__svc_req_cancel_close(r);
 }
 
 far_svc_req *far__svc_find_call(far_svc_req *r, uint32_t xid)

@@ -1,7 +1,7 @@
 /* Server: the control program FAR_CTL v1 (src/svc/far_ctl.x), which every
  * server serves: CANCEL and STATUS of the calls in flight on the connection
- * the control call comes in on (for UDP, STATUS of the calls from its
- * address, from the duplicate request cache).
+ * the control call comes in on (for UDP, of the calls from its address,
+ * found through the duplicate request cache).
  *
  * Like FAR_REFLECT it is one of the server's programs, with hand-written
  * descriptors, added at far_server_start, marked as the runtime's own (not
@@ -130,6 +130,25 @@ void far__svc_run_cancel_cbs(far_svc_req *list)
     }
 }
 
+typedef struct udp_cancel {
+    far_server *s;
+    far_svc_req **cbs;
+    unsigned found;
+} udp_cancel;
+
+/* (under the cache's lock: the call cannot end meanwhile) */
+static void udp_cancel_one(void *owner, void *arg)
+{
+    far_svc_req *call = owner;
+    udp_cancel *u = arg;
+    if (atomic_load(&call->cancelled))
+        return;
+    atomic_store(&call->cancelled, true);
+    atomic_fetch_add(&u->s->ctl_cancelled, 1);
+    take_cb(call, u->cbs);
+    u->found++;
+}
+
 static far_err do_cancel(const void *impl, far_svc_req *req, const void *args, void *res)
 {
     far_server *s = (far_server *)impl;
@@ -139,9 +158,21 @@ static far_err do_cancel(const void *impl, far_svc_req *req, const void *args, v
     memset(r->found, 0, sizeof r->found);
     atomic_fetch_add(&s->ctl_cancels, 1);
     conn *c = conn_of(req);
-    if (!c)
-        return FAR_OK; /* UDP: no call of a datagram's sender is found (docs/runtime.md) */
     far_svc_req *cbs = NULL;
+    if (!c) {
+        /* UDP: the calls in progress from the sender's address, found
+         * through the duplicate request cache (an uncached one -- may-be,
+         * at-least-once, the cache off -- is not found) */
+        for (uint32_t i = 0; s->drc && i < x->n; i++) {
+            udp_cancel u = {s, &cbs, 0};
+            far__drc_cancel(s->drc, &req->peer, req->peer_len, far_xdr_load_u32(x->p + 4 * i),
+                            udp_cancel_one, &u);
+            if (u.found)
+                r->found[i / 64] |= (uint64_t)1 << (i % 64);
+        }
+        far__svc_run_cancel_cbs(cbs);
+        return FAR_OK;
+    }
     pthread_mutex_lock(&c->mu);
     for (uint32_t i = 0; i < x->n; i++) {
         far_svc_req *call = find_locked(c, far_xdr_load_u32(x->p + 4 * i));

@@ -240,6 +240,9 @@ static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
         return ok ? FRONT_REPLY : FRONT_DROP;
     }
     default:
+        /* A UDP call is found by a FAR_CTL CANCEL through its entry (ctl.c). */
+        if (r->drc && r->t == FAR__UDP)
+            far__drc_own(s->drc, r->drc, r);
         return FRONT_HANDLER;
     }
 }
@@ -413,6 +416,8 @@ static void stage_cache_store(far_server *s, far_svc_req *r)
     }
     far__drc_store(s->drc, r->drc, b, n); /* b NULL: forgotten */
     r->drc = NULL;
+    if (r->t == FAR__UDP)
+        far__svc_req_cancel_close(r); /* a CANCEL finds it no more (ctl.c) */
 }
 
 bool far__svc_reply_finish(far_server *s, far_svc_req *r)

@@ -15,6 +15,7 @@ struct far__drc_entry {
     uint64_t hash, sum;
     uint32_t xid, prog, vers, proc, args_len;
     bool done;
+    void *owner; /* in progress: the call it is (far__drc_own), for a cancel */
     uint8_t *reply;
     size_t reply_len;
 };
@@ -273,6 +274,7 @@ void far__drc_store(far__drc *d, far__drc_entry *e, uint8_t *reply, size_t len)
         return;
     }
     e->done = true;
+    e->owner = NULL;
     e->reply = reply;
     e->reply_len = len;
     d->bytes += len;
@@ -289,6 +291,32 @@ void far__drc_forget(far__drc *d, far__drc_entry *e)
     pthread_mutex_lock(&d->mu);
     drop(d, e);
     pthread_mutex_unlock(&d->mu);
+}
+
+void far__drc_own(far__drc *d, far__drc_entry *e, void *owner)
+{
+    pthread_mutex_lock(&d->mu);
+    e->owner = owner;
+    pthread_mutex_unlock(&d->mu);
+}
+
+unsigned far__drc_cancel(far__drc *d, const struct sockaddr_storage *peer, socklen_t peer_len,
+                         uint32_t xid, void (*fn)(void *owner, void *arg), void *arg)
+{
+    if (peer_len > sizeof *peer)
+        peer_len = sizeof *peer;
+    uint64_t ch = fnv(FNV_INIT, peer, peer_len);
+    uint64_t h = fnv(ch, &xid, sizeof xid);
+    unsigned n = 0;
+    pthread_mutex_lock(&d->mu);
+    drc_client *c = client_of(d, peer, peer_len, ch);
+    for (far__drc_entry *e = c ? d->buckets[h & d->mask] : NULL; e; e = e->hnext)
+        if (e->hash == h && e->cl == c && e->xid == xid && !e->done && e->owner) {
+            fn(e->owner, arg);
+            n++;
+        }
+    pthread_mutex_unlock(&d->mu);
+    return n;
 }
 
 far__drc_res far__drc_peek(far__drc *d, const struct sockaddr_storage *peer, socklen_t peer_len,

@@ -60,6 +60,16 @@ void far__drc_store(far__drc *d, far__drc_entry *e, uint8_t *reply, size_t len);
  * retransmission runs it. */
 void far__drc_forget(far__drc *d, far__drc_entry *e);
 
+/* The call an entry in progress is (a far_svc_req), for far__drc_cancel;
+ * store and forget clear it, under the cache's lock. */
+void far__drc_own(far__drc *d, far__drc_entry *e, void *owner);
+
+/* FAR_CTL CANCEL over UDP: calls fn(owner, arg) under the cache's lock for
+ * each call in progress from `peer` with `xid` that has an owner (so the
+ * owner cannot end meanwhile); how many. */
+unsigned far__drc_cancel(far__drc *d, const struct sockaddr_storage *peer, socklen_t peer_len,
+                         uint32_t xid, void (*fn)(void *owner, void *arg), void *arg);
+
 /* What the cache knows of a call from `peer` with `xid` (any program,
  * version, procedure): FAR__DRC_INPROG, FAR__DRC_DONE, or FAR__DRC_MISS if
  * nothing (FAR_CTL STATUS). */

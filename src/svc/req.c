@@ -89,6 +89,8 @@ void far__svc_req_put(far_server *s, far_svc_req *r)
         /* it ends with no reply cached: a retransmission runs it */
         far__drc_forget(s->drc, r->drc);
         r->drc = NULL;
+        if (r->t == FAR__UDP)
+            far__svc_req_cancel_close(r);
     }
     if (r->udp_counted) {
         r->udp_counted = false;

@@ -353,6 +353,22 @@ bool far__svc_cancel_locked(conn *c, far_svc_req *r);
  * running (the canceller calls it), fired, closed (the call left its
  * connection's table: no callback may run any more). */
 enum { CANCEL_CB_NONE, CANCEL_CB_SET, CANCEL_CB_RUNNING, CANCEL_CB_FIRED, CANCEL_CB_CLOSED };
+/* No cancel callback of r runs from now on: r has left the place a
+ * canceller finds it in (its connection's table; for UDP its cache entry),
+ * and one running now is waited for (its canceller holds no lock while it
+ * runs). */
+static inline void far__svc_req_cancel_close(far_svc_req *r)
+{
+    for (;;) {
+        int st = atomic_load(&r->cancel_cb);
+        if (st == CANCEL_CB_RUNNING) {
+            sched_yield();
+            continue;
+        }
+        if (atomic_compare_exchange_weak(&r->cancel_cb, &st, CANCEL_CB_CLOSED))
+            break;
+    }
+}
 /* Marks every call in c's table cancelled (c->mu held; its connection
  * closed) and returns those whose callback is now the caller's to run, for
  * far__svc_run_cancel_cbs once c->mu is let go. */

@@ -333,12 +333,11 @@ static void *sync_hold(void *arg)
 
 /* far_client_cancel of a sync call: the caller returns FAR_ECANCELED at
  * once, and the server's handler is told (CANCEL). */
-static void test_client_cancel(void **state)
+static void client_cancel(const char *listen)
 {
-    (void)state;
     hs_reset();
     char bound[128];
-    far_server *s = srv_start(bound, sizeof bound);
+    far_server *s = srv_start_on(listen, bound, sizeof bound);
     caller k = {0};
     assert_int_equal(far_client_open(&k.c, bound, NULL), FAR_OK);
     assert_int_equal(pthread_create(&k.t, NULL, sync_hold, &k), 0);
@@ -348,7 +347,7 @@ static void test_client_cancel(void **state)
     pthread_join(k.t, NULL);
     assert_int_equal(k.rc, FAR_ECANCELED);
     assert_true(wait_for(&hs.seen, 1, 5000));
-    printf("# far_client_cancel (sync): the handler saw it after %.1f ms\n",
+    printf("# %s far_client_cancel (sync): the handler saw it after %.1f ms\n", listen,
            atomic_load(&hs.t_seen) - t_cancel);
     assert_int_equal(far_client_cancel(k.c, k.id), FAR_EMISUSE);
     unsigned long sent;
@@ -370,7 +369,7 @@ static void test_client_cancel(void **state)
     assert_true(wait_for(&done, 1, 5000));
     assert_int_equal(last_st.err, FAR_ECANCELED);
     assert_true(wait_for(&hs.seen, 1, 5000));
-    printf("# far_client_cancel (async): the handler saw it after %.1f ms\n",
+    printf("# %s far_client_cancel (async): the handler saw it after %.1f ms\n", listen,
            atomic_load(&hs.t_seen) - t_cancel);
     unsigned long cancels, cancelled;
     far__server_ctl_stats(s, &cancels, NULL, &cancelled);
@@ -380,14 +379,20 @@ static void test_client_cancel(void **state)
     far_server_destroy(s);
 }
 
-/* far_client_destroy with a call in flight: the connection closes, and the
- * server's reader notices it while the handler runs. */
-static void test_client_destroy(void **state)
+static void test_client_cancel(void **state)
 {
     (void)state;
+    client_cancel("tcp://127.0.0.1:0");
+    client_cancel("udp://127.0.0.1:0"); /* CANCEL as a datagram, found through the cache */
+}
+
+/* far_client_destroy with a call in flight: the connection closes, and the
+ * server's reader notices it while the handler runs. */
+static void client_destroy(const char *listen)
+{
     hs_reset();
     char bound[128];
-    far_server *s = srv_start(bound, sizeof bound);
+    far_server *s = srv_start_on(listen, bound, sizeof bound);
     far_client *c;
     assert_int_equal(far_client_open(&c, bound, NULL), FAR_OK);
     atomic_int done = 0;
@@ -401,9 +406,16 @@ static void test_client_destroy(void **state)
     assert_int_equal(atomic_load(&done), 1);
     assert_int_equal(last_st.err, FAR_ECANCELED);
     assert_true(wait_for(&hs.seen, 1, 5000));
-    printf("# far_client_destroy: the handler saw it after %.1f ms\n",
+    printf("# %s far_client_destroy: the handler saw it after %.1f ms\n", listen,
            atomic_load(&hs.t_seen) - t_destroy);
     far_server_destroy(s);
+}
+
+static void test_client_destroy(void **state)
+{
+    (void)state;
+    client_destroy("tcp://127.0.0.1:0"); /* the connection closes */
+    client_destroy("udp://127.0.0.1:0"); /* a CANCEL of the calls outstanding */
 }
 
 /* A handler that waits for its cancel callback (far_svc_req_on_cancel)
