@@ -8,7 +8,8 @@
  *
  * STATUS: liveness, DCE's ping, RPC2's BUSY.  A connection with calls
  * outstanding from which nothing has come for a third of
- * far_client_opts.dead_after_ms asks STATUS of those calls; its answer (any
+ * far_client_opts.dead_after_ms (UDP: a twentieth, probe_ns) asks STATUS of
+ * those calls; its answer (any
  * bytes from the server) shows the server is there.  Nothing at all for
  * dead_after_ms -- no reply, no answer to STATUS -- and the connection is
  * given up: its calls fail with FAR_EPEER_DEAD.  A call the server says it
@@ -70,6 +71,16 @@ static bool decode_states(far_xdr_dec *d, void *v)
 static uint64_t dead_ns(const far_client *c)
 {
     return (uint64_t)c->o.dead_after_ms * 1000000u;
+}
+
+/* How long a quiet server is left before a STATUS asks it: a third of
+ * dead_after_ms on a stream (TCP loses nothing: one unanswered STATUS
+ * says much), a twentieth over UDP, where a datagram and its answer are
+ * both lost often on a bad path -- at 30% loss each way, 20 STATUS all
+ * unanswered from a live server happens about once in 700,000. */
+static uint64_t probe_ns(const far_client *c)
+{
+    return dead_ns(c) / (c->addr.t == FAR__UDP ? 20 : 3);
 }
 
 /* True if FAR_CTL may be sent on c's connection now. */
@@ -244,7 +255,7 @@ void far__live_note_call(far_client *c)
     if (first)
         c->live_base = now; /* the first call outstanding: quiet is counted from here */
     if (!c->live_next) {
-        c->live_next = now + dead_ns(c) / 3;
+        c->live_next = now + probe_ns(c);
         live_arm(c);
     }
 }
@@ -258,7 +269,7 @@ void far__live_check(far_client *c, uint64_t now)
         return;
     uint64_t rx = atomic_load_explicit(&c->last_rx, memory_order_relaxed);
     uint64_t base = rx > c->live_base ? rx : c->live_base;
-    uint64_t quiet = now > base ? now - base : 0, dead = dead_ns(c), probe = dead / 3;
+    uint64_t quiet = now > base ? now - base : 0, dead = dead_ns(c), probe = probe_ns(c);
     /* A farcall server: it answered FAR_CTL here, or the FAR_CTX probe of
      * this connection (clnt/ctx.c). */
     bool farcall = c->ctl_on_gen == c->gen || atomic_load(&c->use_ctx);
