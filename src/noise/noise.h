@@ -73,12 +73,12 @@ far_err far__noise_hs_set_psk(far__noise_hs *hs, unsigned index /* the N of pskN
                               const uint8_t psk[32]);
 
 /* This side's static private key (s); the public key is derived.  Before
- * start. */
+ * start; FAR_EMISUSE if this side has no static key in the pattern. */
 far_err far__noise_hs_set_static(far__noise_hs *hs, const uint8_t priv[32]);
 
 /* The peer's static public key (rs), for the patterns where it is known
  * before the handshake (NK KK XK IK as initiator, KN KK KX as responder).
- * Before start. */
+ * Before start; FAR_EMISUSE for any other pattern and role. */
 far_err far__noise_hs_set_remote_static(far__noise_hs *hs, const uint8_t pub[32]);
 
 /* This side's ephemeral private key, instead of a fresh random one: for
@@ -108,8 +108,9 @@ far_err far__noise_hs_write(far__noise_hs *hs, const uint8_t *payload, size_t n,
  * this side's turn; FAR_ELIMIT if n > FAR__NOISE_MAX_MSG; FAR_EPROTO if the
  * message is too short for the pattern; FAR_ENOSPACE if the payload does
  * not fit; FAR_EAUTH for a failed decryption or DH.  After any error but
- * FAR_EMISUSE the handshake is FAILED (Noise §5.3: a failed handshake is
- * not resumed). */
+ * FAR_EMISUSE and FAR_ENOSPACE (which change nothing) the handshake is
+ * FAILED (Noise §5.3: a failed handshake is not resumed).  msg and payload
+ * must not overlap (nor payload and out in far__noise_hs_write). */
 far_err far__noise_hs_read(far__noise_hs *hs, const uint8_t *msg, size_t n, uint8_t *payload,
                            size_t cap, size_t *len);
 
