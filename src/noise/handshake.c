@@ -346,6 +346,16 @@ far_err far__noise_hs_set_ephemeral(far__noise_hs *hs, const uint8_t priv[32])
     return FAR_OK;
 }
 
+void far__noise_hs_needs(const far__noise_hs *hs, bool *s, bool *rs, unsigned *psks)
+{
+    if (s)
+        *s = hs && hs->need_s;
+    if (rs)
+        *rs = hs && (hs->initiator ? hs->pre_s_r : hs->pre_s_i);
+    if (psks)
+        *psks = hs ? hs->psk_need : 0;
+}
+
 /* ------------------------------------------------------ SymmetricState */
 
 static void mix_hash(far__noise_hs *hs, const uint8_t *data, size_t n)

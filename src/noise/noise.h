@@ -86,6 +86,13 @@ far_err far__noise_hs_set_remote_static(far__noise_hs *hs, const uint8_t pub[32]
  * Before start. */
 far_err far__noise_hs_set_ephemeral(far__noise_hs *hs, const uint8_t priv[32]);
 
+/* Which keys the pattern needs from this side before start: *s its own
+ * static key (far__noise_hs_set_static), *rs the peer's static public key
+ * (far__noise_hs_set_remote_static), *psks bit N for pskN
+ * (far__noise_hs_set_psk).  Any pointer may be NULL.  (An addition to the
+ * first API: callers that handle many patterns need not guess.) */
+void far__noise_hs_needs(const far__noise_hs *hs, bool *s, bool *rs, unsigned *psks);
+
 /* Initialize() (Noise §5.3): mixes the protocol name, the prologue and the
  * pre-message keys.  After the setters; FAR_EMISUSE if a key the pattern
  * needs (s, rs, a psk) was not given, or if started already. */
