@@ -162,6 +162,10 @@ far_err far__noise_rekey(far__noise_cs *cs);
 /* A fresh Curve25519 key pair (libsodium's random generator). */
 void far__noise_keypair(uint8_t priv[32], uint8_t pub[32]);
 
+/* The Curve25519 public key of priv (an addition to the first API: for
+ * showing or distributing a configured static key). */
+void far__noise_public_key(const uint8_t priv[32], uint8_t pub[32]);
+
 /* True if AES-256-GCM is usable on this CPU (libsodium 1.0.18 needs AES-NI
  * and PCLMUL). */
 bool far__noise_aesgcm_available(void);
