@@ -576,6 +576,100 @@ static void test_zero_dh(void **state)
     far__noise_hs_free(ini);
 }
 
+/* The PSK callback: XXpsk3's responder learns the initiator's static key in
+ * the message that mixes the PSK, and looks the PSK up by it. */
+typedef struct psk_lookup {
+    const keys *k;
+    unsigned calls;
+    bool saw_rs;
+    far_err answer; /* FAR_OK: the right PSK; FAR_ETRUNC: a wrong one */
+} psk_lookup;
+
+static far_err lookup_psk(void *user, unsigned index, const uint8_t *rs, uint8_t psk[32])
+{
+    psk_lookup *l = user;
+    l->calls++;
+    l->saw_rs = rs != NULL;
+    if (rs && memcmp(rs, l->k->si_pub, 32) != 0)
+        return FAR_EAUTH; /* not the client we know */
+    if (l->answer == FAR_ETRUNC) {
+        memcpy(psk, l->k->psk[index], 32);
+        psk[5] ^= 1;
+        return FAR_OK;
+    }
+    if (l->answer != FAR_OK)
+        return l->answer;
+    memcpy(psk, l->k->psk[index], 32);
+    return FAR_OK;
+}
+
+static void test_psk_callback(void **state)
+{
+    (void)state;
+    keys k;
+    make_keys(&k, 7);
+    static const struct {
+        const char *protocol;
+        bool rs_known; /* the responder knows the initiator's key when the psk is mixed */
+        unsigned msg;  /* the message the responder reads with the psk */
+    } cases[] = {
+        {"Noise_XXpsk3_25519_ChaChaPoly_SHA256", true, 2},
+        {"Noise_NNpsk0_25519_ChaChaPoly_SHA256", false, 0},
+        {"Noise_KKpsk0_25519_ChaChaPoly_SHA256", true, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        static const far_err answers[] = {FAR_OK, FAR_EAUTH, FAR_ETRUNC};
+        for (size_t a = 0; a < 3; a++) {
+            psk_lookup l = {.k = &k, .answer = answers[a]};
+            far__noise_hs *ini, *res;
+            assert_int_equal(side(&ini, cases[c].protocol, true, &k, false, 0), FAR_OK);
+            assert_int_equal(far__noise_hs_new(&res, cases[c].protocol, false), FAR_OK);
+            bool s, rs;
+            far__noise_hs_needs(res, &s, &rs, NULL);
+            if (s)
+                assert_int_equal(far__noise_hs_set_static(res, k.sr), FAR_OK);
+            if (rs)
+                assert_int_equal(far__noise_hs_set_remote_static(res, k.si_pub), FAR_OK);
+            static const uint8_t prologue[] = "farcall test prologue";
+            assert_int_equal(far__noise_hs_set_prologue(res, prologue, sizeof prologue), FAR_OK);
+            assert_int_equal(far__noise_hs_start(res), FAR_EMISUSE); /* no psk, no callback */
+            assert_int_equal(far__noise_hs_set_psk_callback(res, lookup_psk, &l), FAR_OK);
+            assert_int_equal(far__noise_hs_start(res), FAR_OK);
+            far_err last = FAR_OK;
+            unsigned m = 0;
+            for (; far__noise_hs_action(ini) != FAR__NOISE_SPLIT; m++) {
+                bool from_i = m % 2 == 0;
+                far__noise_hs *w = from_i ? ini : res, *r = from_i ? res : ini;
+                uint8_t out[MSG_CAP], back[MSG_CAP];
+                size_t len, plen;
+                assert_int_equal(far__noise_hs_write(w, NULL, 0, out, sizeof out, &len), FAR_OK);
+                last = far__noise_hs_read(r, out, len, back, sizeof back, &plen);
+                if (last != FAR_OK)
+                    break;
+            }
+            assert_int_equal(l.calls, 1);
+            assert_int_equal(l.saw_rs, cases[c].rs_known);
+            if (answers[a] == FAR_OK) {
+                assert_int_equal(last, FAR_OK);
+                assert_int_equal(far__noise_hs_action(res), FAR__NOISE_SPLIT);
+            } else {
+                /* refused (the callback's FAR_EAUTH) or a wrong PSK (decryption) */
+                assert_int_equal(last, FAR_EAUTH);
+                assert_int_equal(m, cases[c].msg);
+                assert_int_equal(far__noise_hs_action(res), FAR__NOISE_FAILED);
+            }
+            far__noise_hs_free(ini);
+            far__noise_hs_free(res);
+        }
+    }
+    /* no psk modifier: no callback */
+    far__noise_hs *hs;
+    assert_int_equal(far__noise_hs_new(&hs, "Noise_XX_25519_ChaChaPoly_SHA256", false), FAR_OK);
+    psk_lookup l = {.k = &k};
+    assert_int_equal(far__noise_hs_set_psk_callback(hs, lookup_psk, &l), FAR_EMISUSE);
+    far__noise_hs_free(hs);
+}
+
 /* Every pattern of the table with fresh random ephemerals, with psk
  * modifiers, both ciphers and both hashes. */
 static void test_all_patterns(void **state)
@@ -636,7 +730,7 @@ int main(void)
         cmocka_unit_test(test_transport),         cmocka_unit_test(test_nonce_and_rekey),
         cmocka_unit_test(test_missing_keys),      cmocka_unit_test(test_unsupported_names),
         cmocka_unit_test(test_misuse_and_limits), cmocka_unit_test(test_zero_dh),
-        cmocka_unit_test(test_all_patterns),
+        cmocka_unit_test(test_psk_callback),      cmocka_unit_test(test_all_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
