@@ -13,9 +13,13 @@
  *                sent, and the procedure is not run again
  *
  * Bounded in entries and in reply bytes (far_server_opts.drc_entries,
- * drc_bytes).  When full, the oldest done entry goes; a client holding more
- * than its share (an eighth of the entries, at least 8) loses its own oldest
- * first, so one busy client cannot push every other client's replies out.
+ * drc_bytes).  A client holding more than an eighth of the entries (at
+ * least 8) loses its own oldest first, so one busy client cannot push every
+ * other client's replies out.  When full, a client at its fair share (the
+ * entries over the clients that have some) pays with its own oldest;
+ * otherwise the oldest entry of a client at its share goes, never a
+ * client's newest while another will do: that is the reply a client that
+ * stopped to retransmit needs (drc.c fair_victim).
  * An entry in progress is never evicted (there are at most as many as
  * calls in flight); with none to evict, a call runs uncached.
  *

@@ -9,7 +9,8 @@
  *   - 10,000 calls from libtirpc clients (clntudp_create, 25 threads, a
  *     retransmission every 20 ms): no call runs twice, and every call is
  *     answered or fails with a clear error (RPC_TIMEDOUT), counted;
- *   - 2,000 calls from farcall's own UDP client (retry_ms 20): the same;
+ *   - 10,000 calls from farcall's own UDP clients (100 of them, retry_ms 20):
+ *     the same;
  *   - 10,000 calls from one socket with only 8 xids among them (each xid
  *     reused 1,250 times with other arguments, every tenth call sent twice):
  *     0 false cache hits (each reply is its own call's), each call ran once;
@@ -117,7 +118,7 @@ static void proxy_start(proxy *p, unsigned to_port)
         close(fds[0]);
         close(fds[1]);
         execl(proxy_path, proxy_path, "-p", "udp", "-l", "127.0.0.1:0", "-t", to, "-L", "0.3", "-D",
-              "0.1", "-R", "0.1", "-s", "11", "-c", "64", "-T", "300", (char *)NULL);
+              "0.1", "-R", "0.1", "-s", "11", "-c", "128", "-T", "300", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -213,9 +214,9 @@ static int run_load(const char *what, bool no_drc, bool farcall, int n, int thre
     far_server *s = server_start(no_drc, &sport);
     proxy p;
     proxy_start(&p, sport);
-    load l[32];
-    pthread_t th[32];
-    if (threads > 32 || n % threads) {
+    load l[100];
+    pthread_t th[100];
+    if (threads > 100 || n % threads) {
         fprintf(stderr, "%s: %d calls do not split over %d threads\n", what, n, threads);
         exit(2);
     }
@@ -362,7 +363,7 @@ int main(int argc, char **argv)
 
     int twice = run_load("libtirpc clients, cache on", false, false, 10000, 25);
     CHECK(twice == 0, "libtirpc: %d calls ran more than once with the cache on", twice);
-    twice = run_load("farcall clients, cache on", false, true, 2000, 16);
+    twice = run_load("farcall clients, cache on", false, true, 10000, 100);
     CHECK(twice == 0, "farcall: %d calls ran more than once with the cache on", twice);
     run_collisions();
     twice = run_load("libtirpc clients, cache off (no_drc)", true, false, 1000, 10);

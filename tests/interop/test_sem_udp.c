@@ -39,7 +39,7 @@
 
 #include "sem.h"
 
-#define MAX_IDS 4000
+#define MAX_IDS 10000
 
 static const char *proxy_path;
 static atomic_int runs[MAX_IDS];
@@ -106,7 +106,7 @@ static void proxy_start(proxy *p, unsigned to_port)
         close(fds[0]);
         close(fds[1]);
         execl(proxy_path, proxy_path, "-p", "udp", "-l", "127.0.0.1:0", "-t", to, "-L", "0.3", "-D",
-              "0.1", "-R", "0.1", "-s", "12", "-c", "64", "-T", "300", (char *)NULL);
+              "0.1", "-R", "0.1", "-s", "12", "-c", "128", "-T", "300", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -192,9 +192,9 @@ static row run_load(const char *what, stub_fn stub, far_semantics sem, uint32_t 
     far_server *s = server_start(&sport);
     proxy p;
     proxy_start(&p, sport);
-    load l[16];
-    pthread_t th[16];
-    if (threads > 16 || n % threads || n > MAX_IDS) {
+    load l[100];
+    pthread_t th[100];
+    if (threads > 100 || n % threads || n > MAX_IDS) {
         fprintf(stderr, "%s: %d calls do not split over %d threads\n", what, n, threads);
         exit(2);
     }
@@ -258,11 +258,11 @@ int main(int argc, char **argv)
      * one (a lost one is never sent again, so waiting longer gains nothing). */
     row rows[5];
     rows[0] =
-        run_load("at-most-once (COUNT, the default)", count_1, FAR_SEM_DEFAULT, 3000, 2000, 16);
+        run_load("at-most-once (COUNT, the default)", count_1, FAR_SEM_DEFAULT, 3000, 10000, 100);
     rows[1] = run_load("at-least-once (COUNT_IDEM, idempotent)", count_idem_1, FAR_SEM_DEFAULT,
-                       3000, 2000, 16);
+                       3000, 10000, 100);
     rows[2] =
-        run_load("may-be (COUNT_MAYBE, maybe)", count_maybe_1, FAR_SEM_DEFAULT, 100, 1600, 16);
+        run_load("may-be (COUNT_MAYBE, maybe)", count_maybe_1, FAR_SEM_DEFAULT, 100, 10000, 100);
     rows[3] = run_load("COUNT called FAR_SEM_MAYBE", count_1, FAR_SEM_MAYBE, 100, 800, 16);
     rows[4] = run_load("COUNT_MAYBE called FAR_SEM_AT_LEAST_ONCE", count_maybe_1,
                        FAR_SEM_AT_LEAST_ONCE, 3000, 800, 16);

@@ -167,6 +167,32 @@ static void test_fair_share(void **s)
     far__drc_destroy(d);
 }
 
+/* A client that stopped (to retransmit a call whose reply was lost) keeps
+ * its newest reply while many busier clients fill the cache: with the
+ * oldest-of-all rule it would be pushed out after max_entries replies. */
+static void test_stopped_client_keeps_newest(void **s)
+{
+    (void)s;
+    far__drc *d = far__drc_create(64, 1 << 20);
+    far__drc_entry *e;
+    char rep[64];
+    for (int i = 0; i < 5; i++) { /* client 1000: five calls, the last one 104 */
+        assert_int_equal(look(d, 1000, 100 + (uint32_t)i, 1, i, &e, rep, sizeof rep),
+                         FAR__DRC_MISS);
+        store(d, e, "mine");
+    }
+    for (int i = 0; i < 2000; i++) { /* 20 busy clients, 100 calls each */
+        uint16_t port = (uint16_t)(2000 + i % 20);
+        assert_int_equal(look(d, port, 5000 + (uint32_t)i, 1, i, &e, rep, sizeof rep),
+                         FAR__DRC_MISS);
+        if (e)
+            store(d, e, "theirs");
+    }
+    assert_int_equal(look(d, 1000, 104, 1, 4, &e, rep, sizeof rep), FAR__DRC_DONE);
+    assert_string_equal(rep, "mine");
+    far__drc_destroy(d);
+}
+
 static void test_inprog_never_evicted(void **s)
 {
     (void)s;
@@ -206,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_states_and_key),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_fair_share),
+        cmocka_unit_test(test_stopped_client_keeps_newest),
         cmocka_unit_test(test_inprog_never_evicted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
