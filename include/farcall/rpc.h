@@ -391,7 +391,8 @@ far_arena *far_svc_req_arena(far_svc_req *r);
 /* For a handler returning FAR_EAUTH: the auth_stat to send. */
 void far_svc_req_set_auth_stat(far_svc_req *r, int auth_stat);
 /* Registers fn(user) to run once when the call is cancelled by its client
- * (far_client_cancel, FAR_CTL CANCEL) or its connection closes: on the
+ * (far_client_cancel, FAR_CTL CANCEL), its connection closes, or its
+ * deadline passes (a FAR_CTX caller's: a timer of the server's): on the
  * server thread that sees it (the connection's reader), so it must be quick
  * and must not block -- wake the handler (a condition variable, an eventfd),
  * cancel a call the handler is making (far_client_cancel).  If the call is

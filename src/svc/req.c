@@ -67,6 +67,7 @@ void far__svc_req_reset(far_svc_req *r)
     r->auth.state = NULL;
     r->auth_stat = FAR_AUTH_TOOWEAK;
     atomic_store_explicit(&r->cancel_cb, CANCEL_CB_NONE, memory_order_relaxed);
+    r->dl_ever = r->dl_watched = false;
     r->flat = NULL;
     r->held = 0;
     r->sp = NULL;
@@ -85,6 +86,12 @@ void far__svc_req_free(far_svc_req *r)
 void far__svc_req_put(far_server *s, far_svc_req *r)
 {
     conn *c = r->c;
+    if (r->dl_ever) {
+        /* the deadline timer lets go of it (a callback it runs is waited for) */
+        far__svc_dl_unwatch(r);
+        far__svc_req_cancel_close(r);
+        r->dl_ever = false;
+    }
     if (r->drc) {
         /* it ends with no reply cached: a retransmission runs it */
         far__drc_forget(s->drc, r->drc);
@@ -265,6 +272,8 @@ FAR__API void far_svc_req_set_auth_stat(far_svc_req *r, int auth_stat)
         r->auth_stat = auth_stat;
 }
 
+static void dl_watch(far_svc_req *r);
+
 FAR__API far_err far_svc_req_on_cancel(far_svc_req *r, void (*fn)(void *user), void *user)
 {
     if (!r)
@@ -293,8 +302,91 @@ FAR__API far_err far_svc_req_on_cancel(far_svc_req *r, void (*fn)(void *user), v
         atomic_compare_exchange_strong(&r->cancel_cb, &set, CANCEL_CB_RUNNING)) {
         fn(user);
         atomic_store(&r->cancel_cb, CANCEL_CB_FIRED);
+        return FAR_OK;
     }
+    if (r->deadline_ns && r->s && !r->dl_ever)
+        dl_watch(r); /* its deadline fires it too (timed termination) */
     return FAR_OK;
+}
+
+/* ------------------------------------------------------------ deadlines */
+
+/* A handler waiting on its cancel callback (a condition variable, say)
+ * rather than polling far_svc_req_cancelled learns of its deadline the same
+ * way: the call is watched by one timer of the server's, armed for the
+ * earliest deadline watched, and the callback runs on the loop thread the
+ * timer fires on.  The list holds at most one call per running handler. */
+static void dl_arm_locked(far_server *s)
+{
+    uint64_t first = 0;
+    for (far_svc_req *r = s->dl_head; r; r = r->dl_next)
+        if (!first || r->deadline_ns < first)
+            first = r->deadline_ns;
+    if (first)
+        far__timer_start(&s->loop, &s->dl_timer, first);
+    else
+        far__timer_stop(&s->loop, &s->dl_timer);
+}
+
+static void dl_watch(far_svc_req *r)
+{
+    far_server *s = r->s;
+    r->dl_ever = true;
+    pthread_mutex_lock(&s->dlmu);
+    r->dl_prev = NULL;
+    r->dl_next = s->dl_head;
+    if (s->dl_head)
+        s->dl_head->dl_prev = r;
+    s->dl_head = r;
+    r->dl_watched = true;
+    if (!far__timer_armed(&s->loop, &s->dl_timer) || r->deadline_ns < s->dl_timer.when)
+        far__timer_start(&s->loop, &s->dl_timer, r->deadline_ns);
+    pthread_mutex_unlock(&s->dlmu);
+}
+
+static void dl_unlink_locked(far_server *s, far_svc_req *r)
+{
+    if (r->dl_prev)
+        r->dl_prev->dl_next = r->dl_next;
+    else
+        s->dl_head = r->dl_next;
+    if (r->dl_next)
+        r->dl_next->dl_prev = r->dl_prev;
+    r->dl_next = r->dl_prev = NULL;
+    r->dl_watched = false;
+}
+
+void far__svc_dl_unwatch(far_svc_req *r)
+{
+    far_server *s = r->s;
+    pthread_mutex_lock(&s->dlmu);
+    if (r->dl_watched)
+        dl_unlink_locked(s, r);
+    pthread_mutex_unlock(&s->dlmu);
+}
+
+void far__svc_dl_fired(far__timer *t, void *arg)
+{
+    (void)t;
+    far_server *s = arg;
+    uint64_t now = far__now_ns();
+    far_svc_req *run = NULL;
+    pthread_mutex_lock(&s->dlmu);
+    for (far_svc_req *r = s->dl_head, *nx; r; r = nx) {
+        nx = r->dl_next;
+        if (r->deadline_ns > now)
+            continue;
+        dl_unlink_locked(s, r);
+        /* (taken under dlmu: its call waits for it before it ends) */
+        int set = CANCEL_CB_SET;
+        if (atomic_compare_exchange_strong(&r->cancel_cb, &set, CANCEL_CB_RUNNING)) {
+            r->cancel_next = run;
+            run = r;
+        }
+    }
+    dl_arm_locked(s);
+    pthread_mutex_unlock(&s->dlmu);
+    far__svc_run_cancel_cbs(run);
 }
 
 FAR__API far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid)

@@ -195,6 +195,7 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
     pthread_mutex_init(&s->qmu, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->dlmu, NULL);
     pthread_cond_init(&s->cv, NULL);
     atomic_init(&s->state, ST_CREATED);
     atomic_init(&s->cap, s->o.workers);
@@ -233,6 +234,7 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
     s->sweep_ns = tick * 1000000u;
     far__timer_init(&s->sweep_timer, far__svc_sweep, s);
     far__timer_init(&s->kick_timer, far__svc_kick_fired, s);
+    far__timer_init(&s->dl_timer, far__svc_dl_fired, s);
     /* The exit event is level-triggered: every thread sees it. */
     if (far__loop_add(&s->loop, s->stopfd, EPOLLIN | EPOLLET, EV_MAKE(TAG_STOP, 0, 0)) ||
         far__loop_add(&s->loop, s->exitfd, EPOLLIN, EV_MAKE(TAG_EXIT, 0, 0)))
@@ -525,6 +527,7 @@ FAR__API void far_server_destroy(far_server *s)
     pthread_mutex_destroy(&s->qmu);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->dlmu);
     pthread_cond_destroy(&s->cv);
     free(s);
 }

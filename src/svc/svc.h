@@ -92,6 +92,11 @@ struct far_svc_req {
     void *cancel_user;
     atomic_int cancel_cb;
     far_svc_req *cancel_next;
+    /* A handler's cancel callback that its deadline must fire too: watched
+     * by the server's deadline timer (req.c), under far_server.dlmu. */
+    far_svc_req *dl_next, *dl_prev;
+    bool dl_watched; /* in the list (under dlmu) */
+    bool dl_ever;    /* was put in it (by its handler's thread; read at its end) */
     /* Cancelled (FAR_CTL CANCEL, or its connection closed): a call not yet
      * started is not run, a running one's handler sees it
      * (far_svc_req_cancelled), and no reply is sent.  Set under c->mu. */
@@ -222,6 +227,12 @@ struct far_server {
     far__loop loop;
     int stopfd, exitfd, reserve_fd;
     far__timer sweep_timer, kick_timer;
+    /* Calls whose cancel callback fires at their deadline (req.c): at most
+     * one per running handler, so a list; the timer is armed for the
+     * earliest. */
+    pthread_mutex_t dlmu;
+    far_svc_req *dl_head;
+    far__timer dl_timer;
     uint64_t sweep_ns;
     atomic_bool kick_armed;
     listener lst[MAX_LISTENERS];
@@ -276,6 +287,9 @@ void far__svc_queue_push(far_server *s, lane *l, conn *c, far_svc_req *first, fa
 far_svc_req *far__svc_lane_take_all(far_server *s, lane *l);
 void far__svc_kick_later(far_server *s);
 void far__svc_kick_fired(far__timer *t, void *arg);
+/* req.c: the deadline timer's callback; r watched no more (before r ends). */
+void far__svc_dl_fired(far__timer *t, void *arg);
+void far__svc_dl_unwatch(far_svc_req *r);
 void *far__svc_worker(void *arg);
 /* True on one of s's own threads (a handler of s is running here). */
 bool far__svc_on_worker(const far_server *s);

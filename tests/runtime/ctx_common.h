@@ -7,11 +7,22 @@
 #include <farcall/rpc.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <time.h>
 
 #define CPROG 0x20000131u
-enum { C_NULL = 0, C_HOLD = 1, C_REMAINING = 2, C_COUNT = 3, C_FWD = 4, C_UID = 5, C_MARK = 6 };
+enum {
+    C_NULL = 0,
+    C_HOLD = 1,
+    C_REMAINING = 2,
+    C_COUNT = 3,
+    C_FWD = 4,
+    C_UID = 5,
+    C_MARK = 6,
+    C_WAIT = 7
+};
 #define C_MARKS 4096
 
 static inline bool cu32_enc(far_xdr_enc *e, const void *v)
@@ -69,6 +80,65 @@ static inline far_err c_hold(const void *impl, far_svc_req *r, const void *a, vo
     return FAR_OK;
 }
 
+/* WAIT(ms): up to ms milliseconds on a condition variable that only its
+ * cancel callback (far_svc_req_on_cancel) signals -- no polling; 1 if the
+ * callback ran. */
+typedef struct cwait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool fired;
+} cwait;
+
+static inline void c_wait_cb(void *user)
+{
+    cwait *w = user;
+    pthread_mutex_lock(&w->mu);
+    w->fired = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static inline far_err c_wait(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    cstate *s = (cstate *)impl;
+    uint32_t ms = *(const uint32_t *)a;
+    double t0 = cnow_ms();
+    atomic_fetch_add(&s->hold_started, 1);
+    cwait w = {.fired = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (far_svc_req_on_cancel(r, c_wait_cb, &w) != FAR_OK)
+        ms = 0; /* (refused: nothing to wait for; the test sees no callback) */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w.mu);
+    while (!w.fired && pthread_cond_timedwait(&w.cv, &w.mu, &until) == 0)
+        ;
+    bool fired = w.fired;
+    pthread_mutex_unlock(&w.mu);
+    far_err un = far_svc_req_on_cancel(r, NULL, NULL); /* (waits for a callback running) */
+    (void)un;
+    if (fired) {
+        atomic_store(&s->hold_seen_ms, cnow_ms() - t0);
+        atomic_fetch_add(&s->hold_cancelled, 1);
+    }
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    atomic_fetch_add(&s->hold_ended, 1);
+    *(uint32_t *)res = fired;
+    return FAR_OK;
+}
+
 static inline far_err c_remaining(const void *impl, far_svc_req *r, const void *a, void *res)
 {
     (void)impl, (void)a;
@@ -123,6 +193,7 @@ static const far_proc_desc cprocs[] = {
     {C_FWD, "FWD", NULL, cu32_enc, 0, 4, c_fwd},
     {C_UID, "UID", NULL, cu32_enc, 0, 4, c_uid},
     {C_MARK, "MARK", cu32_dec, cu32_enc, 4, 4, c_mark},
+    {C_WAIT, "WAIT", cu32_dec, cu32_enc, 4, 4, c_wait},
 };
 static const far_program_desc cprog = {FAR_DESC_SIZES,  .prog = CPROG,
                                        .vers = 1,       .name = "CPROG",

@@ -261,6 +261,36 @@ static void test_deadline_cancels_handler(void **state)
     }
 }
 
+/* The same with a handler that waits on its cancel callback instead of
+ * polling: the deadline fires the callback (the server's deadline timer). */
+static void test_deadline_fires_cancel_callback(void **state)
+{
+    (void)state;
+    const char *addrs[] = {"tcp://127.0.0.1:0", "udp://127.0.0.1:0"};
+    for (size_t i = 0; i < 2; i++) {
+        csrv t;
+        csrv_start(&t, addrs[i], NULL);
+        far_client *c;
+        assert_int_equal(far_client_open(&c, t.bound, NULL), FAR_OK);
+        uint32_t ms = 5000, res = 7;
+        far_call_opts co = {.timeout_ms = 50};
+        double t0 = cnow_ms();
+        far_err rc = far_client_call(c, CPROG, 1, C_WAIT, cu32_enc, &ms, cu32_dec, &res, NULL, &co);
+        double took = cnow_ms() - t0;
+        bool ended = wait_for(&t.st.hold_ended, 1, 7000);
+        printf("# %s: a 50 ms deadline on a 5 s handler waiting on its cancel callback: %s after "
+               "%.1f ms; the callback woke it after %.1f ms\n",
+               t.bound, far_errname(rc), took,
+               atomic_load(&t.st.hold_cancelled) ? atomic_load(&t.st.hold_seen_ms) : -1.0);
+        assert_int_equal(rc, FAR_ETIMEDOUT);
+        assert_true(ended);
+        assert_int_equal(atomic_load(&t.st.hold_cancelled), 1);
+        assert_true(atomic_load(&t.st.hold_seen_ms) < 1000);
+        far_client_destroy(c);
+        far_server_destroy(t.s);
+    }
+}
+
 typedef struct bg_call {
     far_client *c;
     uint32_t ms;
@@ -702,6 +732,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ctx_carries_deadline),
         cmocka_unit_test(test_classic_fallback),
         cmocka_unit_test(test_deadline_cancels_handler),
+        cmocka_unit_test(test_deadline_fires_cancel_callback),
         cmocka_unit_test(test_expired_not_started),
         cmocka_unit_test(test_nested_call_inherits),
         cmocka_unit_test(test_client_restart_cancels),
