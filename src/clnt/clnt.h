@@ -97,6 +97,9 @@ struct far_client {
     far__ctx_client ctx;
     atomic_bool use_ctx;
     bool classic;
+    bool ctx_seen; /* a connection's probe was answered by FAR_CTX: its server
+                    * speaks it, and a reset under a later probe is a reset,
+                    * not a classic server hanging up (conn.c) */
     _Atomic uint64_t srv_boot;
     char owner[FAR__CTX_MAX_OWNER + 1];
     uint32_t owner_len;

@@ -133,13 +133,18 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
     if (fd >= 0 && !c->classic) {
         probe = far__ctx_probe(c, fd, deadline, &handle, &srv_boot);
         /* reset under the probe (a server going away, or one that hangs up
-         * on an unknown flavor): again, then once more without it */
-        for (int i = 0; probe == FAR__PROBE_BROKEN && i < 2; i++) {
+         * on an unknown flavor): again, then once more without it -- unless
+         * the server has answered FAR_CTX before: then it is a reset, and
+         * the probe is made again (bounded, and by the deadline) */
+        for (int i = 0; probe == FAR__PROBE_BROKEN &&
+                        (i < 2 || (c->ctx_seen && i < 50 && far__now_ns() < deadline));
+             i++) {
             close(fd);
             fd = far__sock_connect(&target, deadline, &err, &sys_errno);
             if (fd < 0)
                 break;
-            probe = i == 0 ? far__ctx_probe(c, fd, deadline, &handle, &srv_boot) : FAR__PROBE_NONE;
+            probe = i == 0 || c->ctx_seen ? far__ctx_probe(c, fd, deadline, &handle, &srv_boot)
+                                          : FAR__PROBE_NONE;
         }
     }
     pthread_mutex_lock(&c->mu);
@@ -170,12 +175,21 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
         close(fd);
         return FAR_ECLOSED;
     }
+    if (!c->classic && c->ctx_seen && probe == FAR__PROBE_BROKEN) {
+        /* a server that speaks FAR_CTX, reset under every probe: a failed
+         * connect (the flavor is not given up for it) */
+        close(fd);
+        c->reresolve = true;
+        far__set_last_error("%s: the connection was reset under every FAR_CTX probe", target.text);
+        return FAR_ECONNLOST;
+    }
     if (!c->classic) {
         err = FAR_OK;
         switch (probe) {
         case FAR__PROBE_CTX:
             atomic_store(&c->ctx.handle, handle);
             atomic_store(&c->srv_boot, srv_boot);
+            c->ctx_seen = true;
             break;
         case FAR__PROBE_CLASSIC:
             c->classic = true;
