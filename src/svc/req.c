@@ -295,6 +295,13 @@ FAR__API far_err far_svc_req_on_cancel(far_svc_req *r, void (*fn)(void *user), v
     return FAR_OK;
 }
 
+uint64_t far__svc_req_conn_key(const far_svc_req *r)
+{
+    /* a slot's index and its generation: the same pair never names two
+     * connections of one server */
+    return r->c ? ((uint64_t)r->c->gen << 24 | r->c->idx) + 1 : 0;
+}
+
 FAR__API far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid)
 {
     if (!r || !r->c || r->t != FAR__UNIX)

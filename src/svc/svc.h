@@ -65,6 +65,10 @@ typedef struct svc_prog {
     /* The runtime's own (FAR_REFLECT, reflect.c; FAR_CTL, ctl.c): answered
      * in the front stages, never registered with the binder, not listed. */
     bool runtime;
+    /* The bulk layer's FAR_BULK (far__server_add_own): the runtime's own as
+     * well (not registered, not listed), but run by handlers like the user's:
+     * its calls read and write files. */
+    bool own;
 } svc_prog;
 
 /* One call being served (the public far_svc_req). */
