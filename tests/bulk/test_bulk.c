@@ -620,19 +620,25 @@ static void test_stalled_sender(void **state)
                                            &po, parent_done_cb, &got),
                      FAR_OK);
     far_bulk_open_args oa = {.xid = (uint32_t)id};
-    far_bulk_open_res or = {0};
-    assert_int_equal(far_bulk_open_1(c, &oa, & or, NULL, NULL), FAR_OK);
-    assert_int_equal(or.stat, FAR_BULK_OK);
-    assert_int_equal(or.dir, FAR_BULK_STORE);
-    assert_int_equal(or.size, sizeof room);
+    far_bulk_open_res ores = {0};
+    assert_int_equal(far_client_call(c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_OPEN,
+                                     far_bulk_open_args_encode_any, &oa,
+                                     far_bulk_open_res_decode_any, &ores, NULL, NULL),
+                     FAR_OK);
+    assert_int_equal(ores.stat, FAR_BULK_OK);
+    assert_int_equal(ores.dir, FAR_BULK_STORE);
+    assert_int_equal(ores.size, sizeof room);
     for (int i = 0; i < 1000 && !atomic_load(&got); i++)
         usleep(10000);
     assert_int_equal(atomic_load(&got), 1);
     assert_int_equal(res, FAR_ETIMEDOUT);
     /* a PUSH now is refused */
-    far_bulk_push_args pa = {.token = or.token, .offset = 0, .xxh3 = 0, .data = {1, room}};
+    far_bulk_push_args pa = {.token = ores.token, .offset = 0, .xxh3 = 0, .data = {1, room}};
     far_bulk_push_res pr = {0};
-    assert_int_equal(far_bulk_push_1(c, &pa, &pr, NULL, NULL), FAR_OK);
+    assert_int_equal(far_client_call(c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_PUSH,
+                                     far_bulk_push_args_encode_any, &pa,
+                                     far_bulk_push_res_decode_any, &pr, NULL, NULL),
+                     FAR_OK);
     assert_int_equal(pr.stat, FAR_BULK_NOENT);
     far_client_destroy(c);
     far_server_destroy(s2);
