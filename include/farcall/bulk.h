@@ -84,7 +84,8 @@ typedef struct far_bulk_spec {
     uint64_t token;           /* the server's name for the last attempt's transfer */
     uint64_t etag;            /* fetch: the source's identity, for resuming */
     uint32_t checksum_errors; /* chunks that arrived damaged (and were sent again) */
-    far_err err;              /* the transfer's outcome (FAR_OK, or why it failed) */
+    far_err err; /* the transfer's outcome: FAR_OK, why it failed, or FAR_ECANCELED if the
+                  * handler started none (the call's own outcome is returned as it is) */
 } far_bulk_spec;
 
 /* Resets the outputs of `sp` (a new transfer rather than a resumed one) and

@@ -60,6 +60,8 @@ struct drv {
     far__bulk_sum sum;
     uint64_t next_off; /* the next chunk to send or ask for */
     unsigned inflight;
+    unsigned cbs;     /* chunk callbacks running: d is freed once none is */
+    bool no_transfer; /* the call ended without one: its outcome stands */
     bool failed;
     far_err err;
     char why[512];
@@ -234,6 +236,7 @@ static void chunk_cb(const far_status *st, void *res, void *user)
     drv *d = s->d;
     bool again = false;
     pthread_mutex_lock(&d->mu);
+    d->cbs++;
     if (st->err != FAR_OK) {
         fail_locked(d, st->err, st->msg);
     } else if (d->fetch) {
@@ -272,12 +275,15 @@ static void chunk_cb(const far_status *st, void *res, void *user)
     /* a fetch has what entered its checksum; a store what the server has */
     d->done = d->fetch ? d->sum.next : d->acked;
     slot *next = again ? s : take_slot_locked(d);
-    pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
     if (next)
         send_slot(d, next);
     if (!again)
         fill(d); /* the first chunk in order may open room for several */
+    pthread_mutex_lock(&d->mu);
+    d->cbs--;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
 }
 
 /* ------------------------------------------------------------ the call */
@@ -441,9 +447,10 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
         pthread_mutex_lock(&d->mu);
         while (!d->open_done)
             wait_locked(d, 1000);
-        fail_locked(d, d->pst.err != FAR_OK ? d->pst.err : FAR_EPROTO,
-                    d->pst.err != FAR_OK ? d->pst.msg
-                                         : "the call's handler started no bulk transfer");
+        /* the call's outcome stands as it is (a handler that refused says
+         * why in its reply); the spec says no transfer took place */
+        fail_locked(d, FAR_ECANCELED, "the call's handler started no bulk transfer");
+        d->no_transfer = true;
     } else if (d->open_rc != FAR_OK) {
         fail_locked(d, d->open_rc, "OPEN failed");
     } else if (d->open.stat != FAR_BULK_OK) {
@@ -527,7 +534,8 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
         if (d->parent_done && !d->failed && d->done < d->size && d->inflight == 0)
             fail_locked(d, d->pst.err != FAR_OK ? d->pst.err : FAR_EPROTO,
                         d->pst.err != FAR_OK ? d->pst.msg : "the call ended before its transfer");
-        if (d->inflight == 0 && (d->failed || d->done >= d->size))
+        if (d->inflight == 0 && d->cbs == 0 && (d->failed || d->done >= d->size) &&
+            (!sp->on_progress || d->done == shown || d->failed))
             break;
         if (d->failed) {
             /* stop the chunks in flight (each ends by its deadline anyway) */
@@ -588,7 +596,7 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
             d->tmp = NULL;
         }
     }
-    if (!ok) {
+    if (!ok && !d->no_transfer) {
         /* the server's handler is told (unless the call is over already) */
         (void)!far_client_cancel(c, d->parent_id);
     }
@@ -597,10 +605,10 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
         wait_locked(d, 1000);
     pthread_mutex_unlock(&d->mu);
 
-    far_err out = ok ? d->pst.err : d->err;
+    far_err out = ok || d->no_transfer ? d->pst.err : d->err;
     if (ust) {
         *ust = d->pst;
-        if (!ok) {
+        if (!ok && !d->no_transfer) {
             ust->err = d->err;
             snprintf(ust->msg, sizeof ust->msg,
                      "prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
@@ -608,7 +616,7 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
                      prog, vers, proc, d->done, d->size, d->why);
         }
     }
-    if (!ok)
+    if (!ok && !d->no_transfer)
         far__set_last_error("prog %" PRIu32 " proc %" PRIu32 ": bulk transfer failed after %" PRIu64
                             " of %" PRIu64 " bytes: %s",
                             prog, proc, d->done, d->size, d->why);
