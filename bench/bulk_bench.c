@@ -411,6 +411,10 @@ int main(int argc, char **argv)
         rm[i] = raw_mem(dst);
         far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
         fm[i] = far_fetch(c, P_MEM, &sp);
+        if (getenv("BULK_MEM_ONLY")) { /* (profiling one path) */
+            rf[i] = ff[i] = 1;
+            continue;
+        }
         rf[i] = raw_file(rp_);
         far_bulk_spec sf = {.kind = FAR_BULK_PATH, .path = dp_};
         ff[i] = far_fetch(c, P_FILE, &sf);
