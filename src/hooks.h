@@ -57,6 +57,10 @@ far__bulk_call_fn far__bulk_call_get(void);
  * connection a call came in on (unique in the server's life; 0 for UDP). */
 bool far__client_is_stream(const struct far_client *c);
 uint64_t far__svc_req_conn_key(const struct far_svc_req *r);
+/* Runs fn(arg) once, when the server releases the call object r: its reply
+ * written or dropped (a reply that refers to memory by reference no longer
+ * does).  One per call; from its handler. */
+void far__svc_req_on_done(struct far_svc_req *r, void (*fn)(void *arg), void *arg);
 /* Adds the bulk layer's program to a server as the runtime's own (not
  * registered with the binder, not listed) but run by handlers. */
 struct far_server;

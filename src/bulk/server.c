@@ -47,7 +47,8 @@ struct far_bulk {
     int state;
     far_err err;
     bool opened, cancel_set;
-    unsigned users; /* PULL, PUSH, DONE handlers at work on it */
+    unsigned users;    /* PULL, PUSH, DONE handlers at work on it */
+    unsigned out_refs; /* PULL replies not yet written that refer to its memory */
     pthread_cond_t cv;
     uint64_t last_ns; /* the last chunk (or the start) */
     _Atomic uint64_t done_bytes;
@@ -183,6 +184,16 @@ static void release(far_bulk *t)
 {
     pthread_mutex_lock(&t->bs->mu);
     if (--t->users == 0)
+        pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->bs->mu);
+}
+
+/* A PULL reply that referred to t's memory is written or dropped. */
+static void reply_done(void *arg)
+{
+    far_bulk *t = arg;
+    pthread_mutex_lock(&t->bs->mu);
+    if (--t->out_refs == 0)
         pthread_cond_broadcast(&t->cv);
     pthread_mutex_unlock(&t->bs->mu);
 }
@@ -367,7 +378,10 @@ FAR__API void far_bulk_destroy(far_bulk *t)
             *pp = t->next;
             break;
         }
-    for (int i = 0; t->users > 0 && i < 100000; i++)
+    /* the calls at work on it, and the replies still referring to its
+     * memory (written or dropped soon: a connection that takes no reply
+     * bytes is closed by the server's idle sweep) */
+    for (int i = 0; (t->users > 0 || t->out_refs > 0) && i < 100000; i++)
         timed_wait(&t->cv, &bs->mu, 10);
     if (t->tmp && t->state != T_OK) {
         /* a store cut short: kept for the next attempt if it got anywhere */
@@ -544,16 +558,30 @@ static far_err do_pull(const void *impl, far_svc_req *r, const void *args, void 
         n = chunk;
     if (n > a->count)
         n = a->count;
-    /* into the call's arena, freed once the reply is written: the reply
-     * refers to it (and memory the handler may free is not referred to) */
-    uint8_t *buf = far_arena_alloc(far_svc_req_arena(r), (size_t)n);
+    /* A file's chunk is read into the call's arena, freed once the reply is
+     * written; memory is referred to where it is, the reply counted until
+     * it is written or dropped (far_bulk_destroy waits for it: the handler
+     * may free the memory once it returns). */
+    bool mem = t->io.fd < 0;
+    uint8_t *buf = mem ? NULL : far_arena_alloc(far_svc_req_arena(r), (size_t)n);
     const uint8_t *p = NULL;
-    far_err rc = buf ? far__bulk_read(&t->io, a->offset, buf, (size_t)n, &p) : FAR_ENOMEM;
-    if (rc == FAR_OK && p != buf)
-        memcpy(buf, p, (size_t)n);
-    uint64_t h = rc == FAR_OK ? far__bulk_hash(buf, (size_t)n) : 0;
-    if (rc == FAR_OK && far__bulk_test_corrupt_take(a->offset))
-        buf[0] ^= 0x5a; /* test knob: damaged after its checksum was taken */
+    far_err rc = mem || buf ? far__bulk_read(&t->io, a->offset, buf, (size_t)n, &p) : FAR_ENOMEM;
+    uint64_t h = rc == FAR_OK ? far__bulk_hash(p, (size_t)n) : 0;
+    if (rc == FAR_OK && far__bulk_test_corrupt_take(a->offset)) {
+        /* test knob: damaged after its checksum was taken */
+        if (mem && (buf = far_arena_alloc(far_svc_req_arena(r), (size_t)n)))
+            memcpy(buf, p, (size_t)n);
+        if (buf) {
+            buf[0] ^= 0x5a;
+            p = buf;
+        }
+    }
+    if (rc == FAR_OK && p != buf) {
+        pthread_mutex_lock(&bs->mu);
+        t->out_refs++;
+        pthread_mutex_unlock(&bs->mu);
+        far__svc_req_on_done(r, reply_done, t);
+    }
     pthread_mutex_lock(&bs->mu);
     if (rc == FAR_OK) {
         (void)far__bulk_sum_add(&t->sum, a->offset, n, h); /* out of reach: DONE reads it */
@@ -573,7 +601,7 @@ static far_err do_pull(const void *impl, far_svc_req *r, const void *args, void 
     }
     o->xxh3 = h;
     o->data.data_len = (uint32_t)n;
-    o->data.data_val = buf;
+    o->data.data_val = (uint8_t *)p;
     return FAR_OK;
 }
 

@@ -82,9 +82,20 @@ void far__svc_req_free(far_svc_req *r)
     free(r);
 }
 
+void far__svc_req_on_done(far_svc_req *r, void (*fn)(void *arg), void *arg)
+{
+    r->done_fn = fn;
+    r->done_arg = arg;
+}
+
 void far__svc_req_put(far_server *s, far_svc_req *r)
 {
     conn *c = r->c;
+    if (r->done_fn) {
+        void (*fn)(void *) = r->done_fn;
+        r->done_fn = NULL;
+        fn(r->done_arg); /* its reply has been written or dropped */
+    }
     if (r->drc) {
         /* it ends with no reply cached: a retransmission runs it */
         far__drc_forget(s->drc, r->drc);

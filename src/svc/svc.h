@@ -96,6 +96,11 @@ struct far_svc_req {
     void *cancel_user;
     atomic_int cancel_cb;
     far_svc_req *cancel_next;
+    /* far__svc_req_on_done (hooks.h): run once when the call object is
+     * released, its reply written or dropped (the bulk layer's memory a
+     * reply refers to may then go) */
+    void (*done_fn)(void *arg);
+    void *done_arg;
     /* Cancelled (FAR_CTL CANCEL, or its connection closed): a call not yet
      * started is not run, a running one's handler sees it
      * (far_svc_req_cancelled), and no reply is sent.  Set under c->mu. */
