@@ -22,7 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_RETRY 8 /* chunks sent again after arriving damaged, per transfer */
+#define MAX_RETRY     8          /* chunks sent again after arriving damaged, per transfer */
+#define PROGRESS_STEP (4u << 20) /* bytes between two progress callbacks, at least */
 
 typedef struct drv drv;
 
@@ -62,6 +63,7 @@ struct drv {
     unsigned inflight;
     unsigned cbs;     /* chunk callbacks running: d is freed once none is */
     bool no_transfer; /* the call ended without one: its outcome stands */
+    uint64_t woke_at; /* d->done when the calling thread was last woken */
     bool failed;
     far_err err;
     char why[512];
@@ -282,7 +284,15 @@ static void chunk_cb(const far_status *st, void *res, void *user)
         fill(d); /* the first chunk in order may open room for several */
     pthread_mutex_lock(&d->mu);
     d->cbs--;
-    pthread_cond_broadcast(&d->cv);
+    /* the calling thread is woken for what it waits for -- the end, a
+     * failure, the progress callback every PROGRESS_STEP bytes -- not for
+     * every chunk (a wake-up per chunk costs a context switch per chunk) */
+    bool wake = d->failed || d->inflight == 0 || d->parent_done ||
+                (d->sp->on_progress && d->done - d->woke_at >= PROGRESS_STEP);
+    if (wake) {
+        d->woke_at = d->done;
+        pthread_cond_broadcast(&d->cv);
+    }
     pthread_mutex_unlock(&d->mu);
 }
 
