@@ -73,7 +73,7 @@ typedef struct far_bulk_spec {
     uint64_t offset;    /* FAR_BULK_FD: where the data starts in the file */
     uint64_t max_bytes; /* a fetch: the largest accepted (0: no limit but the memory's);
                          * a larger one fails with FAR_ELIMIT and cancels the call */
-    uint32_t window;    /* chunks in flight; 0: 8 (the server may take fewer) */
+    uint32_t window;    /* chunks in flight; 0: 4 (the server may take fewer) */
     uint32_t stall_ms;  /* a chunk unanswered this long fails the transfer; 0: 30000 */
     far_bulk_progress_fn on_progress;
     void *user;
@@ -102,7 +102,7 @@ typedef struct far_bulk_server_opts {
     uint64_t disk_budget;  /* bytes all stores to files may hold at once (partial files
                             * kept for resuming included); 0: 16 GiB */
     uint32_t chunk;        /* bytes per chunk; 0: 256 KiB; at most FAR_BULK_MAXCHUNK */
-    uint32_t window;       /* chunks a client may have in flight; 0: 8 */
+    uint32_t window;       /* chunks a client may have in flight; 0: 4 */
     uint32_t stall_ms;     /* a transfer with no chunk for this long fails; 0: 30000 */
     uint32_t resume_ms;    /* a cut store's partial file is kept this long; 0: 60000 */
     unsigned max_parked;   /* cut stores kept for resuming at once; 0: 64 */
