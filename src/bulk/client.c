@@ -462,7 +462,11 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
         fail_locked(d, FAR_ECANCELED, "the call's handler started no bulk transfer");
         d->no_transfer = true;
     } else if (d->open_rc != FAR_OK) {
-        fail_locked(d, d->open_rc, "OPEN failed");
+        fail_locked(d, d->open_rc,
+                    d->open_rc == FAR_EPROG_UNAVAIL || d->open_rc == FAR_EPROG_MISMATCH
+                        ? "the server does not serve FAR_BULK (bulk transfer): a classic ONC RPC "
+                          "server, or one without far_bulk_server_create"
+                        : "OPEN (FAR_BULK) failed");
     } else if (d->open.stat != FAR_BULK_OK) {
         fail_locked(d, stat_err(d->open.stat),
                     d->open.stat == FAR_BULK_TIMEDOUT ? "the handler started no transfer in time"
