@@ -51,8 +51,12 @@ void far__bulk_sum_reset(far__bulk_sum *s);
 bool far__bulk_sum_add(far__bulk_sum *s, uint64_t off, uint64_t len, uint64_t h);
 /* XXH3-128 of what has entered, as two halves. */
 void far__bulk_sum_digest(const far__bulk_sum *s, uint64_t *hi, uint64_t *lo);
-/* A chunk's checksum. */
+/* A chunk's checksum: XXH3-64, with the processor's widest vectors. */
 uint64_t far__bulk_hash(const void *p, size_t n);
+#if defined(FAR__BULK_HASH_X86)
+uint64_t far__bulk_hash_avx2(const void *p, size_t n);   /* hash_avx2.c */
+uint64_t far__bulk_hash_avx512(const void *p, size_t n); /* hash_avx512.c */
+#endif
 
 /* A place the bytes are read from or written to: a descriptor from a base
  * offset, or memory. */

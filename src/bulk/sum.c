@@ -9,6 +9,13 @@
 
 uint64_t far__bulk_hash(const void *p, size_t n)
 {
+#if defined(FAR__BULK_HASH_X86)
+    /* (one cpuid each, the first time; then cached by the compiler's runtime) */
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+        return far__bulk_hash_avx512(p, n);
+    if (__builtin_cpu_supports("avx2"))
+        return far__bulk_hash_avx2(p, n);
+#endif
     return XXH3_64bits(p, n);
 }
 
