@@ -408,9 +408,13 @@ int main(int argc, char **argv)
     far_bulk_spec w = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
     far_fetch(c, P_MEM, &w);
     for (int i = 0; i < reps; i++) {
-        rm[i] = raw_mem(dst);
-        far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
-        fm[i] = far_fetch(c, P_MEM, &sp);
+        if (getenv("BULK_FILE_ONLY")) {
+            rm[i] = fm[i] = 1;
+        } else {
+            rm[i] = raw_mem(dst);
+            far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
+            fm[i] = far_fetch(c, P_MEM, &sp);
+        }
         if (getenv("BULK_MEM_ONLY")) { /* (profiling one path) */
             rf[i] = ff[i] = 1;
             continue;
