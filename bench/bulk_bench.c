@@ -42,11 +42,14 @@
 #define P_MEM   1
 #define P_FILE  2
 #define P_ECHO  3
+#define P_SMEM  4 /* stores: client -> server */
+#define P_SFILE 5
 #define SLICE   (1u << 20)
 #define MAXREPS 15
 
 static uint64_t n_bytes = 1ull << 30;
 static const char *src_path;
+static char store_path[300];
 static uint8_t *src_mem;
 static far_bulk_server *bsrv;
 
@@ -108,6 +111,40 @@ static far_err h_fetch_file(const void *impl, far_svc_req *r, const void *a, voi
     return h_fetch((const void *)2, r, a, res);
 }
 
+static far_err h_store(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    (void)a;
+    far_bulk_desc d = {.dir = FAR_BULK_DIR_STORE};
+    if (impl == (const void *)1) {
+        d.kind = FAR_BULK_MEM;
+        d.mem = src_mem;
+        d.len = n_bytes;
+    } else {
+        d.kind = FAR_BULK_PATH;
+        d.path = store_path;
+    }
+    far_bulk *t;
+    far_err rc = far_bulk_start(bsrv, r, &d, &t);
+    if (rc == FAR_OK) {
+        rc = far_bulk_wait(t, UINT32_MAX);
+        far_bulk_destroy(t);
+    }
+    *(uint32_t *)res = (uint32_t)rc;
+    return FAR_OK;
+}
+
+static far_err h_store_mem(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    (void)impl;
+    return h_store((const void *)1, r, a, res);
+}
+
+static far_err h_store_file(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    (void)impl;
+    return h_store((const void *)2, r, a, res);
+}
+
 static far_err h_echo(const void *impl, far_svc_req *r, const void *a, void *res)
 {
     (void)impl;
@@ -139,9 +176,23 @@ static const far_proc_desc procs[] = {
      .args_size = 4,
      .res_size = 4,
      .invoke = h_echo},
+    {.proc = P_SMEM,
+     .name = "SMEM",
+     .decode_args = u32_dec,
+     .encode_res = u32_enc,
+     .args_size = 4,
+     .res_size = 4,
+     .invoke = h_store_mem},
+    {.proc = P_SFILE,
+     .name = "SFILE",
+     .decode_args = u32_dec,
+     .encode_res = u32_enc,
+     .args_size = 4,
+     .res_size = 4,
+     .invoke = h_store_file},
 };
 static const far_program_desc prog = {
-    FAR_DESC_SIZES, .prog = BPROG, .vers = 1, .name = "BULKB", .procs = procs, .nprocs = 4,
+    FAR_DESC_SIZES, .prog = BPROG, .vers = 1, .name = "BULKB", .procs = procs, .nprocs = 6,
 };
 
 static void write_all(int fd, const uint8_t *p, size_t n)
@@ -158,7 +209,9 @@ static void write_all(int fd, const uint8_t *p, size_t n)
 }
 
 /* The raw server: per connection one command byte, 'm' (from memory) or
- * 'f' (from the file), then n_bytes. */
+ * 'f' (from the file), then n_bytes; or 'M' (into memory) or 'F' (into a
+ * file: recv + pwrite), n_bytes received, then one byte back when all is
+ * in (as a store's reply comes once the data is). */
 static void *raw_server(void *arg)
 {
     int ls = *(int *)arg;
@@ -170,6 +223,23 @@ static void *raw_server(void *arg)
             break;
         char cmd;
         if (read(s, &cmd, 1) != 1) {
+            close(s);
+            continue;
+        }
+        if (cmd == 'M' || cmd == 'F') {
+            int out = cmd == 'F' ? open(store_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+            for (uint64_t off = 0; off < n_bytes;) {
+                size_t k = n_bytes - off < SLICE ? (size_t)(n_bytes - off) : SLICE;
+                ssize_t got = recv(s, cmd == 'M' ? src_mem + off : buf, k, 0);
+                if (got <= 0)
+                    break;
+                if (out >= 0 && pwrite(out, buf, (size_t)got, (off_t)off) != got)
+                    break;
+                off += (uint64_t)got;
+            }
+            if (out >= 0)
+                close(out);
+            write_all(s, (const uint8_t *)"k", 1);
             close(s);
             continue;
         }
@@ -276,6 +346,34 @@ static double raw_file(const char *dst)
     return now_s() - t0;
 }
 
+/* A raw store: from memory, or from the file (pread + write). */
+static double raw_store(const uint8_t *src, bool file)
+{
+    double t0 = now_s();
+    int s = raw_connect(file ? 'F' : 'M');
+    int fd = file ? open(src_path, O_RDONLY) : -1;
+    uint8_t *buf = file ? malloc(SLICE) : NULL;
+    for (uint64_t off = 0; off < n_bytes;) {
+        size_t k = n_bytes - off < SLICE ? (size_t)(n_bytes - off) : SLICE;
+        const uint8_t *p = src + off;
+        if (file) {
+            if (pread(fd, buf, k, (off_t)off) != (ssize_t)k)
+                die("raw pread");
+            p = buf;
+        }
+        write_all(s, p, k);
+        off += k;
+    }
+    char ack;
+    if (read(s, &ack, 1) != 1)
+        die("raw store ack");
+    close(s);
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return now_s() - t0;
+}
+
 static double far_fetch(far_client *c, uint32_t proc, far_bulk_spec *sp)
 {
     uint32_t a = 0, res = 1;
@@ -359,6 +457,7 @@ int main(int argc, char **argv)
     snprintf(dp_, sizeof dp_, "%s/bulk_bench_dst.%d", dir, (int)getpid());
     snprintf(rp_, sizeof rp_, "%s/bulk_bench_raw.%d", dir, (int)getpid());
     src_path = sp_;
+    snprintf(store_path, sizeof store_path, "%s/bulk_bench_stored.%d", dir, (int)getpid());
     {
         /* the source file: real bytes, in the page cache once written */
         int fd = open(src_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -403,6 +502,7 @@ int main(int argc, char **argv)
     if (far_client_open(&c, faddr, &co) != FAR_OK)
         die("client");
     double rm[MAXREPS], fm[MAXREPS], rf[MAXREPS], ff[MAXREPS];
+    double rsm[MAXREPS], fsm[MAXREPS], rsf[MAXREPS], fsf[MAXREPS];
     /* warm-up: one of each */
     raw_mem(dst);
     far_bulk_spec w = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
@@ -416,12 +516,19 @@ int main(int argc, char **argv)
             fm[i] = far_fetch(c, P_MEM, &sp);
         }
         if (getenv("BULK_MEM_ONLY")) { /* (profiling one path) */
-            rf[i] = ff[i] = 1;
+            rf[i] = ff[i] = rsm[i] = fsm[i] = rsf[i] = fsf[i] = 1;
             continue;
         }
         rf[i] = raw_file(rp_);
         far_bulk_spec sf = {.kind = FAR_BULK_PATH, .path = dp_};
         ff[i] = far_fetch(c, P_FILE, &sf);
+        /* stores */
+        rsm[i] = raw_store(dst, false);
+        far_bulk_spec ssm = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
+        fsm[i] = far_fetch(c, P_SMEM, &ssm);
+        rsf[i] = raw_store(NULL, true);
+        far_bulk_spec ssf = {.kind = FAR_BULK_PATH, .path = src_path};
+        fsf[i] = far_fetch(c, P_SFILE, &ssf);
     }
     double gb = (double)n_bytes / 1e9;
     double mrm = median(rm, reps), mfm = median(fm, reps), mrf = median(rf, reps),
@@ -432,6 +539,10 @@ int main(int argc, char **argv)
     printf("|---|---|---|---|\n");
     printf("| memory -> memory | %.2f | %.2f | %.0f%% |\n", gb / mrm, gb / mfm, 100 * mrm / mfm);
     printf("| file -> file | %.2f | %.2f | %.0f%% |\n", gb / mrf, gb / mff, 100 * mrf / mff);
+    double a = median(rsm, reps), b = median(fsm, reps), e = median(rsf, reps),
+           f = median(fsf, reps);
+    printf("| store: memory -> memory | %.2f | %.2f | %.0f%% |\n", gb / a, gb / b, 100 * a / b);
+    printf("| store: file -> file | %.2f | %.2f | %.0f%% |\n", gb / e, gb / f, 100 * e / f);
 
     /* small calls: idle, then during a memory fetch on the same client */
     enum { MAXLAT = 200000 };
@@ -458,6 +569,7 @@ int main(int argc, char **argv)
     unlink(src_path);
     unlink(dp_);
     unlink(rp_);
+    unlink(store_path);
     munmap(dst, n_bytes);
     return 0;
 }
