@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# fileserver.sh SERVER FAR: the fileserver example (examples/fileserver) and
+# fileserver.sh SERVER FAR [FAULTPROXY]: the fileserver example (examples/fileserver) and
 # far get / far put against it, on a Unix socket and on TCP 127.0.0.1:
 # bytes compared with cmp; the path checks (.., absolute paths, symbolic
 # links leading out: refused; a link inside: served); no partial file left;
 # quiet when standard error is not a terminal, a progress bar when it is
 # (script(1) gives it one).  Every wait is bounded; the server is stopped.
 set -euo pipefail
-server=$1 far=$2
+server=$1 far=$2 proxy=${3:-}
 dir=$(mktemp -d /tmp/farcall-fileserver.XXXXXX)
 root=$dir/root
 mkdir -p "$root/sub" "$dir/here" "$dir/outside"
@@ -96,4 +96,28 @@ t=$(sed -n 's/.*listening on \(tcp:[^ ]*\).*/\1/p' "$dir/server.out")
 cmp "$root/sub/big.bin" tcp.bin || fail "tcp get: bytes differ"
 "$far" put tcp.bin "$t:tcp-stored" 2>/dev/null || fail "put over tcp"
 cmp "$root/sub/big.bin" "$root/tcp-stored" || fail "tcp put: bytes differ"
+
+# Through faultproxy resetting the connection now and then (-X: before a
+# 16 KiB chunk, seeded): far get and far put resume after each reset and
+# the bytes arrive whole.
+if [[ -n $proxy ]]; then
+    head -c 8000000 /dev/urandom >"$root/flaky.bin"
+    hostport=${t#tcp://}
+    "$proxy" -p tcp -l 127.0.0.1:0 -t "$hostport" -X 0.004 -s 7 -T 60 >"$dir/proxy.out" 2>&1 &
+    ppid=$!
+    for _ in $(seq 100); do grep -q "^ready" "$dir/proxy.out" && break; sleep 0.05; done
+    pa=$(sed -n 's/^ready tcp:\/\/\(.*\)/\1/p' "$dir/proxy.out")
+    [[ -n $pa ]] || { kill "$ppid"; cat "$dir/proxy.out"; fail "faultproxy did not start"; }
+    ok=1
+    "$far" get -r 200 "tcp://$pa:flaky.bin" flaky.bin 2>"$dir/err" || ok=0
+    [[ $ok = 1 ]] && cmp "$root/flaky.bin" flaky.bin || ok=0
+    "$far" put -r 200 flaky.bin "tcp://$pa:flaky-back.bin" 2>>"$dir/err" || ok=0
+    [[ $ok = 1 ]] && cmp "$root/flaky.bin" "$root/flaky-back.bin" || ok=0
+    kill -TERM "$ppid"; wait "$ppid" || true
+    resets=$(sed -n 's/.*resets=\([0-9]*\).*/\1/p' "$dir/proxy.out")
+    echo "through faultproxy: ${resets:-?} connection resets"
+    [[ $ok = 1 ]] || { cat "$dir/err" "$dir/proxy.out"; fail "far get/put through resets"; }
+    [[ ${resets:-0} -gt 0 ]] || { cat "$dir/proxy.out"; fail "the proxy reset nothing (the test tests nothing)"; }
+    if find "$dir" -name '*.far-*' | grep -q .; then find "$dir" -name '*.far-*'; fail "left over after resets"; fi
+fi
 echo "ok: fileserver, far get, far put"

@@ -171,10 +171,10 @@ static int transfer(int argc, char **argv, bool get)
             out = 0;
             break;
         }
-        if (cut && attempt < retries && sp.done > 0) {
+        if (cut && attempt < retries) {
             if (b.tty)
-                fprintf(stderr, "\nfar: connection lost after %" PRIu64 " bytes: resuming\n",
-                        sp.done);
+                fprintf(stderr, "\nfar: connection lost after %" PRIu64 " bytes: %s\n", sp.done,
+                        sp.done ? "resuming" : "trying again");
             fs_res_free(&res);
             continue;
         }
