@@ -56,6 +56,7 @@ far__bulk_call_fn far__bulk_call_get(void);
  * whether a client's calls go on a stream, and a number naming the
  * connection a call came in on (unique in the server's life; 0 for UDP). */
 bool far__client_is_stream(const struct far_client *c);
+bool far__io_on_thread(void); /* (clnt/io.c) this thread is the clients' I/O thread */
 uint64_t far__svc_req_conn_key(const struct far_svc_req *r);
 /* Runs fn(arg) once, when the server releases the call object r: its reply
  * written or dropped (a reply that refers to memory by reference no longer

@@ -148,8 +148,8 @@ typedef struct far_call_opts {
      * for far_client_call with none. */
     far_semantics semantics;
     /* A bulk transfer bound to this call (farcall/bulk.h): where its data
-     * comes from or goes to.  NULL: none.  Sync calls only (an async call
-     * with one is FAR_EMISUSE); the spec's outputs are written. */
+     * comes from or goes to.  NULL: none.  Sync calls only, and not from an
+     * async callback (both FAR_EMISUSE); the spec's outputs are written. */
     struct far_bulk_spec *bulk;
 } far_call_opts;
 

@@ -403,6 +403,19 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
         far__set_last_error("a bulk transfer needs a stream (TCP or a Unix socket), not UDP");
         return sp->err = FAR_EUNSUPPORTED;
     }
+    if (far__io_on_thread()) {
+        /* its chunks complete on this very thread: it would wait for itself */
+        far__set_last_error("a call with a bulk transfer cannot be made from an async callback");
+        if (ust) {
+            memset(ust, 0, sizeof *ust);
+            ust->err = FAR_EMISUSE;
+            snprintf(ust->msg, sizeof ust->msg,
+                     "prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
+                     ": a call with a bulk transfer cannot be made from an async callback",
+                     prog, vers, proc);
+        }
+        return sp->err = FAR_EMISUSE;
+    }
     drv *d = calloc(1, sizeof *d);
     if (!d)
         return sp->err = FAR_ENOMEM;

@@ -696,6 +696,44 @@ static void test_no_transfer(void **state)
     far_client_destroy(c);
 }
 
+/* From an async callback (the I/O thread its chunks would complete on) a
+ * call with a bulk transfer is refused, not a deadlock. */
+static atomic_int g_cb_rc = -1;
+static far_client *g_cb_client;
+static void bulk_from_cb(const far_status *st, void *res, void *user)
+{
+    (void)st;
+    (void)res;
+    (void)user;
+    uint8_t b[8];
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = sizeof b};
+    uint32_t a = 0, r = 0;
+    far_call_opts o = {.bulk = &sp};
+    atomic_store(&g_cb_rc, (int)far_client_call(g_cb_client, TPROG, 1, P_XFER, u32_enc, &a, u32_dec,
+                                                &r, NULL, &o));
+}
+
+static void test_from_callback(void **state)
+{
+    (void)state;
+    g_cb_client = open_client(addr4);
+    uint32_t a = 1, r = 0;
+    assert_int_equal(far_client_call_async(g_cb_client, TPROG, 1, P_ECHO, u32_enc, &a, u32_dec, &r,
+                                           NULL, NULL, bulk_from_cb, NULL),
+                     FAR_OK);
+    for (int i = 0; i < 500 && atomic_load(&g_cb_rc) == -1; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&g_cb_rc), FAR_EMISUSE);
+    /* and an async call with one, likewise */
+    uint8_t b[8];
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = sizeof b};
+    far_call_opts o = {.bulk = &sp};
+    assert_int_equal(far_client_call_async(g_cb_client, TPROG, 1, P_XFER, u32_enc, &a, u32_dec, &r,
+                                           NULL, &o, bulk_from_cb, NULL),
+                     FAR_EMISUSE);
+    far_client_destroy(g_cb_client);
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static int setup(void **state)
@@ -739,7 +777,8 @@ int main(void)
         cmocka_unit_test(test_resume_fetch),     cmocka_unit_test(test_resume_store),
         cmocka_unit_test(test_limits),           cmocka_unit_test(test_disk_budget),
         cmocka_unit_test(test_stalled_sender),   cmocka_unit_test(test_cancel),
-        cmocka_unit_test(test_no_transfer),      cmocka_unit_test(test_one_gib),
+        cmocka_unit_test(test_no_transfer),      cmocka_unit_test(test_from_callback),
+        cmocka_unit_test(test_one_gib),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
