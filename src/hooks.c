@@ -3,7 +3,13 @@
 #include "hooks.h"
 
 #include "bind/bind.h"
+#include "bulk/bulk.h"
 #include "farcall/bind.h"
+
+far__bulk_call_fn far__bulk_call_get(void)
+{
+    return far__bulk_client_call;
+}
 
 static far_err resolve(const char *spec, char *addr, size_t n)
 {

@@ -35,6 +35,40 @@ typedef struct far__resolver {
     far_err (*resolve)(const char *spec, char *addr, size_t n);
 } far__resolver;
 
+/* Bulk transfer (src/bulk, farcall/bulk.h) sits above the client and the
+ * server.  A sync call made with far_call_opts.bulk goes to the bulk layer's
+ * driver (handed over by hooks.c), which makes the call and moves its data.
+ * The companion program's chunks of data -- a PULL's reply, a PUSH call --
+ * go in the stream's bulk class (FAR__WMSG_BULK, net/stream.c), so small
+ * calls and replies on the same connection overtake them. */
+#define FAR__BULK_PROG      0x20fa0b20u /* src/bulk/far_bulk.x */
+#define FAR__BULK_PROC_PULL 2u
+#define FAR__BULK_PROC_PUSH 3u
+struct far_client;
+struct far_call_opts;
+struct far_svc_req;
+typedef far_err (*far__bulk_call_fn)(struct far_client *c, uint32_t prog, uint32_t vers,
+                                     uint32_t proc, far_xdr_encode_fn enc, const void *args,
+                                     far_xdr_decode_fn dec, void *res, far_arena *arena,
+                                     const struct far_call_opts *opts);
+far__bulk_call_fn far__bulk_call_get(void);
+/* What the bulk layer asks of the client and the server (client.c, req.c):
+ * whether a client's calls go on a stream, and a number naming the
+ * connection a call came in on (unique in the server's life; 0 for UDP). */
+bool far__client_is_stream(const struct far_client *c);
+bool far__io_on_thread(void); /* (clnt/io.c) this thread is the clients' I/O thread */
+uint64_t far__svc_req_conn_key(const struct far_svc_req *r);
+/* Runs fn(arg) once, when the server releases the call object r: its reply
+ * written or dropped (a reply that refers to memory by reference no longer
+ * does).  One per call; from its handler. */
+void far__svc_req_on_done(struct far_svc_req *r, void (*fn)(void *arg), void *arg);
+/* Adds the bulk layer's program to a server as the runtime's own (not
+ * registered with the binder, not listed) but run by handlers. */
+struct far_server;
+struct far_program_desc;
+far_err far__server_add_own(struct far_server *s, const struct far_program_desc *d,
+                            const void *impl);
+
 /* The hooks in force.  A server takes the registrar when it is created, a
  * client the resolver when it opens. */
 const far__registrar *far__registrar_get(void);

@@ -148,6 +148,10 @@ typedef struct far_call_opts {
     /* FAR_SEM_DEFAULT: the procedure's (what its stub passes), at-most-once
      * for far_client_call with none. */
     far_semantics semantics;
+    /* A bulk transfer bound to this call (farcall/bulk.h): where its data
+     * comes from or goes to.  NULL: none.  Sync calls only, and not from an
+     * async callback (both FAR_EMISUSE); the spec's outputs are written. */
+    struct far_bulk_spec *bulk;
 } far_call_opts;
 
 /* Calls procedure `proc` of program `prog` version `vers`: encodes *args with

@@ -530,8 +530,16 @@ static far_err start(far_client *c, call *k)
     k->wm.sent = 0;
     k->in_outq = true;
     k->refs++;
-    far__stream_push(&c->st, &k->wm, FAR__WMSG_SMALL);
+    /* a bulk transfer's chunk of data lets small calls overtake it */
+    far__stream_push(&c->st, &k->wm,
+                     k->prog == FAR__BULK_PROG && k->proc == FAR__BULK_PROC_PUSH ? FAR__WMSG_BULK
+                                                                                : FAR__WMSG_SMALL);
     return FAR_OK;
+}
+
+bool far__client_is_stream(const far_client *c)
+{
+    return c->addr.t != FAR__UDP;
 }
 
 /* A FAR_CTX call whose connection went while it was in flight (c->mu
@@ -601,6 +609,8 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
     if (check_args(c, enc, args, dec, res) != FAR_OK)
         return early_status(opts, FAR_EMISUSE, prog, vers, proc,
                             "far_client_call: NULL client, or NULL args/result with a codec");
+    if (opts && opts->bulk) /* a transfer bound to the call: the bulk layer makes it */
+        return far__bulk_call_get()(c, prog, vers, proc, enc, args, dec, res, arena, opts);
     if (opts && opts->semantics == FAR_SEM_EXACTLY_ONCE && !atomic_load(&c->use_ctx)) {
         /* connect first: its probe chooses the flavor the call is encoded
          * with, and only FAR_CTX carries the key (a server that is
@@ -697,6 +707,10 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         return early_status(opts, FAR_EMISUSE, prog, vers, proc,
                             "far_client_call_async: NULL client or callback, or NULL "
                             "args/result with a codec");
+    if (opts && opts->bulk)
+        return early_status(opts, FAR_EMISUSE, prog, vers, proc,
+                            "far_client_call_async: a bulk transfer (far_call_opts.bulk) needs "
+                            "a sync call");
     atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
     call *k = far__call_scratch(c);
     far_err rc = FAR_ENOMEM;

@@ -36,7 +36,7 @@ typedef struct blob_res {
 
 static bool listed(const svc_prog *p)
 {
-    return !p->runtime;
+    return !p->runtime && !p->own;
 }
 
 /* A description the server can hand out as it is: XDR is a whole number of

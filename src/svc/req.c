@@ -83,6 +83,12 @@ void far__svc_req_free(far_svc_req *r)
     free(r);
 }
 
+void far__svc_req_on_done(far_svc_req *r, void (*fn)(void *arg), void *arg)
+{
+    r->done_fn = fn;
+    r->done_arg = arg;
+}
+
 void far__svc_req_put(far_server *s, far_svc_req *r)
 {
     conn *c = r->c;
@@ -91,6 +97,11 @@ void far__svc_req_put(far_server *s, far_svc_req *r)
         far__svc_dl_unwatch(r);
         far__svc_req_cancel_close(r);
         r->dl_ever = false;
+    }
+    if (r->done_fn) {
+        void (*fn)(void *) = r->done_fn;
+        r->done_fn = NULL;
+        fn(r->done_arg); /* its reply has been written or dropped */
     }
     if (r->drc) {
         /* it ends with no reply cached: a retransmission runs it */
@@ -387,6 +398,13 @@ void far__svc_dl_fired(far__timer *t, void *arg)
     dl_arm_locked(s);
     pthread_mutex_unlock(&s->dlmu);
     far__svc_run_cancel_cbs(run);
+}
+
+uint64_t far__svc_req_conn_key(const far_svc_req *r)
+{
+    /* a slot's index and its generation: the same pair never names two
+     * connections of one server */
+    return r->c ? ((uint64_t)r->c->gen << 24 | r->c->idx) + 1 : 0;
 }
 
 FAR__API far_err far_svc_req_peer_cred(const far_svc_req *r, uint32_t *uid, uint32_t *gid)

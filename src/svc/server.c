@@ -282,6 +282,14 @@ out:
     return rc;
 }
 
+far_err far__server_add_own(far_server *s, const far_program_desc *d, const void *impl)
+{
+    far_err rc = far_server_add_program(s, d, impl);
+    if (rc == FAR_OK)
+        s->progs[s->nprogs - 1].own = true;
+    return rc;
+}
+
 FAR__API far_err far_server_listen(far_server *s, const char *addr, char *bound, size_t bound_len)
 {
     if (!s || !addr)
@@ -343,7 +351,7 @@ static far_err register_all(far_server *s, void **reg)
     if (pv && addrs) {
         size_t n = 0;
         for (size_t i = 0; i < s->nprogs; i++)
-            if (!s->progs[i].runtime) /* FAR_REFLECT: reached at a program's address */
+            if (!s->progs[i].runtime && !s->progs[i].own) /* reached at a program's address */
                 pv[n++] =
                     (far__prog_vers){s->progs[i].d->prog, s->progs[i].d->vers, s->progs[i].d->name};
         for (unsigned i = 0; i < s->nlst; i++)

@@ -65,6 +65,10 @@ typedef struct svc_prog {
     /* The runtime's own (FAR_REFLECT, reflect.c; FAR_CTL, ctl.c): answered
      * in the front stages, never registered with the binder, not listed. */
     bool runtime;
+    /* The bulk layer's FAR_BULK (far__server_add_own): the runtime's own as
+     * well (not registered, not listed), but run by handlers like the user's:
+     * its calls read and write files. */
+    bool own;
 } svc_prog;
 
 /* One call being served (the public far_svc_req). */
@@ -97,6 +101,11 @@ struct far_svc_req {
     far_svc_req *dl_next, *dl_prev;
     bool dl_watched; /* in the list (under dlmu) */
     bool dl_ever;    /* was put in it (by its handler's thread; read at its end) */
+    /* far__svc_req_on_done (hooks.h): run once when the call object is
+     * released, its reply written or dropped (the bulk layer's memory a
+     * reply refers to may then go) */
+    void (*done_fn)(void *arg);
+    void *done_arg;
     /* Cancelled (FAR_CTL CANCEL, or its connection closed): a call not yet
      * started is not run, a running one's handler sees it
      * (far_svc_req_cancelled), and no reply is sent.  Set under c->mu. */

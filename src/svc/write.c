@@ -257,7 +257,12 @@ void far__svc_send_replies(far_server *s, conn *c, far_svc_req *first, unsigned 
         r->wm.niov = r->niov;
         r->wm.total = r->total;
         r->wm.sent = 0;
-        far__stream_push(&c->st, &r->wm, FAR__WMSG_SMALL);
+        /* a bulk transfer's chunk of data (a PULL's reply) lets small
+         * replies overtake it */
+        far__stream_push(&c->st, &r->wm,
+                         r->h.prog == FAR__BULK_PROG && r->h.proc == FAR__BULK_PROC_PULL
+                             ? FAR__WMSG_BULK
+                             : FAR__WMSG_SMALL);
     }
     c->outq += n;                  /* still counted against max_calls_per_conn until written */
     atomic_fetch_add(&c->refs, 1); /* keep c alive past req_put in the flush */

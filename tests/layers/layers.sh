@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # layers.sh SRC_DIR: the runtime's layers are kept (docs/architecture.md).
 # Each layer uses only those below it:
-#   common < xdr < msg < net < clnt, svc < bind < hooks.c (the wiring);
+#   common < xdr < msg < net < clnt, svc < bulk, bind < hooks.c (the wiring);
 #   noise (the Noise core) uses only common
 # Checked here from the source text: which internal headers each folder
 # includes, and which names of the layers above it appears in its code.
@@ -29,6 +29,8 @@ check_includes noise msg/ net/ clnt/ svc/ bind/ dyn/ hooks.h farcall/rpc.h farca
 check_includes net clnt/ svc/ bind/ hooks.h farcall/rpc.h farcall/bind.h
 check_includes clnt svc/ bind/ farcall/bind.h
 check_includes svc clnt/ bind/ farcall/bind.h
+# bulk is built on the public client and server (and what hooks.h asks of them)
+check_includes bulk clnt/ svc/ bind/ net/ farcall/bind.h
 
 # names: folder -> identifiers of the layers above it it must not use
 check_names() {

@@ -643,6 +643,21 @@ static const struct {
      "string, opaque as base64, enum by name, union as {\"<disc>\": d, \"<arm>\": v},\n"
      "optional data as null or the value, several arguments as an array (far(1)).\n"
      "Exits 0 on success, 1 if a call failed, 2 on a usage error.\n"},
+    {"get", far__cmd_get, "fetches a file from a fileserver (examples/fileserver) by bulk transfer",
+     "usage: far get [-t MS] [-r N] SERVER:PATH [LOCAL]\n"
+     "Fetches PATH (relative to the directory the fileserver serves) into LOCAL\n"
+     "(default: PATH's last component), received as LOCAL.far-part and renamed once\n"
+     "complete and checked (XXH3 per chunk and for the whole file).  On a terminal a\n"
+     "progress bar shows bytes, rate and time left; otherwise only errors are printed.\n"
+     "  -t MS  deadline of the whole call (default: none while the data moves)\n"
+     "  -r N   resume a transfer cut by a lost connection up to N times (default 3)\n"
+     "SERVER: tcp://HOST:PORT, unix:/path/to/socket, or a host name whose binder\n"
+     "knows the fileserver.  Exits 0 on success, 1 on failure, 2 on a usage error.\n"},
+    {"put", far__cmd_put, "stores a file on a fileserver (examples/fileserver) by bulk transfer",
+     "usage: far put [-t MS] [-r N] LOCAL SERVER:PATH\n"
+     "Stores LOCAL as PATH on the fileserver (which writes a temporary file and\n"
+     "renames it once complete and checked).  Options, SERVER and exit codes as for\n"
+     "far get.\n"},
 };
 #define NSUB (sizeof subcommands / sizeof subcommands[0])
 

@@ -1,0 +1,784 @@
+/* Bulk transfer bound to a call (farcall/bulk.h): a farcall server in this
+ * process serves a test program whose handlers start a fetch or a store; a
+ * farcall client calls it with far_call_opts.bulk.
+ *
+ * Sizes 0, 1, a chunk -1, a chunk, a chunk +1 and a few chunks, both ways,
+ * files and memory; TCP on 127.0.0.1 and ::1 and a Unix socket; UDP refused;
+ * 1 GiB from a sparse file, streamed (to /dev/null, checked by the chunk and
+ * transfer checksums); a damaged chunk detected and sent again; a connection
+ * cut mid-transfer and the transfer resumed by the next attempt, resending
+ * at most one window; limits (the receiver's largest transfer, its disk
+ * budget); a stalled sender; a cancelled call; a handler that starts none. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <farcall/bulk.h>
+#include <farcall/rpc.h>
+
+#include "far_bulk.h"
+
+/* Test knobs of the library (src/bulk/bulk.h, server.c). */
+void far__bulk_test_corrupt(uint64_t off);
+unsigned long far__bulk_server_checksum_errors(far_bulk_server *bs);
+
+#define TPROG     0x20fa0bf1u
+#define P_XFER    1 /* starts g_desc, waits, returns far_bulk_wait's outcome */
+#define P_ECHO    2
+#define P_NOSTART 3 /* returns at once: no transfer */
+#define CHUNK     (256u << 10)
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+static far_server *srv;
+static far_bulk_server *bsrv;
+static char addr4[128], addr6[128], addru[128];
+static int port4;
+static char dir[64];
+static far_bulk_desc g_desc;
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int g_rc = -1;
+static _Atomic uint64_t g_srv_progress;
+
+static void cut_client_connections(void);
+/* The connection is cut (from the client's side) once the server has moved
+ * this many bytes: in the server's progress callback, which runs in the
+ * PULL or PUSH handler before its reply, so the cut falls mid-transfer
+ * whatever the threads' timing. */
+static _Atomic uint64_t g_cut_at = UINT64_MAX;
+
+static void srv_progress(uint64_t done, uint64_t total, void *user)
+{
+    (void)total;
+    (void)user;
+    atomic_store(&g_srv_progress, done);
+    uint64_t at = atomic_load(&g_cut_at);
+    if (done >= at && atomic_compare_exchange_strong(&g_cut_at, &at, UINT64_MAX))
+        cut_client_connections();
+}
+
+static bool u32_enc(far_xdr_enc *e, const void *v)
+{
+    return far_xdr_put_u32(e, *(const uint32_t *)v);
+}
+static bool u32_dec(far_xdr_dec *d, void *v)
+{
+    return far_xdr_get_u32(d, (uint32_t *)v);
+}
+
+static far_err h_xfer(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    (void)impl;
+    (void)a;
+    pthread_mutex_lock(&g_mu);
+    far_bulk_desc d = g_desc;
+    pthread_mutex_unlock(&g_mu);
+    d.on_progress = srv_progress;
+    far_bulk *t;
+    far_err rc = far_bulk_start(bsrv, r, &d, &t);
+    if (rc == FAR_OK) {
+        /* polled, then waited for */
+        rc = far_bulk_wait(t, 0);
+        if (rc == FAR_ECLOSED)
+            rc = far_bulk_wait(t, UINT32_MAX);
+        far_bulk_destroy(t);
+    }
+    atomic_store(&g_rc, (int)rc);
+    *(uint32_t *)res = (uint32_t)rc;
+    return FAR_OK;
+}
+
+static far_err h_echo(const void *impl, far_svc_req *r, const void *a, void *res)
+{
+    (void)impl;
+    (void)r;
+    *(uint32_t *)res = *(const uint32_t *)a;
+    return FAR_OK;
+}
+
+static const far_proc_desc tprocs[] = {
+    {.proc = 0, .name = "NULL"},
+    {.proc = P_XFER,
+     .name = "XFER",
+     .decode_args = u32_dec,
+     .encode_res = u32_enc,
+     .args_size = 4,
+     .res_size = 4,
+     .invoke = h_xfer},
+    {.proc = P_ECHO,
+     .name = "ECHO",
+     .decode_args = u32_dec,
+     .encode_res = u32_enc,
+     .args_size = 4,
+     .res_size = 4,
+     .invoke = h_echo},
+    {.proc = P_NOSTART,
+     .name = "NOSTART",
+     .decode_args = u32_dec,
+     .encode_res = u32_enc,
+     .args_size = 4,
+     .res_size = 4,
+     .invoke = h_echo},
+};
+static const far_program_desc tprog = {
+    FAR_DESC_SIZES,  .prog = TPROG,   .vers = 1,
+    .name = "BULKT", .procs = tprocs, .nprocs = sizeof tprocs / sizeof tprocs[0],
+};
+
+static void set_desc(far_bulk_desc d)
+{
+    pthread_mutex_lock(&g_mu);
+    g_desc = d;
+    pthread_mutex_unlock(&g_mu);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static void path_in(char *out, size_t n, const char *name)
+{
+    snprintf(out, n, "%s/%s", dir, name);
+}
+
+static uint8_t pattern(uint64_t i)
+{
+    return (uint8_t)((i * 2654435761u) >> 13);
+}
+
+static void write_file(const char *p, uint64_t n)
+{
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    uint8_t buf[65536];
+    for (uint64_t off = 0; off < n;) {
+        size_t k = n - off < sizeof buf ? (size_t)(n - off) : sizeof buf;
+        for (size_t i = 0; i < k; i++)
+            buf[i] = pattern(off + i);
+        assert_int_equal(write(fd, buf, k), (ssize_t)k);
+        off += k;
+    }
+    close(fd);
+}
+
+static void check_file(const char *p, uint64_t n)
+{
+    int fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal((uint64_t)st.st_size, n);
+    uint8_t buf[65536];
+    for (uint64_t off = 0; off < n;) {
+        ssize_t k = read(fd, buf, sizeof buf);
+        assert_true(k > 0);
+        for (ssize_t i = 0; i < k; i++)
+            if (buf[i] != pattern(off + (uint64_t)i))
+                fail_msg("%s: byte %llu differs", p, (unsigned long long)(off + (uint64_t)i));
+        off += (uint64_t)k;
+    }
+    close(fd);
+}
+
+/* No temporary or partial file is left in the test directory. */
+static void no_leftovers(void)
+{
+    DIR *dd = opendir(dir);
+    assert_non_null(dd);
+    struct dirent *e;
+    while ((e = readdir(dd)))
+        if (strstr(e->d_name, ".far-"))
+            fail_msg("left over: %s", e->d_name);
+    closedir(dd);
+}
+
+static void clean_dir(void)
+{
+    DIR *dd = opendir(dir);
+    struct dirent *e;
+    char p[512];
+    while (dd && (e = readdir(dd)))
+        if (e->d_name[0] != '.' || strstr(e->d_name, ".far-")) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    if (dd)
+        closedir(dd);
+}
+
+static far_client *open_client(const char *addr)
+{
+    far_client *c = NULL;
+    far_client_opts o = {.timeout_ms = 20000};
+    assert_int_equal(far_client_open(&c, addr, &o), FAR_OK);
+    return c;
+}
+
+/* Makes the call with spec sp; returns the call's outcome, *hrc the
+ * handler's (far_bulk_wait's). */
+static far_err xfer(far_client *c, far_bulk_spec *sp, uint32_t *hrc, uint64_t *call_id)
+{
+    uint32_t arg = 0, res = 0xffffffffu;
+    far_status st;
+    far_call_opts o = {.bulk = sp, .status = &st, .call_id = call_id};
+    atomic_store(&g_rc, -1);
+    far_err rc = far_client_call(c, TPROG, 1, P_XFER, u32_enc, &arg, u32_dec, &res, NULL, &o);
+    if (rc != FAR_OK)
+        print_message("  (call: %s: %s)\n", far_strerror(rc), st.msg);
+    if (hrc)
+        *hrc = res;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the sizes */
+
+static const uint64_t sizes[] = {0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17};
+
+static void fetch_file(const char *addr, uint64_t n)
+{
+    char src[256], dst[256];
+    path_in(src, sizeof src, "src");
+    path_in(dst, sizeof dst, "dst");
+    write_file(src, n);
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_PATH, .path = src});
+    far_client *c = open_client(addr);
+    far_bulk_spec sp = {.kind = FAR_BULK_PATH, .path = dst};
+    uint32_t h;
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp.err, FAR_OK);
+    assert_int_equal(sp.size, n);
+    assert_int_equal(sp.done, n);
+    check_file(dst, n);
+    no_leftovers();
+    far_client_destroy(c);
+    clean_dir();
+}
+
+static void store_file(const char *addr, uint64_t n)
+{
+    char src[256], dst[256];
+    path_in(src, sizeof src, "src");
+    path_in(dst, sizeof dst, "dst");
+    write_file(src, n);
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_PATH, .path = dst});
+    far_client *c = open_client(addr);
+    far_bulk_spec sp = {.kind = FAR_BULK_PATH, .path = src};
+    uint32_t h;
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp.size, n);
+    check_file(dst, n);
+    no_leftovers();
+    far_client_destroy(c);
+    clean_dir();
+}
+
+static void test_sizes_fetch_file(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        fetch_file(addr4, sizes[i]);
+}
+
+static void test_sizes_store_file(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        store_file(addr4, sizes[i]);
+}
+
+static void test_sizes_memory(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        uint64_t n = sizes[i];
+        uint8_t *a = malloc(n + 1), *b = calloc(1, n + 1);
+        assert_non_null(a);
+        assert_non_null(b);
+        for (uint64_t k = 0; k < n; k++)
+            a[k] = pattern(k);
+        far_client *c = open_client(addr4);
+        uint32_t h;
+        /* fetch: server memory -> client memory */
+        set_desc(
+            (far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n});
+        far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+        assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+        assert_int_equal(h, FAR_OK);
+        assert_memory_equal(a, b, n);
+        /* store: client memory -> server memory */
+        memset(b, 0, n + 1);
+        set_desc(
+            (far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_MEM, .mem = b, .len = n});
+        far_bulk_spec sp2 = {.kind = FAR_BULK_MEM, .mem = a, .len = n};
+        assert_int_equal(xfer(c, &sp2, &h, NULL), FAR_OK);
+        assert_int_equal(h, FAR_OK);
+        assert_memory_equal(a, b, n);
+        far_client_destroy(c);
+        free(a);
+        free(b);
+    }
+}
+
+/* IPv6 and a Unix socket, both ways. */
+static void test_families(void **state)
+{
+    (void)state;
+    fetch_file(addr6, 2 * CHUNK + 5);
+    store_file(addr6, 2 * CHUNK + 5);
+    fetch_file(addru, 2 * CHUNK + 5);
+    store_file(addru, 2 * CHUNK + 5);
+}
+
+static void test_udp_refused(void **state)
+{
+    (void)state;
+    char a[160];
+    snprintf(a, sizeof a, "udp://127.0.0.1:%d", port4);
+    far_client *c = open_client(a);
+    uint8_t b[16];
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = sizeof b};
+    far_status st;
+    uint32_t arg = 0, res = 0;
+    far_call_opts o = {.bulk = &sp, .status = &st};
+    assert_int_equal(far_client_call(c, TPROG, 1, P_XFER, u32_enc, &arg, u32_dec, &res, NULL, &o),
+                     FAR_EUNSUPPORTED);
+    assert_non_null(strstr(st.msg, "UDP"));
+    far_client_destroy(c);
+}
+
+/* 1 GiB from a sparse file, both ways, streamed: the other side writes to
+ * /dev/null, the chunk and transfer checksums check the bytes. */
+static void test_one_gib(void **state)
+{
+    (void)state;
+    uint64_t n = SANITIZED ? (64ull << 20) : (1ull << 30);
+    char src[256];
+    path_in(src, sizeof src, "sparse");
+    int fd = open(src, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)n), 0);
+    assert_int_equal(pwrite(fd, "x", 1, (off_t)(n / 2)), 1); /* not all zeros */
+    close(fd);
+    int null = open("/dev/null", O_RDWR);
+    assert_true(null >= 0);
+    far_client *c = open_client(addr4);
+    uint32_t h;
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_PATH, .path = src});
+    far_bulk_spec sp = {.kind = FAR_BULK_FD, .fd = null};
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp.size, n);
+    assert_int_equal(sp.sent_bytes, n);
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_FD, .fd = null});
+    far_bulk_spec sp2 = {.kind = FAR_BULK_PATH, .path = src};
+    assert_int_equal(xfer(c, &sp2, &h, NULL), FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp2.size, n);
+    assert_int_equal(atomic_load(&g_srv_progress), n);
+    far_client_destroy(c);
+    close(null);
+    clean_dir();
+}
+
+/* A chunk damaged on the way is detected (its checksum) and sent again. */
+static void test_corrupt_chunk(void **state)
+{
+    (void)state;
+    uint64_t n = 4 * CHUNK + 3;
+    char src[256], dst[256];
+    path_in(src, sizeof src, "src");
+    path_in(dst, sizeof dst, "dst");
+    write_file(src, n);
+    far_client *c = open_client(addr4);
+    uint32_t h;
+    /* fetch: the server damages the PULL reply at 2 chunks */
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_PATH, .path = src});
+    far_bulk_spec sp = {.kind = FAR_BULK_PATH, .path = dst};
+    far__bulk_test_corrupt(2 * CHUNK);
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    assert_int_equal(sp.checksum_errors, 1);
+    check_file(dst, n);
+    unlink(dst);
+    /* store: the client damages its PUSH at 1 chunk */
+    unsigned long before = far__bulk_server_checksum_errors(bsrv);
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_PATH, .path = dst});
+    far_bulk_spec sp2 = {.kind = FAR_BULK_PATH, .path = src};
+    far__bulk_test_corrupt(CHUNK);
+    assert_int_equal(xfer(c, &sp2, &h, NULL), FAR_OK);
+    assert_int_equal(sp2.checksum_errors, 1);
+    assert_int_equal(far__bulk_server_checksum_errors(bsrv), before + 1);
+    check_file(dst, n);
+    no_leftovers();
+    far__bulk_test_corrupt(UINT64_MAX);
+    far_client_destroy(c);
+    clean_dir();
+}
+
+/* ------------------------------------------------------------ resumption */
+
+/* Cuts this process's client connections to the test server (a
+ * connection lost mid-transfer), from the client's side. */
+static void cut_client_connections(void)
+{
+    for (int fd = 3; fd < 1024; fd++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+            continue;
+        if ((ss.ss_family == AF_INET && ntohs(((struct sockaddr_in *)&ss)->sin_port) == port4) ||
+            (ss.ss_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) + 1))
+            shutdown(fd, SHUT_RDWR);
+    }
+}
+
+static void resume_case(bool fetch)
+{
+    uint64_t n = 64 * CHUNK + 123;
+    char src[256], dst[256];
+    path_in(src, sizeof src, "src");
+    path_in(dst, sizeof dst, "dst");
+    write_file(src, n);
+    far_client *c = open_client(addr4);
+    if (fetch)
+        set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_PATH, .path = src});
+    else
+        set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_PATH, .path = dst});
+    atomic_store(&g_cut_at, n / 2);
+    far_bulk_spec sp = {.kind = FAR_BULK_PATH, .path = fetch ? dst : src};
+    uint32_t h;
+    far_err rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(atomic_load(&g_cut_at), UINT64_MAX); /* it was cut */
+    assert_int_not_equal(rc, FAR_OK);
+    assert_int_not_equal(sp.err, FAR_OK);
+    uint64_t had = sp.done;
+    print_message("  cut after %llu of %llu bytes (%s)\n", (unsigned long long)had,
+                  (unsigned long long)n, far_strerror(rc));
+    assert_true(had >= n / 2 - 9 * CHUNK && had < n);
+    assert_int_equal(access(dst, F_OK), -1); /* never a partial file under its name */
+    /* the next attempt: only the rest, and at most one window again */
+    rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(rc, FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    print_message("  resumed: sent %llu bytes (the rest: %llu)\n",
+                  (unsigned long long)sp.sent_bytes, (unsigned long long)(n - had));
+    assert_true(sp.sent_bytes <= n - had + 8ull * CHUNK);
+    assert_true(sp.sent_bytes >= n - had - 8ull * CHUNK);
+    check_file(dst, n);
+    no_leftovers();
+    far_client_destroy(c);
+    clean_dir();
+}
+
+static void test_resume_fetch(void **state)
+{
+    (void)state;
+    resume_case(true);
+}
+
+static void test_resume_store(void **state)
+{
+    (void)state;
+    resume_case(false);
+}
+
+/* --------------------------------------------------------------- bounds */
+
+static void test_limits(void **state)
+{
+    (void)state;
+    char src[256], dst[256];
+    path_in(src, sizeof src, "src");
+    path_in(dst, sizeof dst, "dst");
+    write_file(src, 3 * CHUNK);
+    far_client *c = open_client(addr4);
+    uint32_t h;
+    /* the server takes at most 2 chunks */
+    set_desc((far_bulk_desc){
+        .dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_PATH, .path = dst, .max_bytes = 2 * CHUNK});
+    far_bulk_spec sp = {.kind = FAR_BULK_PATH, .path = src};
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_ELIMIT);
+    assert_int_equal(access(dst, F_OK), -1);
+    /* the client takes at most 2 chunks */
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_PATH, .path = src});
+    far_bulk_spec sp2 = {.kind = FAR_BULK_PATH, .path = dst, .max_bytes = 2 * CHUNK};
+    assert_int_equal(xfer(c, &sp2, &h, NULL), FAR_ELIMIT);
+    assert_int_equal(access(dst, F_OK), -1);
+    /* a memory sink too small */
+    uint8_t small[100];
+    far_bulk_spec sp3 = {.kind = FAR_BULK_MEM, .mem = small, .len = sizeof small};
+    assert_int_equal(xfer(c, &sp3, &h, NULL), FAR_ELIMIT);
+    /* the calls go on working */
+    uint32_t a = 7, r = 0;
+    assert_int_equal(far_client_call(c, TPROG, 1, P_ECHO, u32_enc, &a, u32_dec, &r, NULL, NULL),
+                     FAR_OK);
+    assert_int_equal(r, 7);
+    no_leftovers();
+    far_client_destroy(c);
+    clean_dir();
+}
+
+/* The disk budget of a second bulk server (its own far_server). */
+static void test_disk_budget(void **state)
+{
+    (void)state;
+    far_server *s2;
+    far_bulk_server *b2;
+    far_server_opts so = {.workers = 2};
+    assert_int_equal(far_server_create(&s2, &so), FAR_OK);
+    assert_int_equal(far_server_add_program(s2, &tprog, NULL), FAR_OK);
+    far_bulk_server_opts bo = {.disk_budget = CHUNK + 10};
+    assert_int_equal(far_bulk_server_create(&b2, s2, &bo), FAR_OK);
+    char bound[128];
+    assert_int_equal(far_server_listen(s2, "tcp://127.0.0.1:0", bound, sizeof bound), FAR_OK);
+    /* its handler uses bsrv: swap it for this test */
+    far_bulk_server *keep = bsrv;
+    bsrv = b2;
+    assert_int_equal(far_server_start(s2), FAR_OK);
+    char src[256], dst[256];
+    path_in(src, sizeof src, "src");
+    path_in(dst, sizeof dst, "dst");
+    write_file(src, 2 * CHUNK);
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_PATH, .path = dst});
+    far_client *c = open_client(bound);
+    far_bulk_spec sp = {.kind = FAR_BULK_PATH, .path = src};
+    uint32_t h;
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_ELIMIT);
+    assert_int_equal(access(dst, F_OK), -1);
+    far_client_destroy(c);
+    far_server_destroy(s2);
+    far_bulk_server_destroy(b2);
+    bsrv = keep;
+    no_leftovers();
+    clean_dir();
+}
+
+static void parent_done_cb(const far_status *st, void *res, void *user)
+{
+    (void)res;
+    assert_int_equal(st->err, FAR_OK);
+    atomic_store((atomic_int *)user, 1);
+}
+
+/* A client that OPENs and then sends nothing: the handler gives up after the
+ * server's stall_ms (the second server's: 300 ms). */
+static void test_stalled_sender(void **state)
+{
+    (void)state;
+    far_server *s2;
+    far_bulk_server *b2;
+    far_server_opts so = {.workers = 2};
+    assert_int_equal(far_server_create(&s2, &so), FAR_OK);
+    assert_int_equal(far_server_add_program(s2, &tprog, NULL), FAR_OK);
+    far_bulk_server_opts bo = {.stall_ms = 300};
+    assert_int_equal(far_bulk_server_create(&b2, s2, &bo), FAR_OK);
+    char bound[128];
+    assert_int_equal(far_server_listen(s2, "tcp://127.0.0.1:0", bound, sizeof bound), FAR_OK);
+    far_bulk_server *keep = bsrv;
+    bsrv = b2;
+    assert_int_equal(far_server_start(s2), FAR_OK);
+    uint8_t room[64];
+    set_desc((far_bulk_desc){
+        .dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_MEM, .mem = room, .len = sizeof room});
+    far_client *c = open_client(bound);
+    /* by hand: the call, then OPEN on its connection, then nothing */
+    uint32_t arg = 0, res = 0;
+    uint64_t id = 0;
+    far_call_opts po = {.call_id = &id};
+    atomic_store(&g_rc, -1);
+    atomic_int got = 0;
+    assert_int_equal(far_client_call_async(c, TPROG, 1, P_XFER, u32_enc, &arg, u32_dec, &res, NULL,
+                                           &po, parent_done_cb, &got),
+                     FAR_OK);
+    far_bulk_open_args oa = {.xid = (uint32_t)id};
+    far_bulk_open_res ores = {0};
+    assert_int_equal(far_client_call(c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_OPEN,
+                                     far_bulk_open_args_encode_any, &oa,
+                                     far_bulk_open_res_decode_any, &ores, NULL, NULL),
+                     FAR_OK);
+    assert_int_equal(ores.stat, FAR_BULK_OK);
+    assert_int_equal(ores.dir, FAR_BULK_STORE);
+    assert_int_equal(ores.size, sizeof room);
+    for (int i = 0; i < 1000 && !atomic_load(&got); i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&got), 1);
+    assert_int_equal(res, FAR_ETIMEDOUT);
+    /* a PUSH now is refused */
+    far_bulk_push_args pa = {.token = ores.token, .offset = 0, .xxh3 = 0, .data = {1, room}};
+    far_bulk_push_res pr = {0};
+    assert_int_equal(far_client_call(c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_PUSH,
+                                     far_bulk_push_args_encode_any, &pa,
+                                     far_bulk_push_res_decode_any, &pr, NULL, NULL),
+                     FAR_OK);
+    assert_int_equal(pr.stat, FAR_BULK_NOENT);
+    far_client_destroy(c);
+    far_server_destroy(s2);
+    far_bulk_server_destroy(b2);
+    bsrv = keep;
+}
+
+/* A transfer whose call is cancelled ends: both sides see FAR_ECANCELED. */
+static far_client *g_cancel_client;
+static uint64_t g_cancel_id;
+static void cancel_progress(uint64_t done, uint64_t total, void *user)
+{
+    (void)total;
+    bool *once = user;
+    if (!*once && done > 0) {
+        *once = true;
+        assert_int_equal(far_client_cancel(g_cancel_client, g_cancel_id), FAR_OK);
+    }
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    uint64_t n = 64 * CHUNK;
+    char src[256], dst[256];
+    path_in(src, sizeof src, "src");
+    path_in(dst, sizeof dst, "dst");
+    write_file(src, n);
+    g_cancel_client = open_client(addr4);
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_PATH, .path = dst});
+    bool once = false;
+    far_bulk_spec sp = {
+        .kind = FAR_BULK_PATH, .path = src, .on_progress = cancel_progress, .user = &once};
+    uint32_t h;
+    assert_int_equal(xfer(g_cancel_client, &sp, &h, &g_cancel_id), FAR_ECANCELED);
+    /* the handler saw it (it returns soon after) */
+    for (int i = 0; i < 500 && atomic_load(&g_rc) == -1; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&g_rc), FAR_ECANCELED);
+    assert_int_equal(access(dst, F_OK), -1);
+    far_client_destroy(g_cancel_client);
+    clean_dir();
+}
+
+/* A handler that starts no transfer (it refused, say): the call completes
+ * as it is, and the spec says nothing moved. */
+static void test_no_transfer(void **state)
+{
+    (void)state;
+    far_client *c = open_client(addr4);
+    uint8_t b[8];
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = sizeof b};
+    uint32_t a = 5, r = 0;
+    far_status st;
+    far_call_opts o = {.bulk = &sp, .status = &st};
+    far_err rc = far_client_call(c, TPROG, 1, P_NOSTART, u32_enc, &a, u32_dec, &r, NULL, &o);
+    assert_int_equal(rc, FAR_OK); /* the call's own outcome */
+    assert_int_equal(r, 5);
+    assert_int_equal(sp.err, FAR_ECANCELED); /* and no transfer */
+    assert_int_equal(sp.size, 0);
+    far_client_destroy(c);
+}
+
+/* From an async callback (the I/O thread its chunks would complete on) a
+ * call with a bulk transfer is refused, not a deadlock. */
+static atomic_int g_cb_rc = -1;
+static far_client *g_cb_client;
+static void bulk_from_cb(const far_status *st, void *res, void *user)
+{
+    (void)st;
+    (void)res;
+    (void)user;
+    uint8_t b[8];
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = sizeof b};
+    uint32_t a = 0, r = 0;
+    far_call_opts o = {.bulk = &sp};
+    atomic_store(&g_cb_rc, (int)far_client_call(g_cb_client, TPROG, 1, P_XFER, u32_enc, &a, u32_dec,
+                                                &r, NULL, &o));
+}
+
+static void test_from_callback(void **state)
+{
+    (void)state;
+    g_cb_client = open_client(addr4);
+    uint32_t a = 1, r = 0;
+    assert_int_equal(far_client_call_async(g_cb_client, TPROG, 1, P_ECHO, u32_enc, &a, u32_dec, &r,
+                                           NULL, NULL, bulk_from_cb, NULL),
+                     FAR_OK);
+    for (int i = 0; i < 500 && atomic_load(&g_cb_rc) == -1; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&g_cb_rc), FAR_EMISUSE);
+    /* and an async call with one, likewise */
+    uint8_t b[8];
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = sizeof b};
+    far_call_opts o = {.bulk = &sp};
+    assert_int_equal(far_client_call_async(g_cb_client, TPROG, 1, P_XFER, u32_enc, &a, u32_dec, &r,
+                                           NULL, &o, bulk_from_cb, NULL),
+                     FAR_EMISUSE);
+    far_client_destroy(g_cb_client);
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/far-bulk-%d", (int)getpid());
+    mkdir(dir, 0755);
+    far_server_opts so = {.workers = 2};
+    assert_int_equal(far_server_create(&srv, &so), FAR_OK);
+    assert_int_equal(far_server_add_program(srv, &tprog, NULL), FAR_OK);
+    assert_int_equal(far_bulk_server_create(&bsrv, srv, NULL), FAR_OK);
+    assert_int_equal(far_server_listen(srv, "tcp://127.0.0.1:0", addr4, sizeof addr4), FAR_OK);
+    assert_int_equal(far_server_listen(srv, "tcp://[::1]:0", addr6, sizeof addr6), FAR_OK);
+    char u[128];
+    snprintf(u, sizeof u, "unix:%s.sock", dir);
+    assert_int_equal(far_server_listen(srv, u, addru, sizeof addru), FAR_OK);
+    char udp[160];
+    port4 = atoi(strrchr(addr4, ':') + 1);
+    snprintf(udp, sizeof udp, "udp://127.0.0.1:%d", port4);
+    assert_int_equal(far_server_listen(srv, udp, NULL, 0), FAR_OK);
+    assert_int_equal(far_server_start(srv), FAR_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    far_server_destroy(srv);
+    far_bulk_server_destroy(bsrv);
+    clean_dir();
+    rmdir(dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sizes_fetch_file), cmocka_unit_test(test_sizes_store_file),
+        cmocka_unit_test(test_sizes_memory),     cmocka_unit_test(test_families),
+        cmocka_unit_test(test_udp_refused),      cmocka_unit_test(test_corrupt_chunk),
+        cmocka_unit_test(test_resume_fetch),     cmocka_unit_test(test_resume_store),
+        cmocka_unit_test(test_limits),           cmocka_unit_test(test_disk_budget),
+        cmocka_unit_test(test_stalled_sender),   cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_no_transfer),      cmocka_unit_test(test_from_callback),
+        cmocka_unit_test(test_one_gib),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
