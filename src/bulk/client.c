@@ -172,7 +172,12 @@ static slot *take_slot_locked(drv *d)
  * transfer. */
 static void send_slot(drv *d, slot *s)
 {
-    far_call_opts o = {.timeout_ms = d->stall_ms, .call_id = &s->call_id};
+    /* may-be: sent once, never again by the runtime after a lost connection
+     * (the transfer resumes by its own protocol: a new OPEN with the spec's
+     * token and offset), and not kept by the server's duplicate request
+     * cache (a chunk is read again at no cost) */
+    far_call_opts o = {
+        .timeout_ms = d->stall_ms, .call_id = &s->call_id, .semantics = FAR_SEM_MAYBE};
     far_err rc;
     if (d->fetch) {
         s->pull.sink = &d->io;
@@ -452,7 +457,8 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
      * half, clnt/client.c prepare) */
     far_bulk_open_args oa = {(uint32_t)d->parent_id, resuming ? sp->token : 0,
                              resuming ? sp->done : 0, resuming ? sp->etag : 0};
-    far_call_opts oo = {.timeout_ms = d->stall_ms + 5000, .call_id = &d->open_id};
+    far_call_opts oo = {
+        .timeout_ms = d->stall_ms + 5000, .call_id = &d->open_id, .semantics = FAR_SEM_MAYBE};
     rc = far_client_call_async(c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_OPEN,
                                far_bulk_open_args_encode_any, &oa, far_bulk_open_res_decode_any,
                                &d->open, NULL, &oo, open_cb, d);
@@ -596,7 +602,7 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
         far_bulk_done_args da = {d->token, d->size, 0, 0};
         far__bulk_sum_digest(&d->sum, &da.xxh3_hi, &da.xxh3_lo);
         far_bulk_done_res dr = {0};
-        far_call_opts dopt = {.timeout_ms = d->stall_ms + 5000};
+        far_call_opts dopt = {.timeout_ms = d->stall_ms + 5000, .semantics = FAR_SEM_MAYBE};
         rc = far_client_call(c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_DONE,
                              far_bulk_done_args_encode_any, &da, far_bulk_done_res_decode_any, &dr,
                              NULL, &dopt);
