@@ -67,7 +67,7 @@ void far__svc_req_idem(const far_svc_req *r, const uint8_t **owner, size_t *owne
      * its credential); a classic call has none. */
     *owner = *key = NULL;
     *owner_len = *key_len = 0;
-    if (r->auth.ops != &far__auth_ctx || !r->ctx || !r->auth.ctx.key_len)
+    if (!far__auth_is_ctx(r->auth.ops) || !r->ctx || !r->auth.ctx.key_len)
         return;
     *owner = r->ctx->owner;
     *owner_len = r->ctx->owner_len;
@@ -97,7 +97,7 @@ far__eo far__svc_eo_begin(far_server *s, far_svc_req *r, uint8_t **res, size_t *
         return FAR__EO_NONE;
     if (!s->has_store) {
         /* a call that asks for it is told; a procedure's is at-most-once */
-        bool asked = r->auth.ops == &far__auth_ctx && (r->auth.ctx.flags & FAR__CTX_EXACTLY_ONCE);
+        bool asked = far__auth_is_ctx(r->auth.ops) && (r->auth.ctx.flags & FAR__CTX_EXACTLY_ONCE);
         return asked ? FAR__EO_UNSUPPORTED : FAR__EO_NONE;
     }
     far_store_key k;
