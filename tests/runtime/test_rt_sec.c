@@ -181,6 +181,13 @@ static far_err echo(far_client *c, const uint8_t *p, uint32_t n, far_status *st)
     return rc;
 }
 
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    for (int i = 0; i < 100 && nanosleep(&ts, &ts) != 0; i++) {
+    }
+}
+
 /* ------------------------------------------------------------ the levels */
 
 static void levels_on(const char *listen, bool udp)
@@ -976,6 +983,173 @@ static void test_reordered_past_window(void **state)
     mitm_stop(&m);
 }
 
+/* ------------------------------------------------------------ concurrency */
+
+typedef struct worker {
+    far_client *c;
+    int id, n, bad;
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    uint8_t buf[300];
+    for (int i = 0; i < w->n; i++) {
+        uint32_t n = (uint32_t)((i * 37 + w->id * 11) % (int)sizeof buf);
+        for (uint32_t j = 0; j < n; j++)
+            buf[j] = (uint8_t)(w->id ^ i ^ j);
+        far_status st;
+        if (echo(w->c, buf, n, &st) != FAR_OK)
+            w->bad++;
+    }
+    return NULL;
+}
+
+typedef struct acount {
+    atomic_int done, bad;
+    blob res[600];
+} acount;
+
+static void async_cb(const far_status *st, void *res, void *user)
+{
+    acount *a = user;
+    blob *b = res;
+    if (st->err != FAR_OK || b->len != 8 || memcmp(b->val, "pipeline", 8) != 0)
+        atomic_fetch_add(&a->bad, 1);
+    free(b->val);
+    b->val = NULL;
+    atomic_fetch_add(&a->done, 1);
+}
+
+/* Many threads and pipelined async calls on one protected connection: each
+ * sealed by its own thread (no client-wide lock), answered in any order. */
+static void test_threads_pipelined(void **state)
+{
+    (void)state;
+    ssrv t;
+    ssrv_start(&t, "tcp://127.0.0.1:0", FAR_SEC_PRIV, false);
+    ssrv_go(&t);
+    far_client *c;
+    assert_int_equal(sopen(&c, t.bound, FAR_SEC_PRIV, "alice", key_alice), FAR_OK);
+    worker w[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        w[i] = (worker){c, i, 200, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+    }
+    static acount a;
+    memset(&a, 0, sizeof a);
+    blob arg = {8, (uint8_t *)"pipeline"};
+    far_call_opts co = {.timeout_ms = 10000};
+    int started = 0;
+    for (int i = 0; i < 600; i++)
+        if (far_client_call_async(c, SPROG, 1, S_ECHO, blob_enc, &arg, blob_dec, &a.res[i], NULL,
+                                  &co, async_cb, &a) == FAR_OK)
+            started++;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].bad, 0);
+    }
+    for (int i = 0; i < 2000 && atomic_load(&a.done) < started; i++)
+        sleep_ms(5);
+    assert_int_equal(started, 600);
+    assert_int_equal(atomic_load(&a.done), 600);
+    assert_int_equal(atomic_load(&a.bad), 0);
+    far_client_destroy(c);
+    assert_int_equal(atomic_load(&t.st.runs), 8 * 200 + 600);
+    assert_int_equal(atomic_load(&t.st.fails), 0);
+    ssrv_stop(&t);
+}
+
+/* ------------------------------------------------------------ UDP */
+
+/* A UDP relay that drops the first reply (and counts the calls): the
+ * client retransmits the same datagram, the server's window sees its seq
+ * again and only the reply cache answers it. */
+typedef struct urelay {
+    int fd, sfd, stop[2];
+    struct sockaddr_in server, client;
+    pthread_t th;
+    atomic_int calls, replies_dropped;
+    int drop;
+} urelay;
+
+static void *urelay_main(void *arg)
+{
+    urelay *u = arg;
+    uint8_t buf[65536];
+    for (int i = 0; i < 100000; i++) {
+        struct pollfd pf[3] = {{u->fd, POLLIN, 0}, {u->sfd, POLLIN, 0}, {u->stop[0], POLLIN, 0}};
+        if (poll(pf, 3, 10000) <= 0 || pf[2].revents)
+            break;
+        if (pf[0].revents) {
+            socklen_t sl = sizeof u->client;
+            ssize_t n = recvfrom(u->fd, buf, sizeof buf, 0, (struct sockaddr *)&u->client, &sl);
+            if (n > 0) {
+                atomic_fetch_add(&u->calls, 1);
+                sendto(u->sfd, buf, (size_t)n, 0, (struct sockaddr *)&u->server, sizeof u->server);
+            }
+        }
+        if (pf[1].revents) {
+            ssize_t n = recv(u->sfd, buf, sizeof buf, 0);
+            if (n > 0) {
+                if (u->drop > 0 && atomic_load(&u->calls) >= 2) {
+                    /* (the probe's reply goes through; the next is lost) */
+                    u->drop--;
+                    atomic_fetch_add(&u->replies_dropped, 1);
+                    continue;
+                }
+                sendto(u->fd, buf, (size_t)n, 0, (struct sockaddr *)&u->client, sizeof u->client);
+            }
+        }
+    }
+    return NULL;
+}
+
+static void test_udp_retransmission(void **state)
+{
+    (void)state;
+    ssrv t;
+    ssrv_start(&t, "tcp://127.0.0.1:0", FAR_SEC_NONE, true);
+    ssrv_go(&t);
+    urelay u = {0};
+    u.drop = 1;
+    u.fd = socket(AF_INET, SOCK_DGRAM, 0);
+    u.sfd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(u.fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(u.fd, (struct sockaddr *)&sa, &sl), 0);
+    u.server.sin_family = AF_INET;
+    u.server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    u.server.sin_port = htons((uint16_t)atoi(strrchr(t.bound_udp, ':') + 1));
+    assert_int_equal(pipe(u.stop), 0);
+    assert_int_equal(pthread_create(&u.th, NULL, urelay_main, &u), 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "udp://127.0.0.1:%u", ntohs(sa.sin_port));
+    far_client *c;
+    far_client_opts o = {.timeout_ms = 5000,
+                         .retry_ms = 100,
+                         .security = FAR_SEC_PRIV,
+                         .identity = "alice",
+                         .key = key_alice};
+    assert_int_equal(far_client_open(&c, addr, &o), FAR_OK);
+    far_status st;
+    assert_int_equal(echo(c, (const uint8_t *)"once over udp", 13, &st), FAR_OK);
+    assert_int_equal(atomic_load(&u.replies_dropped), 1);
+    assert_true(atomic_load(&u.calls) >= 3); /* probe, call, its retransmission */
+    assert_int_equal(atomic_load(&t.st.runs), 1);
+    far_client_destroy(c);
+    assert_int_equal(write(u.stop[1], "x", 1), 1);
+    pthread_join(u.th, NULL);
+    close(u.fd);
+    close(u.sfd);
+    close(u.stop[0]);
+    close(u.stop[1]);
+    ssrv_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -997,6 +1171,8 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_init_cut_every_length),
         cmocka_unit_test(test_reordered_past_window),
+        cmocka_unit_test(test_threads_pipelined),
+        cmocka_unit_test(test_udp_retransmission),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
