@@ -73,7 +73,14 @@ static bool put_accepted(far_svc_req *r, far_xdr_enc *e, uint32_t stat, uint32_t
 
 static far__front reply_accepted(far_svc_req *r, uint32_t stat, uint32_t low, uint32_t high)
 {
-    return put_accepted(r, reply_start(r), stat, low, high) ? FRONT_REPLY : FRONT_DROP;
+    far_xdr_enc *e = reply_start(r);
+    if (!put_accepted(r, e, stat, low, high))
+        return FRONT_DROP;
+    /* a SUCCESS with no results (the NULL procedure) is protected too */
+    if (stat == FAR__ACC_SUCCESS && r->auth.ops && r->auth.ops->wrap_results &&
+        !r->auth.ops->wrap_results(&r->auth, e, far_xdr_enc_len(e)))
+        return FRONT_DROP;
+    return FRONT_REPLY;
 }
 
 static far__front reply_denied(far_svc_req *r, uint32_t stat, uint32_t a, uint32_t b)

@@ -213,6 +213,11 @@ static void levels_on(const char *listen, bool udp)
             if (rc != FAR_OK)
                 fail_msg("%s level %s size %u: %s", addr, far_security_name(lvl), sizes[i], st.msg);
         }
+        /* the NULL procedure, which the runtime answers itself */
+        far_status nst;
+        far_call_opts nco = {.status = &nst};
+        if (far_client_call(c, SPROG, 1, S_NULL, NULL, NULL, NULL, NULL, NULL, &nco) != FAR_OK)
+            fail_msg("%s level %s NULL: %s", addr, far_security_name(lvl), nst.msg);
         who_res w = {0, NULL};
         assert_int_equal(far_client_call(c, SPROG, 1, S_WHO, NULL, NULL, who_dec, &w, NULL, NULL),
                          FAR_OK);
