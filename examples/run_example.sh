@@ -57,7 +57,14 @@ case $name in
               # a world-readable key file is not used
               chmod 644 "$dir/other.key" &&
               ! AUTHCOMP_KEY="$dir/other.key" "$client" "$addr" >"$dir/open.out" 2>&1 &&
-              grep -q "may be read or written by others" "$dir/open.out" ;;
+              grep -q "may be read or written by others" "$dir/open.out" &&
+              # far call at the privacy level with the key file (far of this build tree)
+              far="$(dirname "$client")/../../tools/far/far" &&
+              { [[ ! -x $far ]] ||
+                { [[ $("$far" call --level priv --key "$AUTHCOMP_KEY" --identity authcomp \
+                        "$addr" 0x20000321.1.1 12) == '"144"' ]] &&
+                  ! "$far" call "$addr" 0x20000321.1.1 12 2>"$dir/far.err" &&
+                  grep -q "AUTH_TOOWEAK" "$dir/far.err"; }; } ;;
     bank)     grep -q "^DEPOSIT  exactly-once\$" "$dir/client.out" &&
               grep -q "^alice: deposit 100 (exactly-once) -> 100\$" "$dir/client.out" &&
               grep -q "^alice: withdraw 30 (at-most-once) -> 70\$" "$dir/client.out" &&
