@@ -354,7 +354,7 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
  * server answers FAR_CTX (the server says if it has no reply store). */
 static bool exactly_once_ok(far_client *c, const call *k)
 {
-    return atomic_load(&c->use_ctx) && k->auth == &c->auth_ctx;
+    return atomic_load(&c->use_ctx) && (k->auth == &c->auth_ctx || k->auth == &c->auth_sec);
 }
 
 /* An exactly-once call's idempotency key: 16 random bytes, unique whatever

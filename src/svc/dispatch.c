@@ -318,6 +318,7 @@ static bool stage_decode(far_svc_req *r, void **args, void **res)
         put_accepted(r, reply_start(r), FAR__ACC_GARBAGE_ARGS, 0, 0);
         return false;
     }
+    r->args = p, r->args_len = n; /* (the reply store's digest: not the sealed bytes) */
     far_xdr_dec d;
     far_xdr_dec_init(&d, p, n, &r->arena, FAR_XDR_ZEROCOPY);
     far_xdr_dec_set_max_chain(&d, r->s->o.max_list);

@@ -66,6 +66,8 @@ void far__svc_req_reset(far_svc_req *r)
     r->auth.has_sys = false;
     r->auth.state = NULL;
     r->auth.sec.sess = NULL;
+    r->args = NULL;
+    r->args_len = 0;
     r->auth.replayed = false;
     r->auth.init_res_len = 0;
     r->auth_stat = FAR_AUTH_TOOWEAK;

@@ -83,7 +83,12 @@ static void key_of(const far_svc_req *r, far_store_key *k)
     k->prog = r->h.prog;
     k->vers = r->h.vers;
     k->proc = r->h.proc;
-    digest(r->in + r->args_off, r->in_len - r->args_off, k->digest);
+    /* of the arguments as the client encoded them: a protected call's
+     * plaintext, the same in every send of it (its seal is not) */
+    if (r->args)
+        digest(r->args, r->args_len, k->digest);
+    else
+        digest(r->in + r->args_off, r->in_len - r->args_off, k->digest);
 }
 
 far__eo far__svc_eo_begin(far_server *s, far_svc_req *r, uint8_t **res, size_t *len)

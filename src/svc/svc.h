@@ -77,9 +77,11 @@ struct far_svc_req {
     far__transport t;
     const uint8_t *in; /* the record / datagram */
     size_t in_len;
-    size_t args_off; /* where the arguments start in `in` */
-    size_t held;     /* bytes counted against the connection's budget */
-    uint8_t *inbuf;  /* owned copy space (kept across uses) */
+    size_t args_off;     /* where the arguments start in `in` */
+    const uint8_t *args; /* the arguments once unwrapped (a protected call's plaintext), */
+    size_t args_len;     /* in `in` or the arena; NULL before the decode stage */
+    size_t held;         /* bytes counted against the connection's budget */
+    uint8_t *inbuf;      /* owned copy space (kept across uses) */
     size_t inbuf_cap;
     uint8_t *stolen; /* a large record's buffer, freed after the reply */
     size_t stolen_cap;

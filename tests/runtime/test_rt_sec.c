@@ -25,6 +25,9 @@
 #include <cmocka.h>
 
 #include <farcall/rpc.h>
+#include <farcall/store.h>
+
+#include "clnt/clnt.h" /* far__client_set_next_key, a test knob */
 
 #include "sec_relay.h"
 
@@ -1183,6 +1186,106 @@ static void test_reordered_within_window(void **state)
     mitm_stop(&m);
 }
 
+/* ------------------------------------------------------------ exactly-once */
+
+/* A reply store of one entry, in memory: enough for a call sent twice. */
+typedef struct mstore {
+    pthread_mutex_t mu;
+    bool has;
+    uint8_t key[16], digest[FAR_STORE_DIGEST];
+    uint8_t *res;
+    size_t len;
+    atomic_int begins;
+} mstore;
+
+static far_err ms_begin(void *ctx, const far_store_key *k, void **txn, bool *found, uint8_t **reply,
+                        size_t *len)
+{
+    mstore *m = ctx;
+    atomic_fetch_add(&m->begins, 1);
+    pthread_mutex_lock(&m->mu);
+    *found = false;
+    far_err rc = FAR_OK;
+    if (m->has && k->key_len == 16 && memcmp(k->key, m->key, 16) == 0) {
+        if (memcmp(k->digest, m->digest, sizeof m->digest) != 0) {
+            rc = FAR_EIDEMPOTENCY;
+        } else {
+            *found = true;
+            *reply = malloc(m->len ? m->len : 1);
+            memcpy(*reply, m->res, m->len);
+            *len = m->len;
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    *txn = m;
+    return rc;
+}
+
+static far_err ms_commit(void *ctx, void *txn, const far_store_key *k, const uint8_t *res,
+                         size_t len)
+{
+    (void)txn;
+    mstore *m = ctx;
+    pthread_mutex_lock(&m->mu);
+    if (k->key_len == 16) {
+        free(m->res);
+        m->res = malloc(len ? len : 1);
+        memcpy(m->res, res, len);
+        m->len = len;
+        memcpy(m->key, k->key, 16);
+        memcpy(m->digest, k->digest, sizeof m->digest);
+        m->has = true;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return FAR_OK;
+}
+
+static void ms_abort(void *ctx, void *txn)
+{
+    (void)ctx, (void)txn;
+}
+
+/* An exactly-once call at each level, sent twice with its key (as after a
+ * lost connection): run once, the second answered from the store and
+ * sealed again for its own seq; the digest is of the plaintext, so the
+ * second send (sealed anew) is not taken for other arguments. */
+static void test_exactly_once_levels(void **state)
+{
+    (void)state;
+    for (far_security lvl = FAR_SEC_AUTH; lvl <= FAR_SEC_PRIV; lvl++) {
+        ssrv t;
+        ssrv_start(&t, "tcp://127.0.0.1:0", FAR_SEC_NONE, false);
+        static mstore m;
+        memset(&m, 0, sizeof m);
+        pthread_mutex_init(&m.mu, NULL);
+        static const far_reply_store ops = {sizeof(far_reply_store), ms_begin, ms_commit, ms_abort};
+        assert_int_equal(far_server_set_reply_store(t.s, &ops, &m), FAR_OK);
+        ssrv_go(&t);
+        far_client *c;
+        assert_int_equal(sopen(&c, t.bound, lvl, "alice", key_alice), FAR_OK);
+        static const uint8_t k[16] = "idempotency key";
+        for (int i = 0; i < 2; i++) {
+            far__client_set_next_key(c, k);
+            blob a = {11, (uint8_t *)"run me once"}, r = {0, NULL};
+            far_status st;
+            far_call_opts co = {.status = &st, .semantics = FAR_SEM_EXACTLY_ONCE};
+            far_err rc =
+                far_client_call(c, SPROG, 1, S_ECHO, blob_enc, &a, blob_dec, &r, NULL, &co);
+            if (rc != FAR_OK)
+                fail_msg("level %s, exactly-once send %d: %s", far_security_name(lvl), i, st.msg);
+            assert_int_equal(r.len, 11);
+            assert_memory_equal(r.val, "run me once", 11);
+            free(r.val);
+        }
+        assert_int_equal(atomic_load(&m.begins), 2);
+        assert_int_equal(atomic_load(&t.st.runs), 1);
+        far_client_destroy(c);
+        ssrv_stop(&t);
+        free(m.res);
+        pthread_mutex_destroy(&m.mu);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1206,6 +1309,7 @@ int main(void)
         cmocka_unit_test(test_reordered_past_window),
         cmocka_unit_test(test_threads_pipelined),
         cmocka_unit_test(test_reordered_within_window),
+        cmocka_unit_test(test_exactly_once_levels),
         cmocka_unit_test(test_udp_retransmission),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
