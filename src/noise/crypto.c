@@ -198,6 +198,12 @@ void far__noise_keypair(uint8_t priv[32], uint8_t pub[32])
     crypto_scalarmult_base(pub, priv);
 }
 
+void far__noise_public_key(const uint8_t priv[32], uint8_t pub[32])
+{
+    (void)far__noise_init();
+    crypto_scalarmult_base(pub, priv);
+}
+
 bool far__noise_aesgcm_available(void)
 {
     return far__noise_init() && crypto_aead_aes256gcm_is_available();

@@ -88,6 +88,8 @@ struct far__noise_hs {
     bool need_s;                 /* this side has a static key */
     unsigned psk_need, psk_have; /* bit N: pskN */
     uint8_t psk[MAX_PSK][32];
+    far__noise_psk_cb psk_cb;
+    void *psk_user;
 
     /* SymmetricState */
     uint8_t ck[FAR__NOISE_MAX_HASHLEN];
@@ -317,6 +319,15 @@ far_err far__noise_hs_set_psk(far__noise_hs *hs, unsigned index, const uint8_t p
     return FAR_OK;
 }
 
+far_err far__noise_hs_set_psk_callback(far__noise_hs *hs, far__noise_psk_cb cb, void *user)
+{
+    if (!settable(hs) || !cb || !hs->psk_need)
+        return FAR_EMISUSE;
+    hs->psk_cb = cb;
+    hs->psk_user = user;
+    return FAR_OK;
+}
+
 far_err far__noise_hs_set_static(far__noise_hs *hs, const uint8_t priv[32])
 {
     if (!settable(hs) || !priv || !hs->need_s)
@@ -344,6 +355,16 @@ far_err far__noise_hs_set_ephemeral(far__noise_hs *hs, const uint8_t priv[32])
     crypto_scalarmult_base(hs->e_pub, hs->e_priv);
     hs->has_e = true;
     return FAR_OK;
+}
+
+void far__noise_hs_needs(const far__noise_hs *hs, bool *s, bool *rs, unsigned *psks)
+{
+    if (s)
+        *s = hs && hs->need_s;
+    if (rs)
+        *rs = hs && (hs->initiator ? hs->pre_s_r : hs->pre_s_i);
+    if (psks)
+        *psks = hs ? hs->psk_need : 0;
 }
 
 /* ------------------------------------------------------ SymmetricState */
@@ -415,7 +436,7 @@ far_err far__noise_hs_start(far__noise_hs *hs)
         return FAR_EMISUSE;
     if ((hs->initiator ? hs->pre_s_r : hs->pre_s_i) && !hs->has_rs)
         return FAR_EMISUSE;
-    if (hs->psk_have != hs->psk_need)
+    if (hs->psk_have != hs->psk_need && !hs->psk_cb)
         return FAR_EMISUSE;
 
     /* InitializeSymmetric (Noise §5.2) */
@@ -506,6 +527,24 @@ static far_err fail(far__noise_hs *hs, far_err err)
     return err;
 }
 
+/* The psk token (Noise §9.2): MixKeyAndHash(psk), the PSK asked of the
+ * callback if it was not set. */
+static far_err psk_token(far__noise_hs *hs, unsigned index)
+{
+    if (!(hs->psk_have & (1u << index))) {
+        far_err e =
+            hs->psk_cb ? hs->psk_cb(hs->psk_user, index, hs->has_rs ? hs->rs : NULL, hs->psk[index])
+                       : FAR_EMISUSE;
+        if (e != FAR_OK) {
+            sodium_memzero(hs->psk[index], 32);
+            return e;
+        }
+        hs->psk_have |= 1u << index;
+    }
+    mix_key_and_hash(hs, hs->psk[index]);
+    return FAR_OK;
+}
+
 far_err far__noise_hs_write(far__noise_hs *hs, const uint8_t *payload, size_t n, uint8_t *out,
                             size_t cap, size_t *len)
 {
@@ -548,9 +587,14 @@ far_err far__noise_hs_write(far__noise_hs *hs, const uint8_t *payload, size_t n,
                 return fail(hs, FAR_EAUTH);
             }
             break;
-        default:
-            mix_key_and_hash(hs, hs->psk[t - T_PSK]);
+        default: {
+            far_err e = psk_token(hs, (unsigned)(t - T_PSK));
+            if (e != FAR_OK) {
+                sodium_memzero(out, total);
+                return fail(hs, e);
+            }
             break;
+        }
         }
     }
     at += encrypt_and_hash(hs, payload, n, out + at);
@@ -604,9 +648,12 @@ far_err far__noise_hs_read(far__noise_hs *hs, const uint8_t *msg, size_t n, uint
             if (!dh_token(hs, t))
                 return fail(hs, FAR_EAUTH);
             break;
-        default:
-            mix_key_and_hash(hs, hs->psk[t - T_PSK]);
+        default: {
+            far_err e = psk_token(hs, (unsigned)(t - T_PSK));
+            if (e != FAR_OK)
+                return fail(hs, e);
             break;
+        }
         }
     }
     uint8_t dummy;

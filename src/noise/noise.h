@@ -72,6 +72,20 @@ far_err far__noise_hs_set_prologue(far__noise_hs *hs, const uint8_t *p, size_t n
 far_err far__noise_hs_set_psk(far__noise_hs *hs, unsigned index /* the N of pskN */,
                               const uint8_t psk[32]);
 
+/* Where the PSK depends on who the peer is and the peer says so only in
+ * the handshake (XXpsk3: the initiator's static key arrives in the very
+ * message that mixes the PSK), a callback gives it when the psk token is
+ * reached: index is the N of pskN, rs the peer's static public key if
+ * known by then (else NULL).  It returns FAR_OK with psk[0..32) filled, or
+ * an error (FAR_EAUTH: an unknown peer) that fails the handshake and is
+ * returned by far__noise_hs_read/_write.  Called on the thread that calls
+ * those.  With a callback, start does not require the PSKs set; a PSK set
+ * with far__noise_hs_set_psk is used without calling it.  Before start.
+ * (An addition to the first API.) */
+typedef far_err (*far__noise_psk_cb)(void *user, unsigned index, const uint8_t *rs,
+                                     uint8_t psk[32]);
+far_err far__noise_hs_set_psk_callback(far__noise_hs *hs, far__noise_psk_cb cb, void *user);
+
 /* This side's static private key (s); the public key is derived.  Before
  * start; FAR_EMISUSE if this side has no static key in the pattern. */
 far_err far__noise_hs_set_static(far__noise_hs *hs, const uint8_t priv[32]);
@@ -86,6 +100,13 @@ far_err far__noise_hs_set_remote_static(far__noise_hs *hs, const uint8_t pub[32]
  * Before start. */
 far_err far__noise_hs_set_ephemeral(far__noise_hs *hs, const uint8_t priv[32]);
 
+/* Which keys the pattern needs from this side before start: *s its own
+ * static key (far__noise_hs_set_static), *rs the peer's static public key
+ * (far__noise_hs_set_remote_static), *psks bit N for pskN
+ * (far__noise_hs_set_psk).  Any pointer may be NULL.  (An addition to the
+ * first API: callers that handle many patterns need not guess.) */
+void far__noise_hs_needs(const far__noise_hs *hs, bool *s, bool *rs, unsigned *psks);
+
 /* Initialize() (Noise §5.3): mixes the protocol name, the prologue and the
  * pre-message keys.  After the setters; FAR_EMISUSE if a key the pattern
  * needs (s, rs, a psk) was not given, or if started already. */
@@ -98,8 +119,8 @@ far__noise_action far__noise_hs_action(const far__noise_hs *hs);
  * (n bytes, may be NULL if n is 0), into out[0..cap); *len its length.
  * FAR_EMISUSE if it is not this side's turn; FAR_ENOSPACE if cap is too
  * small (the handshake state is unchanged); FAR_ELIMIT if the message would
- * exceed FAR__NOISE_MAX_MSG; FAR_EAUTH if a DH gives the all-zero result
- * (the handshake is then FAILED). */
+ * exceed FAR__NOISE_MAX_MSG; FAR_EAUTH if a DH gives the all-zero result,
+ * or the PSK callback's error (the handshake is then FAILED). */
 far_err far__noise_hs_write(far__noise_hs *hs, const uint8_t *payload, size_t n, uint8_t *out,
                             size_t cap, size_t *len);
 
@@ -107,7 +128,8 @@ far_err far__noise_hs_write(far__noise_hs *hs, const uint8_t *payload, size_t n,
  * payload into payload[0..cap), *len its length.  FAR_EMISUSE if it is not
  * this side's turn; FAR_ELIMIT if n > FAR__NOISE_MAX_MSG; FAR_EPROTO if the
  * message is too short for the pattern; FAR_ENOSPACE if the payload does
- * not fit; FAR_EAUTH for a failed decryption or DH.  After any error but
+ * not fit; FAR_EAUTH for a failed decryption or DH; the PSK callback's
+ * error if it refused.  After any error but
  * FAR_EMISUSE and FAR_ENOSPACE (which change nothing) the handshake is
  * FAILED (Noise §5.3: a failed handshake is not resumed).  msg and payload
  * must not overlap (nor payload and out in far__noise_hs_write). */
@@ -154,6 +176,10 @@ far_err far__noise_rekey(far__noise_cs *cs);
 
 /* A fresh Curve25519 key pair (libsodium's random generator). */
 void far__noise_keypair(uint8_t priv[32], uint8_t pub[32]);
+
+/* The Curve25519 public key of priv (an addition to the first API: for
+ * showing or distributing a configured static key). */
+void far__noise_public_key(const uint8_t priv[32], uint8_t pub[32]);
 
 /* True if AES-256-GCM is usable on this CPU (libsodium 1.0.18 needs AES-NI
  * and PCLMUL). */

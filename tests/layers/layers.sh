@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # layers.sh SRC_DIR: the runtime's layers are kept (docs/architecture.md).
 # Each layer uses only those below it:
-#   common < xdr < msg < net < clnt, svc < bind < hooks.c (the wiring)
+#   common < xdr < msg < net < clnt, svc < bind < hooks.c (the wiring);
+#   noise (the Noise core) uses only common
 # Checked here from the source text: which internal headers each folder
 # includes, and which names of the layers above it appears in its code.
 set -u
@@ -24,6 +25,7 @@ check_includes() {
 check_includes common xdr/ msg/ net/ clnt/ svc/ bind/ hooks.h farcall/rpc.h farcall/bind.h
 check_includes xdr msg/ net/ clnt/ svc/ bind/ hooks.h farcall/rpc.h farcall/bind.h
 check_includes msg net/ clnt/ svc/ bind/ hooks.h farcall/rpc.h farcall/bind.h
+check_includes noise msg/ net/ clnt/ svc/ bind/ dyn/ hooks.h farcall/rpc.h farcall/bind.h
 check_includes net clnt/ svc/ bind/ hooks.h farcall/rpc.h farcall/bind.h
 check_includes clnt svc/ bind/ farcall/bind.h
 check_includes svc clnt/ bind/ farcall/bind.h

@@ -23,12 +23,12 @@
 #define MAX_BYTES 70000
 
 typedef struct suite_count {
-    char suite[64];
+    char suite[64]; /* the suite ("25519_AESGCM_SHA256") or the pattern ("NNpsk0") */
     unsigned passed, unsupported, failed;
 } suite_count;
 
-static suite_count suites[64];
-static unsigned nsuites;
+static suite_count suites[64], patterns[128];
+static unsigned nsuites, npatterns;
 static unsigned total_passed, total_unsupported, total_failed;
 
 /* the protocols that must have passed (a check that the loop ran them) */
@@ -38,6 +38,21 @@ static const char *const required[] = {
     "Noise_XXpsk3_25519_ChaChaPoly_SHA256", "Noise_XXpsk3_25519_AESGCM_SHA256",
 };
 static unsigned required_passed[sizeof required / sizeof required[0]];
+
+/* The count of protocol's pattern ("NNpsk0"). */
+static suite_count *pattern_count(const char *protocol)
+{
+    const char *p = strchr(protocol, '_');
+    p = p ? p + 1 : protocol;
+    size_t n = strcspn(p, "_");
+    for (unsigned i = 0; i < npatterns; i++)
+        if (strlen(patterns[i].suite) == n && memcmp(patterns[i].suite, p, n) == 0)
+            return &patterns[i];
+    if (npatterns == sizeof patterns / sizeof patterns[0])
+        return &patterns[npatterns - 1];
+    snprintf(patterns[npatterns].suite, sizeof patterns[npatterns].suite, "%.*s", (int)n, p);
+    return &patterns[npatterns++];
+}
 
 static suite_count *count_for(const char *protocol)
 {
@@ -284,12 +299,12 @@ static int run_file(const char *dir, const char *file)
             failed++;
             continue;
         }
-        suite_count *c = count_for(protocol);
+        suite_count *c = count_for(protocol), *pc = pattern_count(protocol);
         far__noise_hs *ini = NULL, *res = NULL;
         far_err e1 = far__noise_hs_new(&ini, protocol, true);
         far_err e2 = far__noise_hs_new(&res, protocol, false);
         if (e1 == FAR_EUNSUPPORTED && e2 == FAR_EUNSUPPORTED) {
-            unsup++, c->unsupported++;
+            unsup++, c->unsupported++, pc->unsupported++;
             continue;
         }
         int rc;
@@ -301,10 +316,10 @@ static int run_file(const char *dir, const char *file)
         far__noise_hs_free(res);
         if (rc != 0) {
             fprintf(stderr, "FAIL: %s vector %zu: %s\n", file, i, why);
-            failed++, c->failed++;
+            failed++, c->failed++, pc->failed++;
             continue;
         }
-        passed++, c->passed++;
+        passed++, c->passed++, pc->passed++;
         for (unsigned r = 0; r < sizeof required / sizeof required[0]; r++)
             if (strcmp(protocol, required[r]) == 0)
                 required_passed[r]++;
@@ -331,6 +346,10 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nsuites; i++)
         printf("  %-26s %4u / %4u / %u\n", suites[i].suite, suites[i].passed, suites[i].unsupported,
                suites[i].failed);
+    printf("\nper pattern, both files (passed / unsupported / failed):\n");
+    for (unsigned i = 0; i < npatterns; i++)
+        printf("  %-26s %4u / %4u / %u\n", patterns[i].suite, patterns[i].passed,
+               patterns[i].unsupported, patterns[i].failed);
     printf("total: %u passed, %u unsupported, %u failed\n", total_passed, total_unsupported,
            total_failed);
     if (total_failed)
