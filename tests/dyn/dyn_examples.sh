@@ -118,6 +118,13 @@ r=$("$FAR" call "${AC[@]}" "$(S authcomp)" AUTH_PROG.AUTH_V1.USER_INFO 0) || fai
 pass "authcomp USER_INFO"
 expect_json "authcomp SQUARE (a hyper result)" '"144"' "$FAR" call "${AC[@]}" "$(S authcomp)" COMP_PROG.1.SQUARE 12
 expect_json "authcomp CUBE" '"1728"' "$FAR" call "${AC[@]}" "$(S authcomp)" COMP_PROG.1.CUBE 12
+# far ping through the binder at the level, and refused without it
+"$FAR" ping "${AC[@]}" localhost AUTH_PROG 1 >"$TMP/ping" 2>&1 || fail "far ping at priv: $(cat "$TMP/ping")"
+grep -q "ready, rtt" "$TMP/ping" || fail "far ping at priv: $(cat "$TMP/ping")"
+pass "far ping --level priv --key: authcomp answers"
+"$FAR" ping localhost AUTH_PROG 1 >"$TMP/ping" 2>&1 && fail "far ping with no level answered: $(cat "$TMP/ping")"
+grep -q "authentication error" "$TMP/ping" || fail "far ping with no level: $(cat "$TMP/ping")"
+pass "far ping with no level: an authentication error"
 expect_err "authcomp: a name over name<64> names its bound" "arguments of USER_ID: .*64" \
   "$FAR" call "${AC[@]}" "$(S authcomp)" AUTH_PROG.1.USER_ID "\"$(printf 'x%.0s' $(seq 65))\""
 
