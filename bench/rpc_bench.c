@@ -68,13 +68,29 @@ static double now_s(void)
 static pid_t server_pid;
 static bool server_no_drc; /* ucall nodrc */
 
+/* The key of the security-level runs (FAR_BENCH_LEVEL), both sides. */
+static const uint8_t bench_key[FAR_KEY_BYTES] = "rpc_bench's key: not a secret!!";
+
+static bool bench_lookup(const char *id, size_t len, uint8_t key[FAR_KEY_BYTES], void *user)
+{
+    (void)id, (void)len, (void)user;
+    memcpy(key, bench_key, sizeof bench_key);
+    return true;
+}
+
 /* The client's options: FAR_BENCH_NO_CTX=1 makes it a plain ONC RPC client
- * (no FAR_CTX flavor), for the flavor's cost against the plain path. */
+ * (no FAR_CTX flavor), for the flavor's cost against the plain path;
+ * FAR_BENCH_LEVEL=auth|integ|priv a client at that security level. */
 static const far_client_opts *client_opts(void)
 {
     static far_client_opts o;
     const char *v = getenv("FAR_BENCH_NO_CTX");
     o.no_ctx = v && *v == '1';
+    const char *l = getenv("FAR_BENCH_LEVEL");
+    if (l && far_security_parse(l, &o.security) == FAR_OK && o.security) {
+        o.identity = "rpc_bench";
+        o.key = bench_key;
+    }
     return &o;
 }
 
@@ -110,7 +126,8 @@ static void start_server(const char *transport, char *addr, size_t n)
         const char *la = strcmp(transport, "unix") == 0  ? ux
                          : strcmp(transport, "udp") == 0 ? "udp://127.0.0.1:0"
                                                          : "tcp://127.0.0.1:0";
-        if (far_server_create(&s, &o) || far_server_add_program(s, &prog, NULL) ||
+        if (far_server_create(&s, &o) || far_server_set_key_lookup(s, bench_lookup, NULL) ||
+            far_server_add_program(s, &prog, NULL) ||
             far_server_listen(s, la, bound, sizeof bound) || far_server_start(s))
             _exit(1);
         if (write(p[1], bound, sizeof bound) != sizeof bound)
@@ -278,7 +295,8 @@ static int echo(size_t bytes, int n)
     char addr[160];
     start_server("tcp", addr, sizeof addr);
     far_client *c;
-    far_client_opts o = {.max_record = 64u << 20};
+    far_client_opts o = *client_opts();
+    o.max_record = 64u << 20;
     if (far_client_open(&c, addr, &o))
         return 1;
     blob in = {(uint32_t)bytes, aligned_alloc(4096, (bytes + 4095) & ~(size_t)4095)}, out;

@@ -73,6 +73,12 @@ for rep in $(seq "$REPS"); do
         measure far_pipe_plain_$p $C env FAR_SERVER_CPU=$S FAR_BENCH_NO_CTX=1 "$B" pipe tcp 200000
         measure far_ucall_drc_$p $C env FAR_SERVER_CPU=$S "$B" ucall drc 20000
         measure far_ucall_nodrc_$p $C env FAR_SERVER_CPU=$S "$B" ucall nodrc 20000
+        # security levels (docs/security.md), against level none in the same run
+        for lv in auth integ priv; do
+            measure far_tcp_${lv}_$p $C env FAR_SERVER_CPU=$S FAR_BENCH_LEVEL=$lv "$B" lat tcp 20000
+            measure far_pipe_${lv}_$p $C env FAR_SERVER_CPU=$S FAR_BENCH_LEVEL=$lv "$B" pipe tcp 200000
+        done
+        measure far_echo1048576_priv_$p $C env FAR_SERVER_CPU=$S FAR_BENCH_LEVEL=priv "$B" echo 1048576 300
         for sz in 1024 65536 1048576; do
             n=$((sz > 65536 ? 300 : 3000))
             measure raw_echo${sz}_$p $C env FAR_SERVER_CPU=$S "$R" echo $sz $n
@@ -157,6 +163,20 @@ for p in same cross; do
     row "UDP 16-byte call p50, us, cache on / off $L" "$(cell far_ucall_drc_$p p50_us)" \
         "$(cell far_ucall_nodrc_$p p50_us) (off)" "" "$(ratio "$on" "$off") ($d us)" "" \
         "<= +1 us" "$(ok "${d#+}" le 1)"
+    for lv in auth integ priv; do
+        on=$(med far_tcp_${lv}_$p p50_us)
+        off=$(med far_tcp_$p p50_us)
+        row "null TCP p50, us, level $lv / none $L" "$(cell far_tcp_${lv}_$p p50_us)" \
+            "$(cell far_tcp_$p p50_us) (none)" "" "$(ratio "$on" "$off")" "" "" ""
+        on=$(med far_pipe_${lv}_$p calls_s)
+        off=$(med far_pipe_$p calls_s)
+        row "pipelined null, M calls/s, level $lv / none $L" "$(cell far_pipe_${lv}_$p calls_s 1e6)" \
+            "$(cell far_pipe_$p calls_s 1e6) (none)" "" "$(ratio "$on" "$off")" "" "" ""
+    done
+    f=$(med far_echo1048576_priv_$p MB_s)
+    row "echo 1MiB at level priv, MB/s $L" "$(cell far_echo1048576_priv_$p MB_s 1 0)" \
+        "$(cell far_echo1048576_$p MB_s 1 0) (none)" "" "$(ratio "$f" "$(med far_echo1048576_$p MB_s)")" \
+        "" ">= 1000 MB/s" "$(ok "$f" ge 1000)"
     v=$(med far_pipe_$p calls_s)
     row "pipelined null, 1 conn, M calls/s $L" "$(cell far_pipe_$p calls_s 1e6)" \
         "$(cell raw_batch_$p msgps 1e6)" "" "$(ratio "$v" "$(med raw_batch_$p msgps)")" "" \

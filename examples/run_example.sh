@@ -20,6 +20,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# authcomp runs at the privacy level with a key file both sides read.
+if [[ $name == authcomp ]]; then
+    head -c 32 /dev/urandom >"$dir/authcomp.key"
+    chmod 600 "$dir/authcomp.key"
+    export AUTHCOMP_KEY="$dir/authcomp.key"
+fi
+
 # With no server, the client says so plainly.
 if "$client" "$addr" "$@" >"$dir/refused.out" 2>&1; then
     echo "FAIL: $name client succeeded with no server"; exit 1
@@ -38,8 +45,26 @@ grep -q "listening on" "$dir/server.out" || { echo "FAIL: server did not start";
 "$client" "$addr" "$@" | tee "$dir/client.out"
 case $name in
     rtime)    grep -q "^server time: [0-9]*\.[0-9]\{6\}" "$dir/client.out" ;;
-    authcomp) grep -q "12 squared is 144, cubed 1728" "$dir/client.out" &&
-              grep -q "^user [0-9]* is " "$dir/client.out" ;;
+    authcomp) grep -q "^connected at level priv as authcomp\$" "$dir/client.out" &&
+              grep -q "12 squared is 144, cubed 1728" "$dir/client.out" &&
+              grep -q "^user [0-9]* is " "$dir/client.out" &&
+              grep -q "USER_NAME for authcomp at level priv" "$dir/server.out" &&
+              # another key under the same name: refused, the server says why
+              head -c 32 /dev/urandom >"$dir/other.key" && chmod 600 "$dir/other.key" &&
+              ! AUTHCOMP_KEY="$dir/other.key" "$client" "$addr" >"$dir/wrong.out" 2>&1 &&
+              grep -q "refused the handshake" "$dir/wrong.out" &&
+              grep -q "refused .*identity \"authcomp\".*does not verify" "$dir/server.out" &&
+              # a world-readable key file is not used
+              chmod 644 "$dir/other.key" &&
+              ! AUTHCOMP_KEY="$dir/other.key" "$client" "$addr" >"$dir/open.out" 2>&1 &&
+              grep -q "may be read or written by others" "$dir/open.out" &&
+              # far call at the privacy level with the key file (far of this build tree)
+              far="$(dirname "$client")/../../tools/far/far" &&
+              { [[ ! -x $far ]] ||
+                { [[ $("$far" call --level priv --key "$AUTHCOMP_KEY" --identity authcomp \
+                        "$addr" 0x20000321.1.1 12) == '"144"' ]] &&
+                  ! "$far" call "$addr" 0x20000321.1.1 12 2>"$dir/far.err" &&
+                  grep -q "AUTH_TOOWEAK" "$dir/far.err"; }; } ;;
     bank)     grep -q "^DEPOSIT  exactly-once\$" "$dir/client.out" &&
               grep -q "^alice: deposit 100 (exactly-once) -> 100\$" "$dir/client.out" &&
               grep -q "^alice: withdraw 30 (at-most-once) -> 70\$" "$dir/client.out" &&

@@ -50,6 +50,32 @@ typedef struct far_status {
 } far_status;
 
 /* ----------------------------------------------------------------- client */
+/* ---------------------------------------------------------------- security */
+/* The four security levels (RPC2's, docs/security.md), per connection: the
+ * client chooses one, a server requires a minimum per program (or procedure). */
+typedef enum far_security {
+    FAR_SEC_NONE = 0,  /* no protection: AUTH_NONE / AUTH_SYS (forgeable) */
+    FAR_SEC_AUTH = 1,  /* mutual authentication at set-up, every call and reply's
+                        * header authenticated (a MAC bound to its sequence number) */
+    FAR_SEC_INTEG = 2, /* ... and every body: header and body protected against
+                        * change, replay and reordering */
+    FAR_SEC_PRIV = 3,  /* ... and the bodies encrypted */
+} far_security;
+/* Bytes of a pre-shared key, and of a client identity at most. */
+#define FAR_KEY_BYTES    32
+#define FAR_MAX_IDENTITY 64
+/* The name of a level ("none", "auth", "integ", "priv"; "?" otherwise).  Any thread. */
+const char *far_security_name(far_security level);
+/* Parses "none", "auth", "integ" or "priv" into *level: FAR_OK or FAR_EMISUSE. */
+FAR_NODISCARD far_err far_security_parse(const char *name, far_security *level);
+/* Reads a pre-shared key from `path`: exactly 32 bytes, raw, or as 64 hex
+ * digits (surrounding white space allowed).  Refuses (FAR_EAUTH, the reason
+ * in far_last_error()) a file that group or others may read or write, and
+ * one of another size; FAR_EIO if it cannot be read.  The buffer used is
+ * wiped.  Thread: any. */
+FAR_NODISCARD far_err far_key_load(const char *path, uint8_t key[FAR_KEY_BYTES]);
+/* Overwrites n bytes at p with zeros in a way the compiler keeps. */
+void far_key_wipe(void *p, size_t n);
 
 typedef struct far_client far_client;
 
@@ -84,6 +110,17 @@ typedef struct far_client_opts {
                         * (at most 64 bytes; copied): a server seeing it come back
                         * from a new process cancels the old one's calls.  NULL: a
                         * name unique to this process (no restart is recognised) */
+    /* Security level (docs/security.md): above FAR_SEC_NONE each connection
+     * starts with a Noise handshake (NNpsk0) from `key`, the 32-byte secret
+     * this client shares with the server under the name `identity`; the
+     * secret never crosses the wire.  A server that cannot do the level (a
+     * classic one: FAR_EUNSUPPORTED), refuses it or the key (FAR_EAUTH) fails
+     * far_client_open and the calls; nothing is ever sent below the level.
+     * FAR_SEC_NONE (0): no handshake, as before. */
+    far_security security;
+    const char *identity; /* at most FAR_MAX_IDENTITY bytes (copied); needed above NONE */
+    const uint8_t *key;   /* FAR_KEY_BYTES bytes (copied, and wiped at destroy); needed
+                           * above NONE.  far_key_load reads one from a file */
 } far_client_opts;
 
 /* Opens a client to `addr` (see the top of this file).  The connection is made
@@ -313,6 +350,11 @@ typedef struct far_server_opts {
     bool no_reflect;             /* do not serve FAR_REFLECT (far_reflect.x), the program
                                   * that lists this server's programs and describes their
                                   * types to `far describe` / `far call`; false: served */
+    far_security min_security;   /* every call below this level is denied AUTH_ERROR
+                                  * (AUTH_TOOWEAK), and so is a handshake asking for less;
+                                  * raise it per program or procedure with
+                                  * far_server_set_min_security.  Above FAR_SEC_NONE a
+                                  * key lookup (far_server_set_key_lookup) is needed */
 } far_server_opts;
 
 /* Creates a server (no sockets, no threads yet).  opts may be NULL.
@@ -360,6 +402,37 @@ void far_server_stop(far_server *s);
  * far_last_error()); destroy it afterwards from another thread. */
 void far_server_destroy(far_server *s);
 
+/* The key of a client: given the identity it claims (`identity`, len bytes,
+ * not NUL-terminated, not yet authenticated), write its 32-byte pre-shared
+ * key to `key` and return true, or return false to refuse it.  Runs on a
+ * server thread in the middle of reading a connection, for each handshake:
+ * it must be quick and must not block (RPC2's GetKeys role). */
+typedef bool (*far_key_lookup_fn)(const char *identity, size_t len, uint8_t key[FAR_KEY_BYTES],
+                                  void *user);
+/* A handshake or a protected call refused: `peer` its address
+ * (far_svc_req_peer's form), `identity` the claimed identity ("" if none),
+ * `reason` in a few words.  Runs on a server thread; must not block. */
+typedef void (*far_auth_fail_fn)(const char *peer, const char *identity, const char *reason,
+                                 void *user);
+/* Sets the key lookup (NULL: every handshake is refused).  Before
+ * far_server_start: FAR_OK; FAR_EMISUSE after it.  Thread: any. */
+FAR_NODISCARD far_err far_server_set_key_lookup(far_server *s, far_key_lookup_fn fn, void *user);
+/* Sets the callback told of every authentication failure (NULL: none; they
+ * are logged at debug level either way).  Before far_server_start. */
+FAR_NODISCARD far_err far_server_set_auth_fail(far_server *s, far_auth_fail_fn fn, void *user);
+/* The minimum level of program `prog` version `vers` (0: every version),
+ * or of its procedure `proc` alone if proc >= 0 (-1: the whole program):
+ * calls below it are denied AUTH_TOOWEAK.  The highest of the server's
+ * min_security, the program's and the procedure's applies.  At most 64
+ * rules (FAR_ELIMIT).  Before far_server_start (FAR_EMISUSE after). */
+FAR_NODISCARD far_err far_server_set_min_security(far_server *s, uint32_t prog, uint32_t vers,
+                                                  int32_t proc, far_security level);
+/* The call's security level (FAR_SEC_NONE for a classic or FAR_CTX call
+ * without one).  Thread: the handler's. */
+far_security far_svc_req_security(const far_svc_req *r);
+/* The caller's authenticated identity (NUL-terminated, the name its key
+ * was looked up by), or NULL below FAR_SEC_AUTH.  Thread: the handler's. */
+const char *far_svc_req_identity(const far_svc_req *r);
 /* Accessors for handlers.  Thread: the handler's, while it runs (r is valid
  * until the handler returns). */
 uint32_t far_svc_req_prog(const far_svc_req *r);

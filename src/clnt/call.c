@@ -194,6 +194,7 @@ void far__call_refill_scratch(far_client *c)
 
 void far__call_free(call *k)
 {
+    far__sec_session_unref(k->sec.sess);
     far_xdr_enc_fini(&k->enc);
     pthread_cond_destroy(&k->cv);
     free(k->flat);
@@ -206,6 +207,8 @@ void far__call_unref(far_client *c, call *k)
 {
     if (--k->refs > 0)
         return;
+    far__sec_session_unref(k->sec.sess); /* (its keys go with the last call) */
+    k->sec.sess = NULL;
     free(k->flat);
     k->flat = NULL;
     if (c->npool < CALL_POOL && k->enc.cap <= 65536) {

@@ -106,6 +106,32 @@ FAR__API far_err far_client_open(far_client **out, const char *addr, const far_c
     c->o.owner = NULL;
     c->auth_ctx = c->auth;
     c->classic = c->o.no_ctx || !far__cauth_make_ctx(&c->auth_ctx, &c->ctx);
+    /* A security level (docs/security.md): FAR_CTX with a handshake */
+    if (c->o.security != FAR_SEC_NONE) {
+        const char *bad =
+            (unsigned)c->o.security > FAR_SEC_PRIV     ? "is not a level"
+            : !c->o.identity || !c->o.identity[0]      ? "needs far_client_opts.identity"
+            : strlen(c->o.identity) > FAR_MAX_IDENTITY ? "needs an identity of at most 64 bytes"
+            : !c->o.key  ? "needs far_client_opts.key (32 bytes; far_key_load)"
+            : c->classic ? (c->o.no_ctx ? "cannot be had with no_ctx"
+                                        : "cannot be had: the AUTH_SYS credential is too large")
+                         : NULL;
+        if (bad) {
+            far__set_last_error("%s: far_client_opts.security %s %s", addr,
+                                far_security_name(c->o.security), bad);
+            free(c);
+            return FAR_EMISUSE;
+        }
+        c->sec_level = (uint32_t)c->o.security;
+        snprintf(c->identity, sizeof c->identity, "%s", c->o.identity);
+        c->identity_len = (uint32_t)strlen(c->identity);
+        memcpy(c->psk, c->o.key, sizeof c->psk);
+        c->auth_sec = c->auth_ctx;
+        c->auth_sec.ops = &far__auth_sec;
+    }
+    c->o.identity = NULL;
+    c->o.key = NULL;
+    pthread_mutex_init(&c->sess_mu, NULL);
     if (c->classic && c->o.require_ctx) {
         far__set_last_error("%s: far_client_opts.require_ctx, but %s", addr,
                             c->o.no_ctx ? "no_ctx is set too"
@@ -169,6 +195,9 @@ void far__client_free(far_client *c)
     far__stream_fini(&c->st);
     free(c->ubuf);
     free(c->tab);
+    far__sec_session_unref(c->sess);
+    pthread_mutex_destroy(&c->sess_mu);
+    far__wipe(c->psk, sizeof c->psk);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);
@@ -246,6 +275,20 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
      * start() can put a newer one */
     bool ctx = atomic_load(&c->use_ctx);
     const far__cauth *a = ctx ? &c->auth_ctx : &c->auth;
+    /* A protected call is sealed for the session of the connection now
+     * (a reference it keeps until its reply is read); nothing by reference */
+    far__sec_session_unref(k->sec.sess);
+    k->sec.sess = NULL;
+    if (c->sec_level) {
+        if (!ctx || !(k->sec.sess = far__client_session(c))) {
+            far__call_set_status(c, k, FAR_ECONNLOST,
+                                 "no protected connection to seal the call for (far_client_opts."
+                                 "security)");
+            return FAR_ECONNLOST;
+        }
+        a = &c->auth_sec;
+        far_xdr_enc_set_ref_min(e, 0);
+    }
     /* the time left goes in FAR_CTX only; a fresh call was given the clock
      * its deadline was set from (one read of it per call, not two) */
     if (ctx && !now)
@@ -260,6 +303,7 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
         meta.key = k->key; /* the same in every send of the call */
         meta.key_len = sizeof k->key;
     }
+    meta.sec = k->sec.sess ? &k->sec : NULL;
     k->auth = a;
     k->handle_off = 0;
     size_t handle_off = 24 + 20; /* the fixed header; flavor .. the handle's length */
@@ -271,7 +315,7 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
     }
     k->args_off = far_xdr_enc_len(e);
     if ((enc && !enc(e, args)) ||
-        (a->ops->wrap_args && !a->ops->wrap_args(a, e, k->args_off, k->xid))) {
+        (a->ops->wrap_args && !a->ops->wrap_args(a, e, k->args_off, &k->sec))) {
         char why[200], detail[240];
         if (e->err.offset >= k->args_off)
             e->err.offset -= k->args_off; /* counted from the start of the arguments */
@@ -286,7 +330,7 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
         far__call_set_status(c, k, rc, NULL);
         return rc;
     }
-    if (a == &c->auth_ctx) {
+    if (a == &c->auth_ctx) { /* (not a protected call: its handle is sealed) */
         handle_off += stream ? 4 : 0;
         if (!c->frag && k->niov && k->iov[0].iov_len >= handle_off + 8) {
             k->handle_off = handle_off;
@@ -315,7 +359,7 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
  * server answers FAR_CTX (the server says if it has no reply store). */
 static bool exactly_once_ok(far_client *c, const call *k)
 {
-    return atomic_load(&c->use_ctx) && k->auth == &c->auth_ctx;
+    return atomic_load(&c->use_ctx) && (k->auth == &c->auth_ctx || k->auth == &c->auth_sec);
 }
 
 /* An exactly-once call's idempotency key: 16 random bytes, unique whatever
@@ -382,7 +426,9 @@ static far_err resend(far_client *c, call *k)
 
 static bool may_resend(const far_client *c, const call *k)
 {
-    if (c->destroying || c->destroy_deferred || c->addr.t == FAR__UDP || k->ctl ||
+    /* (a protected call is sealed for its connection's session, and an
+     * async one's arguments are gone: it cannot be sealed again) */
+    if (c->destroying || c->destroy_deferred || c->addr.t == FAR__UDP || k->ctl || k->sec.sess ||
         k->resends >= RESEND_MAX || far__now_ns() >= k->deadline)
         return false;
     return k->sem == FAR_SEM_EXACTLY_ONCE || k->sem == FAR_SEM_AT_LEAST_ONCE ||
@@ -507,6 +553,27 @@ static far_err start(far_client *c, call *k)
                              "(far_server_set_reply_store): this peer cannot be asked for it");
         return FAR_EUNSUPPORTED;
     }
+    if (k->sec.sess && k->sec.sess != c->sess) {
+        /* Sealed for the session of a connection that is gone (the
+         * connection was made again, with a new handshake): sealed again
+         * for this one -- a new xid and seq, under the lock, as this is
+         * rare -- while its caller's arguments are still there. */
+        if (!k->enc_args && k->enc_fn) {
+            far__call_set_status(c, k, FAR_ECONNLOST,
+                                 "the connection was made again (a new handshake) after the "
+                                 "call was sealed: it was not sent");
+            return FAR_ECONNLOST;
+        }
+        free(k->flat);
+        k->flat = NULL;
+        rc = prepare(c, k, k->enc_fn, k->enc_args, 0);
+        if (rc != FAR_OK)
+            return rc;
+        if (k->sec.sess != c->sess) {
+            far__call_set_status(c, k, FAR_ECONNLOST, "no protected connection");
+            return FAR_ECONNLOST;
+        }
+    }
     k->gen = c->gen;
     if (k->handle_off) {
         /* encoded before a reconnect: the context of this connection */
@@ -533,7 +600,7 @@ static far_err start(far_client *c, call *k)
     /* a bulk transfer's chunk of data lets small calls overtake it */
     far__stream_push(&c->st, &k->wm,
                      k->prog == FAR__BULK_PROG && k->proc == FAR__BULK_PROC_PUSH ? FAR__WMSG_BULK
-                                                                                : FAR__WMSG_SMALL);
+                                                                                 : FAR__WMSG_SMALL);
     return FAR_OK;
 }
 
@@ -569,6 +636,29 @@ static far_err after_loss(far_client *c, call *k)
         pthread_mutex_lock(&c->mu);
     }
     return k->st.err;
+}
+
+far__sec_session *far__client_session(far_client *c)
+{
+    pthread_mutex_lock(&c->sess_mu);
+    far__sec_session *x = c->sess;
+    if (x)
+        far__sec_session_ref(x);
+    pthread_mutex_unlock(&c->sess_mu);
+    return x;
+}
+
+/* A protected client with no session (its connection was lost): connects
+ * before the call is sealed, within the call's time (the call says why if
+ * it cannot). */
+static void connect_first(far_client *c, const far_call_opts *opts)
+{
+    uint64_t dl =
+        deadline_after(inherit(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms));
+    pthread_mutex_lock(&c->mu);
+    if (!c->destroying)
+        (void)far__conn_ensure(c, dl);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static far_err check_args(far_client *c, far_xdr_encode_fn enc, const void *args,
@@ -611,6 +701,8 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
                             "far_client_call: NULL client, or NULL args/result with a codec");
     if (opts && opts->bulk) /* a transfer bound to the call: the bulk layer makes it */
         return far__bulk_call_get()(c, prog, vers, proc, enc, args, dec, res, arena, opts);
+    if (c->sec_level && !c->sess) /* (a racy peek: prepare looks again) */
+        connect_first(c, opts);
     if (opts && opts->semantics == FAR_SEM_EXACTLY_ONCE && !atomic_load(&c->use_ctx)) {
         /* connect first: its probe chooses the flavor the call is encoded
          * with, and only FAR_CTX carries the key (a server that is
@@ -644,6 +736,7 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         if (k->sem == FAR_SEM_EXACTLY_ONCE)
             new_key(c, k);
+        k->enc_fn = enc, k->enc_args = args;
         rc = prepare(c, k, enc, args, now);
         if (opts && opts->call_id)
             *opts->call_id = k->id;
@@ -711,6 +804,8 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         return early_status(opts, FAR_EMISUSE, prog, vers, proc,
                             "far_client_call_async: a bulk transfer (far_call_opts.bulk) needs "
                             "a sync call");
+    if (c->sec_level && !c->sess) /* (a racy peek: prepare looks again) */
+        connect_first(c, opts);
     atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
     call *k = far__call_scratch(c);
     far_err rc = FAR_ENOMEM;
@@ -727,6 +822,7 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         if (k->sem == FAR_SEM_EXACTLY_ONCE)
             new_key(c, k);
+        k->enc_fn = enc, k->enc_args = args;
         rc = prepare(c, k, enc, args, now);
         if (opts && opts->call_id)
             *opts->call_id = k->id;
@@ -818,6 +914,7 @@ FAR__API far_err far_client_cancel(far_client *c, uint64_t call_id)
 
 far_err far__call_encode(far_client *c, call *k, far_xdr_encode_fn enc, const void *args)
 {
+    k->enc_fn = enc, k->enc_args = NULL; /* (not sealed again: see start) */
     return prepare(c, k, enc, args, 0);
 }
 

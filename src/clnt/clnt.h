@@ -65,15 +65,18 @@ struct call {
     uint8_t key[16];     /* exactly-once: its idempotency key (random), in every send */
     /* Its flavor: the client's FAR_CTX one or the classic one (ctx.c) */
     const far__cauth *auth;
-    uint64_t handle;     /* FAR_CTX: the context handle encoded in it ... */
-    size_t handle_off;   /* ... at this offset of iov[0] (0: none) */
-    uint64_t srv_boot;   /* FAR_CTX: the server's boot when it was sent */
-    uint8_t resends;     /* times it was sent again after a lost connection */
-    int dq;              /* async: the client's deadline queue it is in, or -1 */
-    call *dnext, *dprev; /* ... its links there */
-    call *hnext;         /* xid table chain */
-    call *cnext;         /* completion queue, pool */
-    call *wnext, *wprev; /* sync callers waiting to read */
+    uint64_t handle;          /* FAR_CTX: the context handle encoded in it ... */
+    size_t handle_off;        /* ... at this offset of iov[0] (0: none) */
+    uint64_t srv_boot;        /* FAR_CTX: the server's boot when it was sent */
+    far__sec_call sec;        /* a protected call: its session (a reference) and seq */
+    far_xdr_encode_fn enc_fn; /* ... and its encoder and arguments, to seal it again */
+    const void *enc_args;     /* for a new session while its caller is in the call */
+    uint8_t resends;          /* times it was sent again after a lost connection */
+    int dq;                   /* async: the client's deadline queue it is in, or -1 */
+    call *dnext, *dprev;      /* ... its links there */
+    call *hnext;              /* xid table chain */
+    call *cnext;              /* completion queue, pool */
+    call *wnext, *wprev;      /* sync callers waiting to read */
 };
 
 struct far_client {
@@ -103,6 +106,18 @@ struct far_client {
     _Atomic uint64_t srv_boot;
     char owner[FAR__CTX_MAX_OWNER + 1];
     uint32_t owner_len;
+    /* Security levels (ctx.c, docs/security.md): the level asked for, the
+     * identity and key, and the session of the connection's handshake (a
+     * reference; replaced by the connecting thread under sess_mu, which is
+     * only ever held to take a reference: calls are sealed without it). */
+    uint32_t sec_level;
+    char identity[FAR__SEC_MAX_IDENTITY + 1];
+    uint32_t identity_len;
+    uint8_t psk[32];
+    far__cauth auth_sec;
+    pthread_mutex_t sess_mu;
+    far__sec_session *sess;
+    int sec_stat; /* the last handshake's refusal (auth_stat), 0: none */
     const far__resolver *resolver;
     /* Dynamic binding (client.c, conn.c): c->spec is resolved again before a
      * connect that follows a lost connection or a failed connect, at most
@@ -254,16 +269,20 @@ void far__io_live_arm(far_client *c);
 
 /* ctx.c */
 typedef enum far__probe_res {
-    FAR__PROBE_CTX,     /* a farcall server: *handle, *boot */
-    FAR__PROBE_CLASSIC, /* a classic server */
-    FAR__PROBE_NONE,    /* no answer (in time), or the connection failed */
-    FAR__PROBE_REFUSED, /* a farcall server at its connection limit */
-    FAR__PROBE_BROKEN,  /* a stream connection that failed under it (reset, closed) */
+    FAR__PROBE_CTX,        /* a farcall server: *handle, *boot */
+    FAR__PROBE_CLASSIC,    /* a classic server */
+    FAR__PROBE_NONE,       /* no answer (in time), or the connection failed */
+    FAR__PROBE_REFUSED,    /* a farcall server at its connection limit */
+    FAR__PROBE_BROKEN,     /* a stream connection that failed under it (reset, closed) */
+    FAR__PROBE_SEC_DENIED, /* a farcall server refused the handshake (c->sec_stat) */
+    FAR__PROBE_SEC_FAILED, /* the server's handshake reply does not verify */
 } far__probe_res;
 /* Sends the INIT probe on the fresh socket fd and reads its answer, within
  * `deadline` and PROBE_NS (no lock held; nothing else uses fd yet). */
 far__probe_res far__ctx_probe(far_client *c, int fd, uint64_t deadline, uint64_t *handle,
-                              uint64_t *boot);
+                              uint64_t *boot, far__sec_session **sess);
+/* The client's current session with a reference, or NULL (any thread). */
+far__sec_session *far__client_session(far_client *c);
 
 /* client.c */
 void far__client_free(far_client *c);

@@ -130,8 +130,9 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
      * (only the connecting thread writes c->classic) */
     far__probe_res probe = FAR__PROBE_CLASSIC;
     uint64_t handle = 0, srv_boot = 0;
+    far__sec_session *sess = NULL;
     if (fd >= 0 && !c->classic) {
-        probe = far__ctx_probe(c, fd, deadline, &handle, &srv_boot);
+        probe = far__ctx_probe(c, fd, deadline, &handle, &srv_boot, &sess);
         /* reset under the probe (a server going away, or one that hangs up
          * on an unknown flavor): again, then once more without it -- unless
          * the server has answered FAR_CTX before: then it is a reset, and
@@ -143,8 +144,10 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
             fd = far__sock_connect(&target, deadline, &err, &sys_errno);
             if (fd < 0)
                 break;
-            probe = i == 0 || c->ctx_seen ? far__ctx_probe(c, fd, deadline, &handle, &srv_boot)
-                                          : FAR__PROBE_NONE;
+            /* (a protected client never speaks without its handshake) */
+            probe = i == 0 || c->ctx_seen || c->sec_level
+                        ? far__ctx_probe(c, fd, deadline, &handle, &srv_boot, &sess)
+                        : FAR__PROBE_NONE;
         }
     }
     pthread_mutex_lock(&c->mu);
@@ -173,15 +176,25 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
     c->resolve_backoff_ms = RESOLVE_BACKOFF_MIN_MS;
     if (c->destroying) {
         close(fd);
+        far__sec_session_unref(sess);
         return FAR_ECLOSED;
     }
     if (!c->classic && c->ctx_seen && probe == FAR__PROBE_BROKEN) {
         /* a server that speaks FAR_CTX, reset under every probe: a failed
          * connect (the flavor is not given up for it) */
         close(fd);
+        far__sec_session_unref(sess);
         c->reresolve = true;
         far__set_last_error("%s: the connection was reset under every FAR_CTX probe", target.text);
         return FAR_ECONNLOST;
+    }
+    if (c->sec_level && c->classic) {
+        /* a classic server, found before: no level can be had of it */
+        far__set_last_error("%s: security level %s asked, and the server is a classic ONC RPC "
+                            "one (it denied FAR_CTX): nothing is sent to it",
+                            target.text, far_security_name((far_security)c->sec_level));
+        close(fd);
+        return FAR_EUNSUPPORTED;
     }
     if (!c->classic) {
         err = FAR_OK;
@@ -190,23 +203,55 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
             atomic_store(&c->ctx.handle, handle);
             atomic_store(&c->srv_boot, srv_boot);
             c->ctx_seen = true;
+            if (c->sec_level) {
+                /* the connection's session (calls check it under mu) */
+                pthread_mutex_lock(&c->sess_mu);
+                far__sec_session *old = c->sess;
+                c->sess = sess;
+                pthread_mutex_unlock(&c->sess_mu);
+                far__sec_session_unref(old);
+                sess = NULL;
+            }
+            break;
+        case FAR__PROBE_SEC_DENIED:
+            far__set_last_error("%s: the server refused the handshake for security level %s: %s",
+                                target.text, far_security_name((far_security)c->sec_level),
+                                c->sec_stat == FAR_AUTH_TOOWEAK
+                                    ? "the level is below the server's minimum (AUTH_TOOWEAK)"
+                                    : "it has no key for this identity, or the key is not its key "
+                                      "(RPCSEC_GSS_CREDPROBLEM)");
+            err = FAR_EAUTH;
+            break;
+        case FAR__PROBE_SEC_FAILED:
+            far__set_last_error("%s: the server's handshake reply does not verify (not the "
+                                "key this client has, or a message changed in transit)",
+                                target.text);
+            err = FAR_EAUTH;
             break;
         case FAR__PROBE_CLASSIC:
             c->classic = true;
-            if (c->o.require_ctx)
+            if (c->sec_level)
+                far__set_last_error("%s: security level %s asked, and the server is a classic "
+                                    "ONC RPC one (it denied FAR_CTX): nothing is sent to it",
+                                    target.text, far_security_name((far_security)c->sec_level));
+            else if (c->o.require_ctx)
                 far__set_last_error("%s: the server does not speak FAR_CTX (a classic ONC RPC "
                                     "server: it denied the probe's flavor), and "
                                     "far_client_opts.require_ctx is set",
                                     target.text);
-            err = c->o.require_ctx ? FAR_EUNSUPPORTED : FAR_OK;
+            err = c->o.require_ctx || c->sec_level ? FAR_EUNSUPPORTED : FAR_OK;
             break;
         case FAR__PROBE_NONE:
         case FAR__PROBE_BROKEN:
-            if (c->o.require_ctx)
+            if (c->sec_level)
+                far__set_last_error("%s: security level %s asked, and the server did not answer "
+                                    "the handshake",
+                                    target.text, far_security_name((far_security)c->sec_level));
+            else if (c->o.require_ctx)
                 far__set_last_error("%s: the server did not answer the FAR_CTX probe, and "
                                     "far_client_opts.require_ctx is set",
                                     target.text);
-            err = c->o.require_ctx ? FAR_EUNSUPPORTED : FAR_OK;
+            err = c->o.require_ctx || c->sec_level ? FAR_EUNSUPPORTED : FAR_OK;
             break;
         case FAR__PROBE_REFUSED:
             far__set_last_error("%s: %s", target.text, far_strerror(FAR_ETOOMANY));
@@ -215,6 +260,7 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
             break;
         }
         atomic_store(&c->use_ctx, probe == FAR__PROBE_CTX);
+        far__sec_session_unref(sess);
         if (err != FAR_OK) {
             close(fd);
             return err;

@@ -61,7 +61,7 @@ static void decode_reply(far_client *c, reply *v, bool steal)
         const far__cauth *a = k->auth ? k->auth : &c->auth;
         uint64_t srv_boot;
         if (v->h.reply_stat == FAR__MSG_ACCEPTED && a->ops->check_reply_verf &&
-            a->ops->check_reply_verf(a, &v->h) != FAR_OK) {
+            a->ops->check_reply_verf(a, &v->h, &k->sec) != FAR_OK) {
             rc = FAR_EAUTH;
             k->st.auth_stat = FAR_AUTH_INVALIDRESP;
             snprintf(why, sizeof why,
@@ -76,7 +76,7 @@ static void decode_reply(far_client *c, reply *v, bool steal)
             rc = FAR_EUNKNOWN_OUTCOME;
             detail = "its boot epoch changed while the call was in flight (a "
                      "retransmission reached the new one)";
-        } else if (rc == FAR_EAUTH && a == &c->auth_ctx &&
+        } else if (rc == FAR_EAUTH && (a == &c->auth_ctx || a == &c->auth_sec) &&
                    v->h.auth_stat == FAR_AUTH_RPCSEC_GSS_CTXPROBLEM) {
             detail = "the server does not know this client's FAR_CTX context (it restarted, or "
                      "forgot the context): the call was not run";
@@ -84,8 +84,10 @@ static void decode_reply(far_client *c, reply *v, bool steal)
         const uint8_t *p = v->d.p;
         size_t n = far_xdr_dec_left(&v->d);
         if (rc == FAR_OK && a->ops->unwrap_results &&
-            (rc = a->ops->unwrap_results(a, k->xid, &p, &n, k->arena)) != FAR_OK)
-            detail = "the results do not unwrap";
+            (rc = a->ops->unwrap_results(a, &k->sec, &p, &n)) != FAR_OK) {
+            k->st.auth_stat = FAR_AUTH_INVALIDRESP;
+            detail = "the results do not unwrap (their protection does not verify)";
+        }
         if (rc == FAR_OK && k->dec) {
             unsigned flags = 0;
             uint8_t *own = NULL;

@@ -24,9 +24,10 @@ static int none_authenticate(far__sauth *a, const far__call_hdr *h)
  * one) with an AUTH_NONE verifier; for AUTH_SYS it may instead hand out an
  * AUTH_SHORT credential in it, which this client does not use.  Anything
  * else is a server this client cannot vouch for. */
-static far_err none_check_verf(const far__cauth *a, const far__reply_hdr *h)
+static far_err none_check_verf(const far__cauth *a, const far__reply_hdr *h,
+                               const far__sec_call *sc)
 {
-    (void)a;
+    (void)a, (void)sc;
     return h->verf_flavor == FAR_AUTH_NONE ? FAR_OK : FAR_EAUTH;
 }
 
@@ -56,9 +57,9 @@ static int sys_authenticate(far__sauth *a, const far__call_hdr *h)
     return FAR_AUTH_OK;
 }
 
-static far_err sys_check_verf(const far__cauth *a, const far__reply_hdr *h)
+static far_err sys_check_verf(const far__cauth *a, const far__reply_hdr *h, const far__sec_call *sc)
 {
-    (void)a;
+    (void)a, (void)sc;
     return h->verf_flavor == FAR_AUTH_NONE || h->verf_flavor == FAR__AUTH_SHORT ? FAR_OK
                                                                                 : FAR_EAUTH;
 }

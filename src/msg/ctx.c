@@ -50,25 +50,28 @@ uint32_t far__ctx_flavor(void)
  * body. */
 #define DATA_FIXED 56
 
-static bool ctx_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far__call_meta *m)
+uint8_t *far__ctx_put_data(const far__cauth *a, far_xdr_enc *e, const far__call_meta *m,
+                           uint32_t service, uint64_t handle, uint64_t seq, uint32_t verf_len,
+                           const uint8_t **cred)
 {
-    (void)xid;
     uint32_t klen = m && m->key ? m->key_len : 0; /* idem_key<16>, whole words */
     if (klen > FAR__CTX_MAX_KEY || klen % 4 || DATA_FIXED + klen + a->credlen > FAR__MAX_AUTH_BYTES)
-        return false;
+        return NULL;
     uint32_t body = DATA_FIXED + klen + a->credlen;
-    uint8_t *p = far_xdr_reserve(e, 8 + body + 8);
+    uint8_t *p = far_xdr_reserve(e, 8 + body + 8 + verf_len);
     if (!p)
-        return false;
+        return NULL;
+    if (cred)
+        *cred = p;
     far_xdr_store_u32(p, far__ctx_flavor());
     far_xdr_store_u32(p + 4, body);
     p += 8;
     far_xdr_store_u32(p, FAR__CTX_VERSION);
     far_xdr_store_u32(p + 4, FAR__CTX_DATA);
     far_xdr_store_u32(p + 8, 8);
-    far_xdr_store_u64(p + 12, atomic_load_explicit(&a->ctx->handle, memory_order_acquire));
-    far_xdr_store_u64(p + 20, atomic_fetch_add_explicit(&a->ctx->seq, 1, memory_order_relaxed) + 1);
-    far_xdr_store_u32(p + 28, FAR__CTX_SVC_NONE);
+    far_xdr_store_u64(p + 12, handle);
+    far_xdr_store_u64(p + 20, seq);
+    far_xdr_store_u32(p + 28, service);
     far_xdr_store_u64(p + 32, m ? m->deadline_us : 0);
     far_xdr_store_u32(p + 40, m ? m->flags : FAR__CTX_AT_MOST_ONCE);
     far_xdr_store_u32(p + 44, klen); /* idem_key */
@@ -79,11 +82,23 @@ static bool ctx_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far
     if (a->credlen)
         memcpy(p + 56 + klen, a->cred, a->credlen); /* AUTH_SYS bodies are whole words */
     p += body;
-    memset(p, 0, 8); /* verifier: AUTH_NONE */
-    return true;
+    /* verifier: AUTH_NONE, or FAR_CTX's of verf_len bytes (sec.c) */
+    far_xdr_store_u32(p, verf_len ? far__ctx_flavor() : FAR_AUTH_NONE);
+    far_xdr_store_u32(p + 4, verf_len);
+    return p + 8;
 }
 
-bool far__ctx_put_init(far_xdr_enc *e, const uint8_t *owner, uint32_t owner_len, uint64_t boot)
+static bool ctx_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far__call_meta *m)
+{
+    (void)xid;
+    return far__ctx_put_data(a, e, m, FAR__CTX_SVC_NONE,
+                             atomic_load_explicit(&a->ctx->handle, memory_order_acquire),
+                             atomic_fetch_add_explicit(&a->ctx->seq, 1, memory_order_relaxed) + 1,
+                             0, NULL) != NULL;
+}
+
+bool far__ctx_put_init(far_xdr_enc *e, const uint8_t *owner, uint32_t owner_len, uint64_t boot,
+                       uint32_t caps)
 {
     if (owner_len > FAR__CTX_MAX_OWNER)
         return false;
@@ -92,7 +107,7 @@ bool far__ctx_put_init(far_xdr_enc *e, const uint8_t *owner, uint32_t owner_len,
     return far_xdr_put_u32(e, far__ctx_flavor()) && far_xdr_put_u32(e, body) &&
            far_xdr_put_u32(e, FAR__CTX_VERSION) && far_xdr_put_u32(e, FAR__CTX_INIT) &&
            far_xdr_put_opaque(e, owner, owner_len, FAR__CTX_MAX_OWNER) &&
-           far_xdr_put_u64(e, boot) && far_xdr_put_u32(e, 0) && far__opaque_auth_put(e, &none);
+           far_xdr_put_u64(e, boot) && far_xdr_put_u32(e, caps) && far__opaque_auth_put(e, &none);
 }
 
 far_err far__ctx_verf_decode(const far__reply_hdr *h, uint64_t *server_boot, uint8_t *handle,
@@ -120,8 +135,9 @@ far_err far__ctx_verf_decode(const far__reply_hdr *h, uint64_t *server_boot, uin
     return FAR_OK;
 }
 
-static far_err ctx_check_verf(const far__cauth *a, const far__reply_hdr *h)
+static far_err ctx_check_verf(const far__cauth *a, const far__reply_hdr *h, const far__sec_call *sc)
 {
+    (void)sc;
     (void)a;
     if (h->verf_len == 12 && h->verf_flavor == far__ctx_flavor() &&
         far_xdr_load_u32(h->verf_body + 8) == 0)
@@ -272,8 +288,13 @@ static int ctx_authenticate(far__sauth *a, const far__call_hdr *h)
     a->verf_len = 0; /* set with the context, which is the server's to find */
     if (a->ctx.proc == FAR__CTX_INIT)
         return h->proc == 0 ? FAR_AUTH_OK : FAR_AUTH_BADCRED;
-    if (a->ctx.service != FAR__CTX_SVC_NONE)
-        return FAR_AUTH_TOOWEAK;
+    /* A protected call (sec.c): its verifier is checked with its context's
+     * keys (svc/ctx.c). */
+    if (a->ctx.service > FAR__CTX_SVC_PRIV)
+        return FAR_AUTH_BADCRED;
+    if (a->ctx.service != FAR__CTX_SVC_NONE &&
+        (h->verf_flavor != far__ctx_flavor() || h->verf_len != FAR__NOISE_TAGLEN))
+        return FAR_AUTH_BADVERF;
     switch (a->ctx.inner_flavor) {
     case FAR_AUTH_NONE:
         return FAR_AUTH_OK;
@@ -287,7 +308,7 @@ static int ctx_authenticate(far__sauth *a, const far__call_hdr *h)
     }
 }
 
-static void ctx_reply_verf(const far__sauth *a, far__opaque_auth *v)
+static void ctx_reply_verf(far__sauth *a, far__opaque_auth *v)
 {
     v->flavor = far__ctx_flavor();
     v->body = a->verf;

@@ -6,6 +6,10 @@
 
 #include "internal.h"
 #include "farcall/auth.h"
+#include "noise/noise.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include <sys/uio.h>
 
@@ -105,6 +109,38 @@ far_err far__reply_err(const far__reply_hdr *h);
 
 typedef struct far__auth_ops far__auth_ops;
 
+/* ------------------------------------------------------------ security levels
+ * (sec.c, docs/security.md) One side's session after a Noise handshake: the
+ * level agreed, the two transport keys, the context it belongs to, and on
+ * a server the peer's identity and the replay window of its sequence
+ * numbers.  Explicit nonces (Noise §11.4): a call's seq gives them, so
+ * calls are sealed and opened by any thread, in any order. */
+#define FAR__SEC_MAX_IDENTITY 64   /* FAR_MAX_IDENTITY */
+#define FAR__SEC_WINDOW       1024 /* sequence numbers the replay window remembers */
+#define FAR__SEC_SUITE_CHACHA 1u   /* FAR__NOISE_CHACHAPOLY */
+#define FAR__SEC_SUITE_AESGCM 2u   /* FAR__NOISE_AESGCM */
+#define FAR__SEC_INIT_CAPS    0x1u /* far_ctx_init.caps: the INIT body is a handshake */
+#define FAR__SEC_TOKEN_MAX    256  /* bytes of a handshake message we send or take */
+typedef struct far__sec_session {
+    _Atomic int refs;
+    uint32_t level; /* far_security */
+    uint32_t suite;
+    far__noise_cs tx, rx;
+    uint64_t handle; /* of the FAR_CTX context it belongs to */
+    char identity[FAR__SEC_MAX_IDENTITY + 1];
+    _Atomic uint64_t seq; /* client: the last sequence number given out */
+    pthread_mutex_t mu;   /* server: the window */
+    uint64_t top;         /* the highest seq accepted (0: none) */
+    uint64_t
+        bits[FAR__SEC_WINDOW / 64]; /* bit (seq % WINDOW): seen, for top - WINDOW < seq <= top */
+} far__sec_session;
+
+/* A call's part of its session: the session (a reference) and its seq. */
+typedef struct far__sec_call {
+    far__sec_session *sess;
+    uint64_t seq;
+} far__sec_call;
+
 /* FAR_CTX (far_ctx.x, ctx.c): the decoded credential of a call. */
 #define FAR__CTX_VERSION        1
 #define FAR__CTX_MAX_OWNER      64
@@ -113,7 +149,12 @@ typedef struct far__auth_ops far__auth_ops;
 #define FAR__CTX_MAX_INNER      344 /* 400 less the 56 bytes of a DATA credential around it */
 #define FAR__CTX_DEFAULT_FLAVOR 400420u
 enum { FAR__CTX_DATA = 0, FAR__CTX_INIT = 1, FAR__CTX_CONTINUE_INIT = 2, FAR__CTX_DESTROY = 3 };
-enum { FAR__CTX_SVC_NONE = 0 };
+enum {
+    FAR__CTX_SVC_NONE = 0,
+    FAR__CTX_SVC_AUTH = 1,
+    FAR__CTX_SVC_INTEG = 2,
+    FAR__CTX_SVC_PRIV = 3
+};
 enum {
     FAR__CTX_IDEMPOTENT = 0x1,
     FAR__CTX_AT_MOST_ONCE = 0x2,
@@ -150,6 +191,7 @@ typedef struct far__call_meta {
     const uint8_t *key; /* exactly-once: its idempotency key, key_len bytes (at most
                          * FAR__CTX_MAX_KEY, a multiple of 4); NULL: none */
     uint32_t key_len;
+    far__sec_call *sec; /* a protected call: its session (in) and seq (out); NULL: none */
 } far__call_meta;
 
 /* A client's FAR_CTX context: the handle of its INIT reply, and its
@@ -165,7 +207,7 @@ typedef struct far__cauth {
     const far__auth_ops *ops;
     uint8_t cred[FAR__MAX_AUTH_BYTES]; /* AUTH_SYS: the encoded body */
     uint32_t credlen;
-    void *state; /* the flavor's own (a session, keys) */
+    void *state; /* the flavor's own */
     /* FAR_CTX: the flavor inside (AUTH_NONE or AUTH_SYS, with cred above) */
     const far__auth_ops *inner;
     far__ctx_client *ctx;
@@ -182,6 +224,14 @@ typedef struct far__sauth {
     far__ctx_cred ctx;
     uint8_t verf[12 + FAR__CTX_MAX_HANDLE];
     uint32_t verf_len;
+    /* Security levels (sec.c): the session of a protected call (a reference
+     * the svc_ctx holds for it), its seq, the accept_stat its reply's
+     * verifier covers; answering a handshake, the reply's body. */
+    far__sec_call sec;
+    bool replayed; /* its seq was seen already: only the reply cache may answer it */
+    uint32_t xid, reply_stat;
+    uint8_t init_res[8 + FAR__SEC_TOKEN_MAX];
+    uint32_t init_res_len;
 } far__sauth;
 
 struct far__auth_ops {
@@ -192,30 +242,83 @@ struct far__auth_ops {
     bool (*put_cred_verf)(const far__cauth *a, far_xdr_enc *e, uint32_t xid,
                           const far__call_meta *m);
     /* Checks an accepted reply's verifier: FAR_OK, or FAR_EAUTH. */
-    far_err (*check_reply_verf)(const far__cauth *a, const far__reply_hdr *h);
+    far_err (*check_reply_verf)(const far__cauth *a, const far__reply_hdr *h,
+                                const far__sec_call *sc);
     /* Wraps the arguments encoded at [args_off, end) of e (integrity,
      * privacy); unwraps the results at *p, *n in place or into the arena. */
-    bool (*wrap_args)(const far__cauth *a, far_xdr_enc *e, size_t args_off, uint32_t xid);
-    far_err (*unwrap_results)(const far__cauth *a, uint32_t xid, const uint8_t **p, size_t *n,
-                              far_arena *arena);
+    bool (*wrap_args)(const far__cauth *a, far_xdr_enc *e, size_t args_off,
+                      const far__sec_call *sc);
+    far_err (*unwrap_results)(const far__cauth *a, const far__sec_call *sc, const uint8_t **p,
+                              size_t *n);
     /* Server.  Checks the call's credential and verifier and fills `a`:
      * FAR__AUTH_OK, or the auth_stat to deny the call with. */
     int (*authenticate)(far__sauth *a, const far__call_hdr *h);
     /* The reply's verifier (*v preset to AUTH_NONE, empty). */
-    void (*reply_verf)(const far__sauth *a, far__opaque_auth *v);
+    void (*reply_verf)(far__sauth *a, far__opaque_auth *v);
     /* Unwraps the call's arguments; wraps the results encoded at
      * [res_off, end) of e. */
     far_err (*unwrap_args)(far__sauth *a, const uint8_t **p, size_t *n, far_arena *arena);
     bool (*wrap_results)(const far__sauth *a, far_xdr_enc *e, size_t res_off);
 };
 
-extern const far__auth_ops far__auth_none, far__auth_sys, far__auth_ctx;
+extern const far__auth_ops far__auth_none, far__auth_sys, far__auth_ctx, far__auth_sec;
+/* FAR_CTX, with or without a security level. */
+static inline bool far__auth_is_ctx(const far__auth_ops *o)
+{
+    return o == &far__auth_ctx || o == &far__auth_sec;
+}
+
+/* Overwrites n bytes at p with zeros (kept by the compiler). */
+void far__wipe(void *p, size_t n);
+/* The DATA credential of FAR_CTX (ctx.c) with `service`, `handle` and
+ * `seq`, and a FAR_CTX verifier of verf_len bytes (0: AUTH_NONE) whose body
+ * is returned to fill; *cred: where the credential starts. */
+uint8_t *far__ctx_put_data(const far__cauth *a, far_xdr_enc *e, const far__call_meta *m,
+                           uint32_t service, uint64_t handle, uint64_t seq, uint32_t verf_len,
+                           const uint8_t **cred);
+far__sec_session *far__sec_session_new(void);
+void far__sec_session_ref(far__sec_session *x);
+/* Drops a reference; the last wipes the keys and frees it.  NULL: nothing. */
+void far__sec_session_unref(far__sec_session *x);
+/* The replay window: 0, seq is new (and now seen); 1, seen already; -1, older
+ * than the window.  Server, after the call's verifier checked. */
+int far__sec_window_check(far__sec_session *x, uint64_t seq);
+/* The suite this side offers first: AES-GCM where the CPU has it. */
+uint32_t far__sec_suite_default(void);
+/* The prologue binding a handshake to what both sides saw (docs/security.md):
+ * "farcall-v1", level, suite, the INIT's caps, owner, identity, the INIT call's prog
+ * and vers. */
+size_t far__sec_prologue(uint8_t *out, size_t cap, uint32_t level, uint32_t suite, uint32_t caps,
+                         const uint8_t *owner, uint32_t owner_len, const uint8_t *id,
+                         uint32_t id_len, uint32_t prog, uint32_t vers);
+/* Client: a new handshake (initiator) with its first message in msg[0..*len). */
+far_err far__sec_client_begin(far__noise_hs **hs, uint32_t suite, const uint8_t psk[32],
+                              const uint8_t *prologue, size_t plen, uint8_t *msg, size_t cap,
+                              size_t *len);
+/* Client: the server's message; FAR_OK with *out the session (handle and
+ * server boot as the payload vouches for them), FAR_EAUTH.  Frees hs. */
+far_err far__sec_client_finish(far__noise_hs *hs, const uint8_t *msg, size_t n, uint32_t level,
+                               uint32_t suite, uint64_t handle, uint64_t boot,
+                               far__sec_session **out);
+/* Server: answers the client's first message: FAR_OK with the reply message
+ * in out[0..*len) and *sess, FAR_EAUTH (wrong key, a broken or changed
+ * message), FAR_EUNSUPPORTED (a suite this server cannot do). */
+far_err far__sec_server_respond(const uint8_t *msg, size_t n, uint32_t level, uint32_t suite,
+                                const uint8_t psk[32], const uint8_t *prologue, size_t plen,
+                                uint64_t handle, uint64_t boot, uint8_t *out, size_t cap,
+                                size_t *len, far__sec_session **sess);
+/* Server: checks a DATA call's verifier (a MAC over the header from the xid
+ * through the credential, nonce from seq): true if it verifies.  hdr: the
+ * call's first byte; cred_end: just past its credential. */
+bool far__sec_check_call(const far__sec_session *x, uint64_t seq, const uint8_t *hdr,
+                         const uint8_t *cred_end, const uint8_t *verf, uint32_t verf_len);
 
 /* FAR_CTX's flavor number: FARCALL_CTX_FLAVOR from the environment (read
  * once), else FAR__CTX_DEFAULT_FLAVOR. */
 uint32_t far__ctx_flavor(void);
 /* The INIT call's credential and verifier (after the fixed header). */
-bool far__ctx_put_init(far_xdr_enc *e, const uint8_t *owner, uint32_t owner_len, uint64_t boot);
+bool far__ctx_put_init(far_xdr_enc *e, const uint8_t *owner, uint32_t owner_len, uint64_t boot,
+                       uint32_t caps);
 /* A FAR_CTX credential body: FAR_OK, or FAR_EPROTO if malformed or over a
  * bound (checked before use), FAR_EBADVALUE for a version or proc this
  * side does not know. */

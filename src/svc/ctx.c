@@ -77,8 +77,10 @@ far__ctx_table *far__ctx_table_create(void)
 
 void far__svc_ctx_put(svc_ctx *x)
 {
-    if (x && atomic_fetch_sub(&x->refs, 1) == 1)
+    if (x && atomic_fetch_sub(&x->refs, 1) == 1) {
+        far__sec_session_unref(x->sec);
         free(x);
+    }
 }
 
 void far__ctx_table_destroy(far__ctx_table *t)
@@ -179,6 +181,49 @@ far_err far__svc_ctx_init(far_server *s, const uint8_t *owner, uint32_t owner_le
     return FAR_OK;
 }
 
+uint64_t far__svc_ctx_new_handle(far_server *s)
+{
+    far__ctx_table *t = s->ctxs;
+    pthread_mutex_lock(&t->mu);
+    uint64_t h = mix(++t->counter ^ t->key);
+    if (!h)
+        h = mix(++t->counter ^ t->key); /* (0 is never sent) */
+    pthread_mutex_unlock(&t->mu);
+    return h;
+}
+
+uint64_t far__svc_ctx_boot(far_server *s)
+{
+    return s->ctxs->boot;
+}
+
+far_err far__svc_ctx_add_secure(far_server *s, const uint8_t *owner, uint32_t owner_len,
+                                uint64_t boot, uint64_t handle, far__sec_session *sess)
+{
+    far__ctx_table *t = s->ctxs;
+    svc_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return FAR_ENOMEM;
+    x->handle = handle;
+    memcpy(x->owner, owner, owner_len);
+    x->owner_len = owner_len;
+    x->boot = boot;
+    x->sec = sess;
+    atomic_init(&x->last_ns, far__now_ns());
+    atomic_init(&x->refs, 1);
+    atomic_init(&x->dead, false);
+    atomic_init(&x->gone, false);
+    pthread_mutex_lock(&t->mu);
+    if (t->n >= CTX_MAX)
+        evict_oldest(t);
+    size_t hb = x->handle & (CTX_BUCKETS - 1);
+    x->hnext = t->by_handle[hb];
+    t->by_handle[hb] = x;
+    t->n++;
+    pthread_mutex_unlock(&t->mu);
+    return FAR_OK;
+}
+
 svc_ctx *far__svc_ctx_get(far_server *s, uint64_t handle, uint64_t now)
 {
     far__ctx_table *t = s->ctxs;
@@ -211,6 +256,8 @@ unsigned long far__svc_ctx_restarts(far_server *s)
 far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r)
 {
     far__ctx_cred *cr = &r->auth.ctx;
+    if (cr->proc == FAR__CTX_INIT && (cr->caps & FAR__SEC_INIT_CAPS))
+        return far__svc_sec_init(s, r); /* a handshake (sec.c) */
     if (cr->proc == FAR__CTX_INIT) {
         uint64_t h;
         if (far__svc_ctx_init(s, cr->owner, cr->owner_len, cr->boot, &h) != FAR_OK)
@@ -244,6 +291,9 @@ far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r)
     r->ctx = x;
     memcpy(r->auth.verf, s->ctxs->data_verf, sizeof s->ctxs->data_verf);
     r->auth.verf_len = sizeof s->ctxs->data_verf;
+    if ((x->sec || cr->service != FAR__CTX_SVC_NONE) &&
+        far__svc_sec_check(s, r, x) != FAR__CTX_R_DATA)
+        return FAR__CTX_R_DENY; /* (r->ctx is let go with r) */
     r->deadline_ns =
         cr->deadline_us && cr->deadline_us < DEADLINE_MAX_US ? now + cr->deadline_us * 1000u : 0;
     return FAR__CTX_R_DATA;

@@ -53,7 +53,8 @@ static far_xdr_enc *reply_start(far_svc_req *r)
 {
     far_xdr_enc *e = &r->enc;
     far_xdr_enc_reset(e);
-    far_xdr_enc_set_ref_min(e, REF_MIN);
+    /* (a protected reply is sealed in place: nothing by reference) */
+    far_xdr_enc_set_ref_min(e, r->auth.ops && r->auth.ops->wrap_results ? 0 : REF_MIN);
     if (r->t != FAR__UDP)
         far_xdr_reserve(e, 4);
     return e;
@@ -63,6 +64,8 @@ static far_xdr_enc *reply_start(far_svc_req *r)
 static bool put_accepted(far_svc_req *r, far_xdr_enc *e, uint32_t stat, uint32_t low, uint32_t high)
 {
     far__opaque_auth v = {FAR_AUTH_NONE, NULL, 0};
+    r->auth.xid = r->h.xid;
+    r->auth.reply_stat = stat; /* (a protected reply's verifier covers it) */
     if (r->auth.ops && r->auth.ops->reply_verf)
         r->auth.ops->reply_verf(&r->auth, &v);
     return far__reply_accepted_encode_verf(e, r->h.xid, &v, stat, low, high);
@@ -70,7 +73,14 @@ static bool put_accepted(far_svc_req *r, far_xdr_enc *e, uint32_t stat, uint32_t
 
 static far__front reply_accepted(far_svc_req *r, uint32_t stat, uint32_t low, uint32_t high)
 {
-    return put_accepted(r, reply_start(r), stat, low, high) ? FRONT_REPLY : FRONT_DROP;
+    far_xdr_enc *e = reply_start(r);
+    if (!put_accepted(r, e, stat, low, high))
+        return FRONT_DROP;
+    /* a SUCCESS with no results (the NULL procedure) is protected too */
+    if (stat == FAR__ACC_SUCCESS && r->auth.ops && r->auth.ops->wrap_results &&
+        !r->auth.ops->wrap_results(&r->auth, e, far_xdr_enc_len(e)))
+        return FRONT_DROP;
+    return FRONT_REPLY;
 }
 
 static far__front reply_denied(far_svc_req *r, uint32_t stat, uint32_t a, uint32_t b)
@@ -107,8 +117,18 @@ static far__front stage_authenticate(far_svc_req *r)
     if (r->auth.ops == &far__auth_ctx) {
         /* FAR_CTX (ctx.c): INIT answered here; a DATA call's context */
         switch (far__svc_ctx_attach(r->s, r)) {
-        case FAR__CTX_R_INIT:
-            return reply_accepted(r, FAR__ACC_SUCCESS, 0, 0);
+        case FAR__CTX_R_INIT: {
+            far_xdr_enc *e = reply_start(r);
+            if (!put_accepted(r, e, FAR__ACC_SUCCESS, 0, 0))
+                return FRONT_DROP;
+            /* a handshake's reply message (svc/sec.c) */
+            if (r->auth.init_res_len &&
+                !far_xdr_put_opaque_fixed(e, r->auth.init_res, r->auth.init_res_len))
+                return FRONT_DROP;
+            return FRONT_REPLY;
+        }
+        case FAR__CTX_R_DENY:
+            return reply_denied(r, FAR__REJ_AUTH_ERROR, (uint32_t)r->auth_stat, 0);
         case FAR__CTX_R_UNKNOWN:
             return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR_AUTH_RPCSEC_GSS_CTXPROBLEM, 0);
         case FAR__CTX_R_DROP:
@@ -150,6 +170,12 @@ static far__front stage_lookup(far_server *s, far_svc_req *r)
 {
     uint32_t low, high;
     bool known;
+    if (s->sec_any_rules) {
+        /* a level this server or the program requires (svc/sec.c) */
+        int stat = far__svc_sec_level_check(s, r);
+        if (stat)
+            return reply_denied(r, FAR__REJ_AUTH_ERROR, (uint32_t)stat, 0);
+    }
     r->sp = find_prog(s, r->h.prog, r->h.vers, &low, &high, &known);
     if (!r->sp && !known)
         return reply_accepted(r, FAR__ACC_PROG_UNAVAIL, 0, 0);
@@ -174,7 +200,7 @@ static far__front stage_lookup(far_server *s, far_svc_req *r)
 
 far_semantics far__svc_req_semantics(const far_svc_req *r)
 {
-    if (r->auth.ops == &far__auth_ctx) {
+    if (far__auth_is_ctx(r->auth.ops)) {
         /* the call's own (FAR_CTX), over its procedure's */
         uint32_t f = r->auth.ctx.flags;
         if (f & FAR__CTX_EXACTLY_ONCE)
@@ -206,8 +232,17 @@ static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
     /* (r->c is not set yet in the front stages: the transport tells.)  A
      * may-be or at-least-once call is not cached: running it again is what
      * its semantics allow, and it saves the cache the entry. */
-    if (!s->drc || (r->t != FAR__UDP && !r->ctx) || r->h.proc == 0 || !far__svc_req_cached(r))
+    /* A protected call whose seq was seen (svc/sec.c) is a replay or a
+     * retransmission (UDP, the same bytes): only the cache may answer it,
+     * with the reply it sent; it is never run again. */
+    bool replayed = r->auth.replayed;
+    if (!s->drc || (r->t != FAR__UDP && !r->ctx) || r->h.proc == 0 || !far__svc_req_cached(r)) {
+        if (replayed) {
+            far__svc_sec_fail(s, r, far_svc_req_identity(r), "a replayed call");
+            return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR_AUTH_REJECTEDVERF, 0);
+        }
         return FRONT_HANDLER;
+    }
     /* A FAR_CTX caller's stream calls are known by its context (owner and
      * boot: its handle), not its address, so a call it sends again on a new
      * connection finds its entry; the key's family (AF_UNSPEC) is no
@@ -240,6 +275,12 @@ static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
         return ok ? FRONT_REPLY : FRONT_DROP;
     }
     default:
+        if (replayed) {
+            far__drc_store(s->drc, r->drc, NULL, 0); /* (forgotten: never run) */
+            r->drc = NULL;
+            far__svc_sec_fail(s, r, far_svc_req_identity(r), "a replayed call");
+            return reply_denied(r, FAR__REJ_AUTH_ERROR, FAR_AUTH_REJECTEDVERF, 0);
+        }
         /* A UDP call is found by a FAR_CTL CANCEL through its entry (ctl.c). */
         if (r->drc && r->t == FAR__UDP)
             far__drc_own(s->drc, r->drc, r);
@@ -280,6 +321,7 @@ static bool stage_decode(far_svc_req *r, void **args, void **res)
         put_accepted(r, reply_start(r), FAR__ACC_GARBAGE_ARGS, 0, 0);
         return false;
     }
+    r->args = p, r->args_len = n; /* (the reply store's digest: not the sealed bytes) */
     far_xdr_dec d;
     far_xdr_dec_init(&d, p, n, &r->arena, FAR_XDR_ZEROCOPY);
     far_xdr_dec_set_max_chain(&d, r->s->o.max_list);

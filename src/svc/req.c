@@ -65,6 +65,11 @@ void far__svc_req_reset(far_svc_req *r)
     r->auth.ops = NULL;
     r->auth.has_sys = false;
     r->auth.state = NULL;
+    r->auth.sec.sess = NULL;
+    r->args = NULL;
+    r->args_len = 0;
+    r->auth.replayed = false;
+    r->auth.init_res_len = 0;
     r->auth_stat = FAR_AUTH_TOOWEAK;
     atomic_store_explicit(&r->cancel_cb, CANCEL_CB_NONE, memory_order_relaxed);
     r->dl_ever = r->dl_watched = false;

@@ -199,6 +199,9 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
     pthread_cond_init(&s->cv, NULL);
     atomic_init(&s->state, ST_CREATED);
     atomic_init(&s->cap, s->o.workers);
+    if ((unsigned)s->o.min_security > FAR_SEC_PRIV)
+        s->o.min_security = FAR_SEC_PRIV;
+    s->sec_any_rules = s->o.min_security != FAR_SEC_NONE;
     s->registrar = far__registrar_get();
     s->slots = calloc(s->o.max_conns, sizeof *s->slots);
     s->free_idx = calloc(s->o.max_conns, sizeof *s->free_idx);

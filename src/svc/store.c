@@ -67,7 +67,7 @@ void far__svc_req_idem(const far_svc_req *r, const uint8_t **owner, size_t *owne
      * its credential); a classic call has none. */
     *owner = *key = NULL;
     *owner_len = *key_len = 0;
-    if (r->auth.ops != &far__auth_ctx || !r->ctx || !r->auth.ctx.key_len)
+    if (!far__auth_is_ctx(r->auth.ops) || !r->ctx || !r->auth.ctx.key_len)
         return;
     *owner = r->ctx->owner;
     *owner_len = r->ctx->owner_len;
@@ -83,7 +83,12 @@ static void key_of(const far_svc_req *r, far_store_key *k)
     k->prog = r->h.prog;
     k->vers = r->h.vers;
     k->proc = r->h.proc;
-    digest(r->in + r->args_off, r->in_len - r->args_off, k->digest);
+    /* of the arguments as the client encoded them: a protected call's
+     * plaintext, the same in every send of it (its seal is not) */
+    if (r->args)
+        digest(r->args, r->args_len, k->digest);
+    else
+        digest(r->in + r->args_off, r->in_len - r->args_off, k->digest);
 }
 
 far__eo far__svc_eo_begin(far_server *s, far_svc_req *r, uint8_t **res, size_t *len)
@@ -97,7 +102,7 @@ far__eo far__svc_eo_begin(far_server *s, far_svc_req *r, uint8_t **res, size_t *
         return FAR__EO_NONE;
     if (!s->has_store) {
         /* a call that asks for it is told; a procedure's is at-most-once */
-        bool asked = r->auth.ops == &far__auth_ctx && (r->auth.ctx.flags & FAR__CTX_EXACTLY_ONCE);
+        bool asked = far__auth_is_ctx(r->auth.ops) && (r->auth.ctx.flags & FAR__CTX_EXACTLY_ONCE);
         return asked ? FAR__EO_UNSUPPORTED : FAR__EO_NONE;
     }
     far_store_key k;

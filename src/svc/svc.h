@@ -81,9 +81,11 @@ struct far_svc_req {
     far__transport t;
     const uint8_t *in; /* the record / datagram */
     size_t in_len;
-    size_t args_off; /* where the arguments start in `in` */
-    size_t held;     /* bytes counted against the connection's budget */
-    uint8_t *inbuf;  /* owned copy space (kept across uses) */
+    size_t args_off;     /* where the arguments start in `in` */
+    const uint8_t *args; /* the arguments once unwrapped (a protected call's plaintext), */
+    size_t args_len;     /* in `in` or the arena; NULL before the decode stage */
+    size_t held;         /* bytes counted against the connection's budget */
+    uint8_t *inbuf;      /* owned copy space (kept across uses) */
     size_t inbuf_cap;
     uint8_t *stolen; /* a large record's buffer, freed after the reply */
     size_t stolen_cap;
@@ -223,6 +225,20 @@ struct far_server {
     far_reply_store store;
     void *store_ctx;
     bool has_store;
+    /* Security levels (sec.c): the key lookup, the failure callback, the
+     * minimum levels per program and procedure (fixed once started). */
+    far_key_lookup_fn key_lookup;
+    void *key_lookup_user;
+    far_auth_fail_fn auth_fail;
+    void *auth_fail_user;
+    struct far__sec_rule {
+        uint32_t prog, vers;
+        int32_t proc;
+        uint32_t level;
+    } sec_rules[64];
+    unsigned nsec_rules;
+    bool sec_any_rules; /* a rule or min_security above none */
+    atomic_ulong sec_failures;
     /* UDP requests read and not yet finished.  UDP has no connection to stop
      * reading, so past FAR__UDP_WAIT_MAX further datagrams are read and
      * dropped (as a full socket buffer would; clients retransmit) rather than
@@ -421,6 +437,7 @@ typedef struct svc_ctx {
     atomic_bool gone;         /* out of the table: its handle names it no more */
     _Atomic uint64_t last_ns; /* last used (relaxed: the eviction's order only) */
     struct svc_ctx *hnext, *onext;
+    far__sec_session *sec; /* a protected context's session (sec.c), fixed once made; NULL */
 } svc_ctx;
 far__ctx_table *far__ctx_table_create(void);
 void far__ctx_table_destroy(far__ctx_table *t);
@@ -438,7 +455,27 @@ typedef enum far__ctx_res {
     FAR__CTX_R_INIT,    /* answer SUCCESS: the verifier is set */
     FAR__CTX_R_UNKNOWN, /* a handle this server life never gave out: deny CTXPROBLEM */
     FAR__CTX_R_DROP,    /* out of memory */
+    FAR__CTX_R_DENY,    /* deny AUTH_ERROR with r->auth_stat (sec.c) */
 } far__ctx_res;
+/* A protected context (sec.c): a fresh handle, and the context made with
+ * it holding sess (a reference moves to it).  Not found by owner: each
+ * handshake is its own context.  FAR_OK or FAR_ENOMEM. */
+uint64_t far__svc_ctx_new_handle(far_server *s);
+far_err far__svc_ctx_add_secure(far_server *s, const uint8_t *owner, uint32_t owner_len,
+                                uint64_t boot, uint64_t handle, far__sec_session *sess);
+uint64_t far__svc_ctx_boot(far_server *s);
+/* sec.c: the handshake of an INIT call that carries one (R_INIT: the
+ * verifier and r->auth.init_res set; R_DENY; R_DROP). */
+far__ctx_res far__svc_sec_init(far_server *s, far_svc_req *r);
+/* sec.c: a DATA call's protection checked against its context x:
+ * R_DATA (r->auth is the protected flavor's, r->auth.replayed said) or
+ * R_DENY. */
+far__ctx_res far__svc_sec_check(far_server *s, far_svc_req *r, svc_ctx *x);
+/* sec.c: the auth_stat to deny r with if it is below the level its program
+ * and procedure need (its program found), else 0. */
+int far__svc_sec_level_check(far_server *s, far_svc_req *r);
+/* sec.c: tells the failure callback (and the debug log). */
+void far__svc_sec_fail(far_server *s, far_svc_req *r, const char *identity, const char *why);
 far__ctx_res far__svc_ctx_attach(far_server *s, far_svc_req *r);
 /* The time r arrived, as far as the front stages need it: one clock read
  * for all the calls of one read from a stream. */

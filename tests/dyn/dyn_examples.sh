@@ -11,6 +11,10 @@
 . "$(dirname "$0")/common.sh" "$@"
 [ -n "$RPCGEN" ] || fail "rpcgen not found: install rpcsvc-proto (scripts/deps.sh)"
 start_binder
+# authcomp serves at the privacy level only, with the key in this file
+head -c 32 /dev/urandom >"$TMP/authcomp.key" && chmod 600 "$TMP/authcomp.key"
+export AUTHCOMP_KEY=$TMP/authcomp.key
+AC=(--level priv --key "$AUTHCOMP_KEY" --identity authcomp)
 for e in calc echo rdir rtime primes sysauth authcomp; do
   start_server "$e" "$TMP" "$EX/$e/${e}_server" "unix:$TMP/$e.sock"
 done
@@ -103,17 +107,26 @@ expect_json "sysauth SECRET" '"the owls are not what they seem"' \
 expect_err "sysauth without credentials: refused" "SECRET: .*(auth|credential)" \
   "$FAR" call "$(S sysauth)" SYSAUTH_PROG.1.SECRET null
 
-# --- authcomp: two programs on one server, names, hypers out
-expect_json "authcomp USER_NAME" '"root"' "$FAR" call "$(S authcomp)" AUTH_PROG.1.USER_NAME 0
-expect_json "authcomp USER_ID" 0 "$FAR" call "$(S authcomp)" AUTH_PROG.1.USER_ID '"root"'
-r=$("$FAR" call "$(S authcomp)" AUTH_PROG.AUTH_V1.USER_INFO 0) || fail "authcomp USER_INFO"
+# --- authcomp: two programs on one server, names, hypers out, at the privacy level
+expect_json "authcomp USER_NAME" '"root"' "$FAR" call "${AC[@]}" "$(S authcomp)" AUTH_PROG.1.USER_NAME 0
+expect_json "authcomp USER_ID" 0 "$FAR" call "${AC[@]}" "$(S authcomp)" AUTH_PROG.1.USER_ID '"root"'
+expect_err "authcomp without a level: refused" "USER_ID: .*AUTH_TOOWEAK" \
+  "$FAR" call "$(S authcomp)" AUTH_PROG.1.USER_ID '"root"'
+r=$("$FAR" call "${AC[@]}" "$(S authcomp)" AUTH_PROG.AUTH_V1.USER_INFO 0) || fail "authcomp USER_INFO"
 [ "$(json_get "$r" 'v["user"]')" = root ] && [ "$(json_get "$r" 'v["uid"]')" = 0 ] ||
   fail "USER_INFO 0: $r"
 pass "authcomp USER_INFO"
-expect_json "authcomp SQUARE (a hyper result)" '"144"' "$FAR" call "$(S authcomp)" COMP_PROG.1.SQUARE 12
-expect_json "authcomp CUBE" '"1728"' "$FAR" call "$(S authcomp)" COMP_PROG.1.CUBE 12
+expect_json "authcomp SQUARE (a hyper result)" '"144"' "$FAR" call "${AC[@]}" "$(S authcomp)" COMP_PROG.1.SQUARE 12
+expect_json "authcomp CUBE" '"1728"' "$FAR" call "${AC[@]}" "$(S authcomp)" COMP_PROG.1.CUBE 12
+# far ping through the binder at the level, and refused without it
+"$FAR" ping "${AC[@]}" localhost AUTH_PROG 1 >"$TMP/ping" 2>&1 || fail "far ping at priv: $(cat "$TMP/ping")"
+grep -q "ready, rtt" "$TMP/ping" || fail "far ping at priv: $(cat "$TMP/ping")"
+pass "far ping --level priv --key: authcomp answers"
+"$FAR" ping localhost AUTH_PROG 1 >"$TMP/ping" 2>&1 && fail "far ping with no level answered: $(cat "$TMP/ping")"
+grep -q "authentication error" "$TMP/ping" || fail "far ping with no level: $(cat "$TMP/ping")"
+pass "far ping with no level: an authentication error"
 expect_err "authcomp: a name over name<64> names its bound" "arguments of USER_ID: .*64" \
-  "$FAR" call "$(S authcomp)" AUTH_PROG.1.USER_ID "\"$(printf 'x%.0s' $(seq 65))\""
+  "$FAR" call "${AC[@]}" "$(S authcomp)" AUTH_PROG.1.USER_ID "\"$(printf 'x%.0s' $(seq 65))\""
 
 # --- far describe: every example's interface compiles with fargen and rpcgen
 for e in calc echo rdir rtime primes sysauth authcomp; do

@@ -335,12 +335,67 @@ static void test_tirpc_client_farcall_server(void **s)
     far_server_destroy(srv);
 }
 
+/* ---------------------------------------------------------- security levels */
+
+/* A farcall client asking a libtirpc server for a security level: the
+ * server denies FAR_CTX (AUTH_REJECTEDCRED), the client says it is a
+ * classic server (FAR_EUNSUPPORTED) and sends nothing unprotected. */
+static void test_level_tirpc_server(void **s)
+{
+    (void)s;
+    static const uint8_t key[32] = "interop test key, 32 bytes long";
+    unsigned ports[2];
+    pid_t pid = tirpc_server_start(ports);
+    for (int udp = 0; udp < 2; udp++)
+        for (far_security lvl = FAR_SEC_AUTH; lvl <= FAR_SEC_PRIV; lvl++) {
+            char addr[64];
+            snprintf(addr, sizeof addr, "%s://127.0.0.1:%u", udp ? "udp" : "tcp", ports[udp]);
+            far_client_opts o = {.timeout_ms = 3000, .security = lvl, .identity = "i", .key = key};
+            far_client *c = NULL;
+            assert_int_equal(far_client_open(&c, addr, &o), FAR_EUNSUPPORTED);
+            assert_null(c);
+            assert_non_null(strstr(far_last_error(), "classic ONC RPC"));
+        }
+    tirpc_server_stop(pid);
+}
+
+/* A libtirpc client (AUTH_NONE, AUTH_SYS) against a farcall server that
+ * requires a level: AUTH_ERROR, AUTH_TOOWEAK, and NULL too. */
+static void test_tirpc_client_level_server(void **s)
+{
+    (void)s;
+    far_server *srv;
+    far_server_opts so = {.min_security = FAR_SEC_AUTH};
+    assert_int_equal(far_server_create(&srv, &so), FAR_OK);
+    assert_int_equal(far_server_add_program(srv, &iprog1, NULL), FAR_OK);
+    char tcp[128], udp[128];
+    assert_int_equal(far_server_listen(srv, "tcp://127.0.0.1:0", tcp, sizeof tcp), FAR_OK);
+    assert_int_equal(far_server_listen(srv, "udp://127.0.0.1:0", udp, sizeof udp), FAR_OK);
+    assert_int_equal(far_server_start(srv), FAR_OK);
+    for (int u = 0; u < 2; u++) {
+        CLIENT *cl = tirpc_client(u ? udp : tcp, u, 1);
+        add_args x = {40, 2};
+        int sum = 0;
+        assert_int_equal(interop_add_1(&x, &sum, cl), RPC_AUTHERROR);
+        struct rpc_err err;
+        clnt_geterr(cl, &err);
+        assert_int_equal(err.re_why, AUTH_TOOWEAK);
+        cl->cl_auth = authunix_create_default();
+        assert_int_equal(interop_null_1(NULL, NULL, cl), RPC_AUTHERROR);
+        auth_destroy(cl->cl_auth);
+        clnt_destroy(cl);
+    }
+    far_server_destroy(srv);
+}
+
 int main(void)
 {
     setenv("FARCALL_QUIET", "1", 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_farcall_client_tirpc_server),
         cmocka_unit_test(test_tirpc_client_farcall_server),
+        cmocka_unit_test(test_level_tirpc_server),
+        cmocka_unit_test(test_tirpc_client_level_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

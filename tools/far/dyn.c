@@ -18,6 +18,7 @@
  * components are split at the last dots, so a PROG name may hold dots.
  * docs/dynamic.md has the JSON mapping; docs/man/far.1 the manual. */
 #include "dyn.h"
+#include "sec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -41,6 +42,7 @@ typedef struct dopts {
     bool json;         /* --json */
     bool pretty;       /* --pretty */
     bool auth_sys;     /* --auth-sys */
+    far_tool_sec sec;  /* --level, --key, --identity (call) */
     uint32_t timeout_ms;
     const char *pos[4];
     int npos;
@@ -51,6 +53,7 @@ typedef struct dopts {
 static bool parse_opts(int argc, char **argv, const char *which, dopts *o)
 {
     bool dashdash = false;
+    int took;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (dashdash || a[0] != '-' || !a[1]) {
@@ -75,6 +78,9 @@ static bool parse_opts(int argc, char **argv, const char *which, dopts *o)
             o->pretty = true;
         } else if (strcmp(a, "--auth-sys") == 0 && strchr(which, 'a')) {
             o->auth_sys = true;
+        } else if (strchr(which, 'S') && (took = far__tool_sec_opt(argc, argv, &i, &o->sec))) {
+            if (took < 0)
+                return false;
         } else if (strncmp(a, "-t", 2) == 0) {
             const char *v = a[2] ? a + 2 : i + 1 < argc ? argv[++i] : NULL;
             char *end;
@@ -102,8 +108,9 @@ typedef struct target {
     char addr[FAR_BIND_MAX_ADDR];
     far_client *c;
     uint32_t timeout_ms;
-    bool auth_sys; /* AUTH_SYS credentials of the process */
-    bool listed;   /* list holds the server's LIST */
+    bool auth_sys;     /* AUTH_SYS credentials of the process */
+    far_tool_sec *sec; /* a security level (far call) */
+    bool listed;       /* list holds the server's LIST */
     bool no_reflect;
     far_dyn_entry *list;
     size_t nlist;
@@ -159,7 +166,11 @@ static bool open_at(target *t, const char *addr)
     t->nlist = 0;
     snprintf(t->addr, sizeof t->addr, "%s", addr);
     far_client_opts o = {.timeout_ms = t->timeout_ms, .auth_sys = t->auth_sys};
+    if (t->sec && !far__tool_sec_apply(t->sec, &o))
+        return false;
     far_err rc = far_client_open(&t->c, addr, &o);
+    if (t->sec)
+        far_key_wipe(t->sec->key, sizeof t->sec->key);
     if (rc != FAR_OK) {
         fprintf(stderr, "far: %s: cannot connect: %s (%s)\n", addr, far_strerror(rc),
                 far_last_error());
@@ -385,6 +396,7 @@ static bool target_init(target *t, const dopts *o)
     t->direct = is_address(t->host);
     t->timeout_ms = o->timeout_ms;
     t->auth_sys = o->auth_sys;
+    t->sec = (far_tool_sec *)&o->sec;
     if (o->xfile && !load_x(t, o->xfile))
         return false;
     return true; /* connected when needed: --x describes with no server */
@@ -739,9 +751,9 @@ static int read_line(char **buf, size_t *cap, size_t *len, const char **why)
 int far__cmd_call(int argc, char **argv)
 {
     dopts o = {.timeout_ms = 25000};
-    if (!parse_opts(argc, argv, "pa", &o) || o.npos != 3) {
-        fprintf(stderr, "usage: far call [--x FILE.x] [--pretty] [--auth-sys] [-t MS] HOST "
-                        "PROG.VERS.PROC JSON|-\n");
+    if (!parse_opts(argc, argv, "paS", &o) || o.npos != 3) {
+        fprintf(stderr, "usage: far call [--x FILE.x] [--pretty] [--auth-sys] [--level LEVEL "
+                        "--key FILE [--identity NAME]] [-t MS] HOST PROG.VERS.PROC JSON|-\n");
         return 2;
     }
     target t;

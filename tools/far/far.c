@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "dyn.h"
+#include "sec.h"
 #include "farcall/farcall.h"
 #include "rpcb_prot.h"
 
@@ -85,6 +86,7 @@ static const char *prog_str(uint32_t prog, bool hex, char *buf, size_t n)
 typedef struct cmdline {
     bool hex;                                /* -x */
     uint32_t timeout_ms, count, interval_ms; /* -t, -c, -i */
+    far_tool_sec sec;                        /* --level, --key, --identity ('S' in opts) */
     const char *pos[MAX_POS];
     int npos;
 } cmdline;
@@ -119,6 +121,13 @@ static bool parse_cmdline(int argc, char **argv, const char *opts, cmdline *cl)
         if (strcmp(a, "--") == 0) {
             dashdash = true;
             continue;
+        }
+        if (a[1] == '-' && strchr(opts, 'S')) {
+            int took = far__tool_sec_opt(argc, argv, &i, &cl->sec);
+            if (took < 0)
+                return false;
+            if (took)
+                continue;
         }
         const char *o = a[1] != '-' ? strchr(opts, a[1]) : NULL;
         if (!o || *o == ':') {
@@ -336,10 +345,10 @@ static void sleep_ms(uint32_t ms)
 static int cmd_ping(int argc, char **argv)
 {
     cmdline cl = {.timeout_ms = 5000, .count = 1, .interval_ms = 1000};
-    if (!parse_cmdline(argc, argv, "t:c:i:", &cl) || cl.npos < 3 || cl.npos > 4) {
+    if (!parse_cmdline(argc, argv, "t:c:i:S", &cl) || cl.npos < 3 || cl.npos > 4) {
         fprintf(stderr,
-                "usage: %s ping [-t TIMEOUT_MS] [-c COUNT] [-i INTERVAL_MS] HOST PROG VERS "
-                "[tcp|udp|unix]\n",
+                "usage: %s ping [-t TIMEOUT_MS] [-c COUNT] [-i INTERVAL_MS] [--level LEVEL "
+                "--key FILE [--identity NAME]] HOST PROG VERS [tcp|udp|unix]\n",
                 prog_name);
         return 2;
     }
@@ -382,8 +391,17 @@ static int cmd_ping(int argc, char **argv)
     }
     /* The deadline bounds the connect and each call. */
     far_client_opts o = {.timeout_ms = cl.timeout_ms};
+    if (!far__tool_sec_apply(&cl.sec, &o))
+        return 2;
     far_client *c;
-    if ((rc = far_client_open(&c, addr, &o)) != FAR_OK) {
+    rc = far_client_open(&c, addr, &o);
+    far_key_wipe(cl.sec.key, sizeof cl.sec.key);
+    if (rc == FAR_EAUTH || rc == FAR_EUNSUPPORTED) {
+        fprintf(stderr, "%s: %s: security level %s: %s\n", prog_name, addr,
+                far_security_name(cl.sec.level), far_last_error());
+        return 1;
+    }
+    if (rc != FAR_OK) {
         fprintf(stderr, "%s: %s: registered but not answering: %s (timeout %" PRIu32 " ms)\n",
                 prog_name, addr, far_strerror(rc), cl.timeout_ms);
         return 1;
@@ -595,12 +613,17 @@ static const struct {
      "(tcp://127.0.0.1:7111, unix:/tmp/farbind.sock).  Locally FARCALL_BINDER, the\n"
      "system rpcbind, then farbind's default address are tried.\n"},
     {"ping", cmd_ping, "calls procedure 0 of a registered program and prints the round trip",
-     "usage: far ping [-t TIMEOUT_MS] [-c COUNT] [-i INTERVAL_MS] HOST PROG VERS [tcp|udp|unix]\n"
+     "usage: far ping [-t TIMEOUT_MS] [-c COUNT] [-i INTERVAL_MS] [--level LEVEL --key FILE\n"
+     "                [--identity NAME]] HOST PROG VERS [tcp|udp|unix]\n"
      "Looks PROG VERS up at HOST's binder (\"localhost\" or \"\": the local one), calls\n"
      "its procedure 0 and prints the round-trip time.  PROG: a number, an /etc/rpc\n"
      "name or a name the binder keeps.  Transport: the first registered of tcp, tcp6,\n"
      "udp, udp6, unix, unless given.\n"
      "  -t MS  deadline of the connect and of each call (default 5000)\n"
+     "  --level LEVEL    security level: none (default), auth, integ or priv\n"
+     "  --key FILE       the key shared with the server (32 bytes, raw or hex; mode 0600)\n"
+     "  --identity NAME  the name the server knows the key by (default $FARCALL_IDENTITY,\n"
+     "                   else $USER)\n"
      "  -c N   make N calls (default 1), then print a summary\n"
      "  -i MS  wait MS between calls (default 1000)\n"
      "Exits 0 if every call was answered, 1 if not, 2 on a usage error.\n"},
@@ -628,7 +651,8 @@ static const struct {
      "PROG: a number, an /etc/rpc name, a name the binder keeps, or the .x program\n"
      "name (CALC_PROG); VERS: a number or the .x version name.\n"},
     {"call", far__cmd_call, "calls a procedure with JSON arguments and prints the result as JSON",
-     "usage: far call [--x FILE.x] [--pretty] [--auth-sys] [-t MS] HOST PROG.VERS.PROC JSON|-\n"
+     "usage: far call [--x FILE.x] [--pretty] [--auth-sys] [--level LEVEL --key FILE\n"
+     "                [--identity NAME]] [-t MS] HOST PROG.VERS.PROC JSON|-\n"
      "Encodes JSON as the procedure's arguments by the program's description (from\n"
      "the server's reflection program, or from --x FILE.x), calls, and prints the\n"
      "result as JSON.  With '-' it reads one JSON value a line from standard input\n"
@@ -637,6 +661,10 @@ static const struct {
      "  --x FILE.x  take the types from FILE.x (a classic server has no reflection)\n"
      "  --pretty    indent the result\n"
      "  --auth-sys  send the process's AUTH_SYS credentials (default: AUTH_NONE)\n"
+     "  --level LEVEL    security level: none (default), auth, integ or priv\n"
+     "  --key FILE       the key shared with the server (32 bytes, raw or hex; mode 0600)\n"
+     "  --identity NAME  the name the server knows the key by (default $FARCALL_IDENTITY,\n"
+     "                   else $USER)\n"
      "  -t MS       deadline of the connect and of each call (default 25000)\n"
      "HOST and PROG as for far describe; VERS a number or the .x version name; PROC\n"
      "a number or the .x procedure name.  The JSON mapping: hyper as a decimal\n"

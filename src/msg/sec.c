@@ -1,0 +1,442 @@
+/* Security levels (docs/security.md): FAR_CTX's protected calls.  The
+ * handshake (Noise NNpsk0 from a pre-shared key, src/noise) rides the INIT
+ * call and its reply as RPCSEC_GSS tokens do (RFC 2203 §5.2.2); after it
+ * every DATA call and its reply are protected with the two transport keys,
+ * with explicit nonces made of the call's sequence number (Noise §11.4):
+ *
+ *   nonce(seq, 0)      the verifier: a MAC (an AEAD tag over no plaintext)
+ *                      over the call's header from its xid through its
+ *                      credential, or over the reply's xid, seq, accept_stat
+ *   nonce(seq, 1)      INTEG: the tag over the body (the body as associated
+ *                      data), appended to it
+ *   nonce(seq, 1 + i)  PRIV: chunk i of the body, encrypted (Noise messages
+ *                      are at most 65535 bytes, §3), each followed by its tag
+ *
+ * nonce(seq, i) = seq << 20 | i: seq below 2^43, at most 2^20 - 1 chunks.
+ * Calls go client -> server under one key, replies under the other, so a
+ * nonce is never used twice with one key.  AUTH protects the headers only
+ * (RFC 2203's service "none" with its per-call MIC). */
+#include "msg/msg.h"
+
+#include <stdio.h>
+
+#define CHUNK     65504u /* PRIV: plaintext bytes per chunk (+ 16 <= 65535) */
+#define SEQ_LIMIT (1ull << 43)
+#define TAG       FAR__NOISE_TAGLEN
+
+static inline uint64_t nonce(uint64_t seq, uint64_t i)
+{
+    return seq << 20 | i;
+}
+
+/* ------------------------------------------------------------ sessions */
+
+void far__wipe(void *p, size_t n)
+{
+    if (p && n)
+        explicit_bzero(p, n);
+}
+
+far__sec_session *far__sec_session_new(void)
+{
+    far__sec_session *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    atomic_init(&x->refs, 1);
+    atomic_init(&x->seq, 0);
+    pthread_mutex_init(&x->mu, NULL);
+    return x;
+}
+
+void far__sec_session_ref(far__sec_session *x)
+{
+    atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed);
+}
+
+void far__sec_session_unref(far__sec_session *x)
+{
+    if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
+        return;
+    far__noise_cs_wipe(&x->tx);
+    far__noise_cs_wipe(&x->rx);
+    pthread_mutex_destroy(&x->mu);
+    free(x);
+}
+
+int far__sec_window_check(far__sec_session *x, uint64_t seq)
+{
+    if (!seq)
+        return -1;
+    pthread_mutex_lock(&x->mu);
+    int v = 0;
+    if (seq > x->top) {
+        uint64_t shift = seq - x->top;
+        if (shift >= FAR__SEC_WINDOW) {
+            memset(x->bits, 0, sizeof x->bits);
+        } else {
+            for (uint64_t s = x->top + 1; s < seq; s++)
+                x->bits[(s % FAR__SEC_WINDOW) / 64] &= ~(1ull << (s % 64));
+        }
+        x->top = seq;
+    } else if (x->top - seq >= FAR__SEC_WINDOW) {
+        v = -1;
+    } else if (x->bits[(seq % FAR__SEC_WINDOW) / 64] & (1ull << (seq % 64))) {
+        v = 1;
+    }
+    if (v == 0)
+        x->bits[(seq % FAR__SEC_WINDOW) / 64] |= 1ull << (seq % 64);
+    pthread_mutex_unlock(&x->mu);
+    return v;
+}
+
+uint32_t far__sec_suite_default(void)
+{
+    return far__noise_aesgcm_available() ? FAR__SEC_SUITE_AESGCM : FAR__SEC_SUITE_CHACHA;
+}
+
+static const char *protocol(uint32_t suite)
+{
+    switch (suite) {
+    case FAR__SEC_SUITE_CHACHA:
+        return "Noise_NNpsk0_25519_ChaChaPoly_SHA256";
+    case FAR__SEC_SUITE_AESGCM:
+        return "Noise_NNpsk0_25519_AESGCM_SHA256";
+    default:
+        return NULL;
+    }
+}
+
+/* ------------------------------------------------------------ handshake */
+
+size_t far__sec_prologue(uint8_t *out, size_t cap, uint32_t level, uint32_t suite, uint32_t caps,
+                         const uint8_t *owner, uint32_t owner_len, const uint8_t *id,
+                         uint32_t id_len, uint32_t prog, uint32_t vers)
+{
+    /* Noise §6: whatever both sides must agree on that the messages do not
+     * carry; a level or suite changed in transit breaks the handshake. */
+    far_xdr_enc e;
+    far_xdr_enc_init(&e, out, cap);
+    static const uint8_t tag[12] = "farcall-v1\0\0";
+    if (!far_xdr_put_opaque_fixed(&e, tag, sizeof tag) || !far_xdr_put_u32(&e, level) ||
+        !far_xdr_put_u32(&e, suite) || !far_xdr_put_u32(&e, caps) ||
+        !far_xdr_put_opaque(&e, owner, owner_len, FAR__CTX_MAX_OWNER) ||
+        !far_xdr_put_opaque(&e, id, id_len, FAR__SEC_MAX_IDENTITY) || !far_xdr_put_u32(&e, prog) ||
+        !far_xdr_put_u32(&e, vers))
+        return 0;
+    return e.pos;
+}
+
+static far_err hs_make(far__noise_hs **hs, uint32_t suite, bool initiator, const uint8_t psk[32],
+                       const uint8_t *prologue, size_t plen)
+{
+    const char *name = protocol(suite);
+    if (!name)
+        return FAR_EUNSUPPORTED;
+    far_err rc = far__noise_hs_new(hs, name, initiator);
+    if (rc != FAR_OK)
+        return rc;
+    if ((rc = far__noise_hs_set_prologue(*hs, prologue, plen)) != FAR_OK ||
+        (rc = far__noise_hs_set_psk(*hs, 0, psk)) != FAR_OK ||
+        (rc = far__noise_hs_start(*hs)) != FAR_OK) {
+        far__noise_hs_free(*hs);
+        *hs = NULL;
+    }
+    return rc;
+}
+
+far_err far__sec_client_begin(far__noise_hs **hs, uint32_t suite, const uint8_t psk[32],
+                              const uint8_t *prologue, size_t plen, uint8_t *msg, size_t cap,
+                              size_t *len)
+{
+    far_err rc = hs_make(hs, suite, true, psk, prologue, plen);
+    if (rc != FAR_OK)
+        return rc;
+    /* message 0 carries nothing: it can be replayed (Noise §9 on psk0) */
+    rc = far__noise_hs_write(*hs, NULL, 0, msg, cap, len);
+    if (rc != FAR_OK) {
+        far__noise_hs_free(*hs);
+        *hs = NULL;
+    }
+    return rc;
+}
+
+far_err far__sec_client_finish(far__noise_hs *hs, const uint8_t *msg, size_t n, uint32_t level,
+                               uint32_t suite, uint64_t handle, uint64_t boot,
+                               far__sec_session **out)
+{
+    uint8_t pl[64];
+    size_t pn = 0;
+    far__sec_session *x = NULL;
+    far_err rc = far__noise_hs_read(hs, msg, n, pl, sizeof pl, &pn);
+    if (rc != FAR_OK || far__noise_hs_action(hs) != FAR__NOISE_SPLIT) {
+        rc = FAR_EAUTH;
+        goto out;
+    }
+    /* The payload vouches for the handle and boot of the (unauthenticated)
+     * verifier. */
+    if (pn != 16 || far_xdr_load_u64(pl) != handle || far_xdr_load_u64(pl + 8) != boot) {
+        rc = FAR_EAUTH;
+        goto out;
+    }
+    if (!(x = far__sec_session_new())) {
+        rc = FAR_ENOMEM;
+        goto out;
+    }
+    if ((rc = far__noise_hs_split(hs, &x->tx, &x->rx, NULL, NULL)) != FAR_OK) {
+        far__sec_session_unref(x);
+        x = NULL;
+        goto out;
+    }
+    x->level = level;
+    x->suite = suite;
+    x->handle = handle;
+    *out = x;
+out:
+    far__noise_hs_free(hs);
+    far__wipe(pl, sizeof pl);
+    return rc;
+}
+
+far_err far__sec_server_respond(const uint8_t *msg, size_t n, uint32_t level, uint32_t suite,
+                                const uint8_t psk[32], const uint8_t *prologue, size_t plen,
+                                uint64_t handle, uint64_t boot, uint8_t *out, size_t cap,
+                                size_t *len, far__sec_session **sess)
+{
+    far__noise_hs *hs = NULL;
+    far__sec_session *x = NULL;
+    far_err rc = hs_make(&hs, suite, false, psk, prologue, plen);
+    if (rc != FAR_OK)
+        return rc == FAR_EUNSUPPORTED ? rc : FAR_EAUTH;
+    uint8_t pl[16];
+    size_t pn = 0;
+    if (far__noise_hs_read(hs, msg, n, pl, sizeof pl, &pn) != FAR_OK || pn != 0) {
+        rc = FAR_EAUTH;
+        goto out;
+    }
+    far_xdr_store_u64(pl, handle);
+    far_xdr_store_u64(pl + 8, boot);
+    if ((rc = far__noise_hs_write(hs, pl, sizeof pl, out, cap, len)) != FAR_OK ||
+        far__noise_hs_action(hs) != FAR__NOISE_SPLIT) {
+        rc = FAR_EAUTH;
+        goto out;
+    }
+    if (!(x = far__sec_session_new())) {
+        rc = FAR_ENOMEM;
+        goto out;
+    }
+    /* the responder sends with the second key (Noise §5.2 Split) */
+    if ((rc = far__noise_hs_split(hs, &x->tx, &x->rx, NULL, NULL)) != FAR_OK) {
+        far__sec_session_unref(x);
+        goto out;
+    }
+    x->level = level;
+    x->suite = suite;
+    x->handle = handle;
+    *sess = x;
+out:
+    far__noise_hs_free(hs);
+    return rc;
+}
+
+/* ------------------------------------------------------------ verifiers */
+
+static bool mac(const far__noise_cs *cs, uint64_t seq, const uint8_t *ad, size_t n,
+                uint8_t tag[TAG])
+{
+    return far__noise_seal(cs, nonce(seq, 0), ad, n, NULL, 0, tag) == FAR_OK;
+}
+
+static bool mac_ok(const far__noise_cs *cs, uint64_t seq, const uint8_t *ad, size_t n,
+                   const uint8_t *tag)
+{
+    uint8_t none[1];
+    return far__noise_open(cs, nonce(seq, 0), ad, n, tag, TAG, none) == FAR_OK;
+}
+
+bool far__sec_check_call(const far__sec_session *x, uint64_t seq, const uint8_t *hdr,
+                         const uint8_t *cred_end, const uint8_t *verf, uint32_t verf_len)
+{
+    return verf_len == TAG && seq && seq < SEQ_LIMIT &&
+           mac_ok(&x->rx, seq, hdr, (size_t)(cred_end - hdr), verf);
+}
+
+/* A reply's verifier covers its xid, its call's seq and its accept_stat
+ * (RFC 2203 §5.3.3.2 covers the seq; the rest costs nothing more). */
+static void reply_ad(uint8_t ad[16], uint32_t xid, uint64_t seq, uint32_t stat)
+{
+    far_xdr_store_u32(ad, xid);
+    far_xdr_store_u64(ad + 4, seq);
+    far_xdr_store_u32(ad + 12, stat);
+}
+
+/* ------------------------------------------------------------ bodies */
+
+/* Protects the body at [off, end) of e (inline bytes only) for `level`. */
+static bool seal_body(const far__noise_cs *cs, uint32_t level, uint64_t seq, far_xdr_enc *e,
+                      size_t off)
+{
+    if (level < FAR__CTX_SVC_INTEG)
+        return true;
+    if (e->ref_bytes || e->nsegs || off > e->pos)
+        return far_xdr_enc_fail(e, FAR_EMISUSE, "a protected body held by reference");
+    size_t n = e->pos - off;
+    if (level == FAR__CTX_SVC_INTEG) {
+        uint8_t *t = far_xdr_reserve(e, TAG);
+        if (!t)
+            return false;
+        return far__noise_seal(cs, nonce(seq, 1), e->buf + off, n, NULL, 0, t) == FAR_OK ||
+               far_xdr_enc_fail(e, FAR_EMISUSE, "the body does not seal");
+    }
+    size_t k = n ? (n + CHUNK - 1) / CHUNK : 1;
+    if (k >= (1u << 20) - 1)
+        return far_xdr_enc_fail(e, FAR_ELIMIT, "a body too large to seal");
+    if (!far_xdr_reserve(e, TAG * k))
+        return false;
+    uint8_t *b = e->buf + off;
+    for (size_t i = k; i-- > 0;) {
+        size_t len = i + 1 < k ? CHUNK : n - i * CHUNK;
+        uint8_t *dst = b + i * (CHUNK + TAG);
+        memmove(dst, b + i * CHUNK, len);
+        if (far__noise_seal(cs, nonce(seq, 1 + i), NULL, 0, dst, len, dst) != FAR_OK)
+            return far_xdr_enc_fail(e, FAR_EMISUSE, "the body does not seal");
+    }
+    return true;
+}
+
+/* Opens the body p[0..n) for `level`: FAR_OK with the plaintext at *out
+ * (*outn bytes): in place (out NULL: p's bytes are rewritten) or into out
+ * (n bytes of room).  FAR_EAUTH if it does not verify. */
+static far_err open_body(const far__noise_cs *cs, uint32_t level, uint64_t seq, uint8_t *p,
+                         size_t n, uint8_t *out, const uint8_t **res, size_t *outn)
+{
+    if (level < FAR__CTX_SVC_INTEG) {
+        *res = p, *outn = n;
+        return FAR_OK;
+    }
+    if (level == FAR__CTX_SVC_INTEG) {
+        uint8_t none[1];
+        if (n < TAG || far__noise_open(cs, nonce(seq, 1), p, n - TAG, p + n - TAG, TAG, none))
+            return FAR_EAUTH;
+        *res = p, *outn = n - TAG;
+        return FAR_OK;
+    }
+    size_t full = n / (CHUNK + TAG), rem = n % (CHUNK + TAG);
+    size_t k = full + (rem ? 1 : 0);
+    if (!k || (rem && rem < TAG) || (rem == TAG && k != 1) || k >= (1u << 20) - 1)
+        return FAR_EAUTH;
+    uint8_t *dst0 = out ? out : p;
+    size_t total = 0;
+    for (size_t i = 0; i < k; i++) {
+        size_t clen = i + 1 < k || !rem ? CHUNK + TAG : rem;
+        uint8_t *ct = p + i * (CHUNK + TAG);
+        uint8_t *dst = out ? dst0 + i * CHUNK : ct;
+        if (far__noise_open(cs, nonce(seq, 1 + i), NULL, 0, ct, clen, dst) != FAR_OK)
+            return FAR_EAUTH;
+        if (!out && i)
+            memmove(dst0 + i * CHUNK, ct, clen - TAG);
+        total += clen - TAG;
+    }
+    *res = dst0, *outn = total;
+    return FAR_OK;
+}
+
+/* ------------------------------------------------------------ client ops */
+
+static bool sec_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far__call_meta *m)
+{
+    (void)xid;
+    far__sec_call *sc = m ? m->sec : NULL;
+    if (!sc || !sc->sess)
+        return false;
+    far__sec_session *x = sc->sess;
+    uint64_t seq = atomic_fetch_add_explicit(&x->seq, 1, memory_order_relaxed) + 1;
+    if (seq >= SEQ_LIMIT)
+        return false; /* a session this old needs a new handshake */
+    sc->seq = seq;
+    const uint8_t *cred;
+    uint8_t *v = far__ctx_put_data(a, e, m, x->level, x->handle, seq, TAG, &cred);
+    if (!v)
+        return false;
+    /* the header: its 24 fixed bytes before the credential, through it */
+    const uint8_t *start = cred - 24, *cred_end = v - 8;
+    return mac(&x->tx, seq, start, (size_t)(cred_end - start), v);
+}
+
+static far_err sec_check_verf(const far__cauth *a, const far__reply_hdr *h, const far__sec_call *sc)
+{
+    (void)a;
+    if (!sc || !sc->sess || h->verf_flavor != far__ctx_flavor() || h->verf_len != TAG)
+        return FAR_EAUTH;
+    uint8_t ad[16];
+    reply_ad(ad, h->xid, sc->seq, h->stat);
+    return mac_ok(&sc->sess->rx, sc->seq, ad, sizeof ad, h->verf_body) ? FAR_OK : FAR_EAUTH;
+}
+
+static bool sec_wrap_args(const far__cauth *a, far_xdr_enc *e, size_t args_off,
+                          const far__sec_call *sc)
+{
+    (void)a;
+    return sc && sc->sess && seal_body(&sc->sess->tx, sc->sess->level, sc->seq, e, args_off);
+}
+
+/* The reply's bytes are the client's read buffer: opened in place. */
+static far_err sec_unwrap_results(const far__cauth *a, const far__sec_call *sc, const uint8_t **p,
+                                  size_t *n)
+{
+    (void)a;
+    if (!sc || !sc->sess)
+        return FAR_EAUTH;
+    return open_body(&sc->sess->rx, sc->sess->level, sc->seq, (uint8_t *)*p, *n, NULL, p, n);
+}
+
+/* ------------------------------------------------------------ server ops */
+
+static int sec_authenticate(far__sauth *a, const far__call_hdr *h)
+{
+    (void)a, (void)h;
+    return FAR_AUTH_BADCRED; /* (found as FAR_CTX; this table is set once a context is) */
+}
+
+static void sec_reply_verf(far__sauth *a, far__opaque_auth *v)
+{
+    far__sec_session *x = a->sec.sess;
+    uint8_t ad[16];
+    reply_ad(ad, a->xid, a->sec.seq, a->reply_stat);
+    if (!x || !mac(&x->tx, a->sec.seq, ad, sizeof ad, a->verf))
+        memset(a->verf, 0, TAG); /* (cannot happen: a tag the client refuses) */
+    v->flavor = far__ctx_flavor();
+    v->body = a->verf;
+    v->len = TAG;
+}
+
+static far_err sec_unwrap_args(far__sauth *a, const uint8_t **p, size_t *n, far_arena *arena)
+{
+    far__sec_session *x = a->sec.sess;
+    if (!x)
+        return FAR_EAUTH;
+    if (x->level < FAR__CTX_SVC_PRIV)
+        return open_body(&x->rx, x->level, a->sec.seq, (uint8_t *)*p, *n, NULL, p, n);
+    uint8_t *out = far_arena_alloc(arena, *n ? *n : 1);
+    if (!out)
+        return FAR_ENOMEM;
+    return open_body(&x->rx, x->level, a->sec.seq, (uint8_t *)*p, *n, out, p, n);
+}
+
+static bool sec_wrap_results(const far__sauth *a, far_xdr_enc *e, size_t res_off)
+{
+    far__sec_session *x = a->sec.sess;
+    return x && seal_body(&x->tx, x->level, a->sec.seq, e, res_off);
+}
+
+const far__auth_ops far__auth_sec = {
+    .flavor = FAR__CTX_DEFAULT_FLAVOR, /* far__ctx_flavor() is the one in use */
+    .name = "FAR_CTX (protected)",
+    .put_cred_verf = sec_put,
+    .check_reply_verf = sec_check_verf,
+    .wrap_args = sec_wrap_args,
+    .unwrap_results = sec_unwrap_results,
+    .authenticate = sec_authenticate,
+    .reply_verf = sec_reply_verf,
+    .unwrap_args = sec_unwrap_args,
+    .wrap_results = sec_wrap_results,
+};
