@@ -268,6 +268,12 @@ static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
     case FAR__DRC_INPROG:
         return FRONT_DROP;
     case FAR__DRC_DONE: {
+        if (!rep) {
+            far__log_debug("%s: prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32 " xid %08" PRIx32
+                           ": sent again; it ran, and its reply was too large to keep: SYSTEM_ERR",
+                           far__svc_req_who(r), r->h.prog, r->h.vers, r->h.proc, r->h.xid);
+            return reply_accepted(r, FAR__ACC_SYSTEM_ERR, 0, 0);
+        }
         far_xdr_enc *e = reply_start(r);
         far_xdr_enc_set_ref_min(e, 0); /* copied: rep is freed below */
         bool ok = far_xdr_put_opaque_fixed(e, rep, n);
@@ -446,6 +452,15 @@ static void stage_cache_store(far_server *s, far_svc_req *r)
     if (!r->drc)
         return;
     size_t n = far_xdr_enc_len(&r->enc);
+    if (r->t != FAR__UDP && n > FAR__DRC_STREAM_KEEP_MAX + 4) {
+        /* A large stream reply is not copied for every call (a 1 MiB echo
+         * lost half its throughput to it): a retransmission after a
+         * reconnect is answered SYSTEM_ERR -- the call ran, once -- rather
+         * than run again. */
+        far__drc_store_unkept(s->drc, r->drc);
+        r->drc = NULL;
+        return;
+    }
     uint8_t *b = r->enc.err.code == FAR_OK ? malloc(n ? n : 1) : NULL;
     if (b && far_xdr_enc_flatten(&r->enc, b, n) != FAR_OK) {
         free(b);

@@ -50,7 +50,8 @@ typedef enum far__drc_res {
 } far__drc_res;
 
 /* Looks the call up.  On FAR__DRC_DONE, *reply (malloc'd, *reply_len bytes)
- * is a copy of the reply as it was sent: the caller frees it. */
+ * is a copy of the reply as it was sent: the caller frees it (NULL: the call
+ * ran and its reply was not kept, far__drc_store_unkept). */
 far__drc_res far__drc_lookup(far__drc *d, const struct sockaddr_storage *peer, socklen_t peer_len,
                              uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
                              const uint8_t *args, size_t args_len, far__drc_entry **entry,
@@ -59,6 +60,12 @@ far__drc_res far__drc_lookup(far__drc *d, const struct sockaddr_storage *peer, s
 /* The call of `e` is done: its reply (taken: malloc'd, or NULL if it could
  * not be copied, which forgets the entry) answers retransmissions from now. */
 void far__drc_store(far__drc *d, far__drc_entry *e, uint8_t *reply, size_t len);
+
+/* The call of `e` is done and its reply is not kept (too large to copy for
+ * every call: FAR__DRC_STREAM_KEEP_MAX): a retransmission finds it done, with
+ * no reply (FAR__DRC_DONE, *reply NULL), and is not run again. */
+#define FAR__DRC_STREAM_KEEP_MAX (64u * 1024)
+void far__drc_store_unkept(far__drc *d, far__drc_entry *e);
 
 /* The call of `e` ended with no reply (dropped, stopped): forgotten, so a
  * retransmission runs it. */

@@ -193,6 +193,27 @@ static void test_stopped_client_keeps_newest(void **s)
     far__drc_destroy(d);
 }
 
+/* A call whose reply was not kept (a large stream reply): found done, with
+ * no reply, and not run again. */
+static void test_unkept_reply(void **s)
+{
+    (void)s;
+    far__drc *d = far__drc_create(64, 1 << 20);
+    far__drc_entry *e;
+    char rep[64] = "untouched";
+    assert_int_equal(look(d, 1000, 9, 1, 1, &e, rep, sizeof rep), FAR__DRC_MISS);
+    far__drc_store_unkept(d, e);
+    struct sockaddr_storage p = peer(1000);
+    uint8_t *r = (uint8_t *)1;
+    size_t rl = 99;
+    assert_int_equal(far__drc_lookup(d, &p, sizeof(struct sockaddr_in), 9, 100, 1, 1,
+                                     (const uint8_t *)"a1", 2, &e, &r, &rl),
+                     FAR__DRC_DONE);
+    assert_null(r);
+    assert_int_equal(rl, 0);
+    far__drc_destroy(d);
+}
+
 static void test_inprog_never_evicted(void **s)
 {
     (void)s;
@@ -229,11 +250,9 @@ static void test_inprog_never_evicted(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_states_and_key),
-        cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_fair_share),
-        cmocka_unit_test(test_stopped_client_keeps_newest),
-        cmocka_unit_test(test_inprog_never_evicted),
+        cmocka_unit_test(test_states_and_key), cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_fair_share),     cmocka_unit_test(test_stopped_client_keeps_newest),
+        cmocka_unit_test(test_unkept_reply),   cmocka_unit_test(test_inprog_never_evicted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
