@@ -40,6 +40,10 @@ FAR__API far_err far_client_open(far_client **out, const char *addr, const far_c
     if (!out || !addr)
         return FAR_EMISUSE;
     *out = NULL;
+    /* several instances behind one name: a balanced client (lb.c) */
+    const far__source *sources = far__source_get();
+    if (sources && sources->is_multi(addr))
+        return far__lb_open(out, addr, opts, sources);
     const far__resolver *resolver = far__resolver_get();
     const char *spec = addr;
     char dyn[256];
@@ -202,6 +206,11 @@ FAR__API void far_client_destroy(far_client *c)
 {
     if (!c)
         return;
+    if (c->lb) { /* a balanced client: its instances' clients go with it */
+        far__lb_destroy(c->lb);
+        free(c);
+        return;
+    }
     if (far__io_on_thread()) {
         /* From a callback (this client's or another's): the calls are
          * cancelled now, the client goes once every callback of this round
@@ -477,6 +486,8 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
     if (check_args(c, enc, args, dec, res) != FAR_OK)
         return early_status(opts, FAR_EMISUSE, prog, vers, proc,
                             "far_client_call: NULL client, or NULL args/result with a codec");
+    if (c->lb) /* a balanced client: the balancer picks the instance */
+        return far__lb_call(c->lb, prog, vers, proc, enc, args, dec, res, arena, opts);
     if (opts && opts->semantics == FAR_SEM_EXACTLY_ONCE && !atomic_load(&c->use_ctx)) {
         /* connect first: its probe chooses the flavor the call is encoded
          * with, and only FAR_CTX carries the key (a server that is
@@ -573,6 +584,9 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         return early_status(opts, FAR_EMISUSE, prog, vers, proc,
                             "far_client_call_async: NULL client or callback, or NULL "
                             "args/result with a codec");
+    if (c->lb) /* a balanced client: the balancer picks the instance */
+        return far__lb_call_async(c->lb, prog, vers, proc, enc, args, dec, res, arena, opts, cb,
+                                  user);
     atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
     call *k = far__call_scratch(c);
     far_err rc = FAR_ENOMEM;
@@ -643,6 +657,8 @@ FAR__API far_err far_client_cancel(far_client *c, uint64_t call_id)
 {
     if (!c)
         return FAR_EMISUSE;
+    if (c->lb)
+        return far__lb_cancel(c->lb, call_id);
     pthread_mutex_lock(&c->mu);
     call *k = far__tab_find(c, (uint32_t)call_id);
     if (!k || k->id != call_id) {
