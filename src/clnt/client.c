@@ -439,6 +439,8 @@ static far_err after_loss(far_client *c, call *k)
         }
         if (rc == FAR_ECLOSED || rc == FAR_ETIMEDOUT || rc == FAR_EUNSUPPORTED)
             break;
+        if (c->lb_member && rc == FAR_ECONNREFUSED)
+            break; /* the balancer has other instances (lb.c) */
         /* nothing listens yet (a restarting server), or it went again */
         pthread_mutex_unlock(&c->mu);
         struct timespec ts = {0, 20 * 1000000};

@@ -80,6 +80,10 @@ struct far_client {
     /* A balanced client (lb.c): opened on a name several servers provide;
      * every call goes to the balancer, the rest of this struct is unused. */
     far__lb *lb;
+    /* One instance of a balanced client: a call whose connection went does
+     * not wait for the server to come back (client.c, after_loss); the
+     * balancer sends it to another instance if its semantics allow. */
+    bool lb_member;
     uint64_t uid; /* unique in the process (never reused, unlike the address) */
     /* Test knob (far__client_set_next_key): the key of the next exactly-once
      * call, instead of a random one. */

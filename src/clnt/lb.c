@@ -155,6 +155,7 @@ static void check(far__lb *lb, inst *x)
         far_client *cl;
         rc = far_client_open(&cl, x->addr, &o);
         if (rc == FAR_OK) {
+            cl->lb_member = true;
             pthread_mutex_lock(&lb->mu);
             x->cl = cl;
             pthread_mutex_unlock(&lb->mu);

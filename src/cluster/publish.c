@@ -41,6 +41,7 @@ struct far_publisher {
     char cluster[65];
     uint32_t ttl_s, period_ms;
     int64_t lease;
+    bool check_now;             /* an address to check was added: a keepalive round now */
     uint64_t next_ka, retry_at; /* far__now_ns times; 0: none */
     entry *v[MAX_ENTRIES];
     size_t n;
@@ -107,7 +108,8 @@ static void work(far_publisher *p)
             far__log_info("etcd: lease %" PRIx64 " granted again: every registration put again",
                           (uint64_t)id);
     }
-    if (far__now_ns() >= p->next_ka) {
+    if (far__now_ns() >= p->next_ka || p->check_now) {
+        p->check_now = false;
         pthread_mutex_unlock(&p->mu);
         check_entries(p);
         int64_t ttl = 0;
@@ -175,7 +177,7 @@ static void *publisher_main(void *arg)
         bool pending = false;
         for (size_t i = 0; i < p->n && !p->retry_at; i++)
             pending |= p->v[i]->dirty || p->v[i]->withdraw;
-        if (pending && p->lease)
+        if ((pending || p->check_now) && p->lease && !p->retry_at)
             continue;
         if (!until || until < now)
             until = now + ms_ns(RETRY_MS);
@@ -312,7 +314,7 @@ FAR__API far_err far_publisher_add(far_publisher *p, uint32_t prog, uint32_t ver
     }
     p->v[p->n++] = x;
     if (check)
-        p->next_ka = 0; /* check it now */
+        p->check_now = true; /* check it now */
     pthread_cond_broadcast(&p->cv);
     uint64_t dl = far__now_ns() + ms_ns(ADD_WAIT_MS);
     while (!x->written && far__now_ns() < dl) {

@@ -34,8 +34,8 @@ int main(int argc, char **argv)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof sa;
     if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
-        return 1;
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0 || listen(fd, 128) != 0)
+        return 1; /* (libtirpc listens only on a socket it made itself) */
     SVCXPRT *tcp = svctcp_create(fd, 0, 0);
     /* protocol 0: not registered with any binder */
     if (!tcp || !svc_register(tcp, CLUSTER_PROG, CLUSTER_VERS, cluster_prog_1, 0)) {
