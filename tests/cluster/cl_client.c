@@ -13,6 +13,10 @@
  *       N WHO calls from THREADS threads under POLICY (p2c, round_robin,
  *       pick_first); prints each instance's share; fails if the instance
  *       SLOW answers had more than MAXPCT percent of them.
+ *   cl_client health SPEC EXPECT PID ADDR
+ *       stops process PID (SIGSTOP: the instance at ADDR hangs, its
+ *       connections open), checks ADDR is ejected within 1.5 s, continues
+ *       it (SIGCONT), checks it is let back within 2 s.
  *   cl_client wait SPEC EXPECT TIMEOUT_MS
  *       fails unless the client sees EXPECT healthy instances in time.
  * Every loop is bounded in count and time; no timing is asserted but the
@@ -179,6 +183,49 @@ static int watch_dead(pthread_t *th, int nth)
     return bad;
 }
 
+static bool is_healthy(const char *addr)
+{
+    far_instance_info v[64];
+    size_t n = table(v, 64, false);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].addr, addr) == 0)
+            return v[i].healthy;
+    return false;
+}
+
+/* Waits up to ms for addr to be (want) healthy; the time it took, or -1. */
+static long wait_state(const char *addr, bool want, uint64_t ms)
+{
+    uint64_t t0 = now_ms();
+    for (int i = 0; i < 100000 && now_ms() < t0 + ms; i++) {
+        if (is_healthy(addr) == want)
+            return (long)(now_ms() - t0);
+        struct timespec ts = {0, 5 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return is_healthy(addr) == want ? (long)(now_ms() - t0) : -1;
+}
+
+static int health_check(pid_t pid, const char *addr)
+{
+    if (kill(pid, SIGSTOP) != 0)
+        return 1;
+    long out = wait_state(addr, false, 1500);
+    kill(pid, SIGCONT);
+    if (out < 0) {
+        printf("FAIL: %s hangs and is still healthy 1500 ms later\n", addr);
+        return 1;
+    }
+    printf("ok: %s hung (SIGSTOP): ejected after %ld ms\n", addr, out);
+    long back = wait_state(addr, true, 2000);
+    if (back < 0) {
+        printf("FAIL: %s answers again but is not let back within 2000 ms\n", addr);
+        return 1;
+    }
+    printf("ok: %s answers again (SIGCONT): let back after %ld ms\n", addr, back);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -192,6 +239,17 @@ int main(int argc, char **argv)
     }
     int bad = 0;
     far_instance_info v[64];
+    if (strcmp(mode, "health") == 0 && argc > 5) {
+        pid_t pid = (pid_t)strtol(argv[4], NULL, 10);
+        const char *addr = argv[5];
+        if (!wait_healthy(strtoul(argv[3], NULL, 10), 10000)) {
+            printf("FAIL: not every instance healthy\n");
+            return 1;
+        }
+        int r = health_check(pid, addr);
+        far_client_destroy(cl);
+        return r;
+    }
     if (strcmp(mode, "wait") == 0) {
         size_t expect = strtoul(argv[3], NULL, 10);
         bool ok = wait_healthy(expect, argc > 4 ? strtoul(argv[4], NULL, 10) : 5000);
