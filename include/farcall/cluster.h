@@ -36,12 +36,14 @@
  * server answers) every 250 ms; two failures in a row, or three failed
  * calls in a row, or one refused connection eject it; two answers in a
  * row let it back.  A killed instance stops receiving calls within 1 s
- * (at once for the caller whose connection is refused).  A sync call that
+ * (at once for the caller whose connection is refused); one that hangs
+ * with its connections open is ejected within 1.5 s.  A sync call that
  * fails on one instance is made again on another one, until its deadline,
  * when its semantics allow it (docs/semantics.md): an at-least-once
  * (idempotent) call after any transport failure; any call when the
  * failure proves it was never sent (the connection was refused).
  * At-most-once, exactly-once and may-be calls that may have run are not.
+ * Async calls are balanced, not sent again.
  *
  * Threads: every function here may be called from any thread.
  */
