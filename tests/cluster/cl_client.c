@@ -17,6 +17,9 @@
  *       stops process PID (SIGSTOP: the instance at ADDR hangs, its
  *       connections open), checks ADDR is ejected within 1.5 s, continues
  *       it (SIGCONT), checks it is let back within 2 s.
+ *   cl_client async SPEC N EXPECT
+ *       N async WHO calls, 16 in flight at a time: every callback runs once,
+ *       none fails, and each of the EXPECT instances answers some.
  *   cl_client wait SPEC EXPECT TIMEOUT_MS
  *       fails unless the client sees EXPECT healthy instances in time.
  * Every loop is bounded in count and time; no timing is asserted but the
@@ -183,6 +186,61 @@ static int watch_dead(pthread_t *th, int nth)
     return bad;
 }
 
+static pthread_mutex_t amu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t acv = PTHREAD_COND_INITIALIZER;
+static long a_done, a_failed;
+
+static void on_done(const far_status *st, void *res, void *user)
+{
+    (void)res;
+    free(user);
+    pthread_mutex_lock(&amu);
+    a_done++;
+    if (st->err != FAR_OK) {
+        a_failed++;
+        fprintf(stderr, "async call failed: %s\n", st->msg);
+    }
+    pthread_cond_signal(&acv);
+    pthread_mutex_unlock(&amu);
+}
+
+static int async_calls(long n, size_t expect)
+{
+    long started = 0;
+    for (long i = 0; i < n; i++) {
+        pthread_mutex_lock(&amu);
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 10;
+        while (started - a_done >= 16)
+            if (pthread_cond_timedwait(&acv, &amu, &dl) != 0)
+                break;
+        pthread_mutex_unlock(&amu);
+        uint32_t a = (uint32_t)i, *res = malloc(sizeof *res);
+        if (!res || who_1_async(cl, &a, res, NULL, NULL, on_done, res) != FAR_OK) {
+            printf("FAIL: async call %ld not started: %s\n", i, far_last_error());
+            free(res);
+            return 1;
+        }
+        started++;
+    }
+    pthread_mutex_lock(&amu);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 20;
+    while (a_done < started)
+        if (pthread_cond_timedwait(&acv, &amu, &dl) != 0)
+            break;
+    long done = a_done, bad = a_failed;
+    pthread_mutex_unlock(&amu);
+    far_instance_info v[64];
+    size_t m = table(v, 64, true), used = 0;
+    for (size_t i = 0; i < m; i++)
+        used += v[i].calls > 0;
+    printf("%ld async calls, %ld completed, %ld failed, %zu instances used\n", n, done, bad, used);
+    return done == n && bad == 0 && used >= expect ? 0 : 1;
+}
+
 static bool is_healthy(const char *addr)
 {
     far_instance_info v[64];
@@ -247,6 +305,16 @@ int main(int argc, char **argv)
             return 1;
         }
         int r = health_check(pid, addr);
+        far_client_destroy(cl);
+        return r;
+    }
+    if (strcmp(mode, "async") == 0 && argc > 4) {
+        size_t expect = strtoul(argv[4], NULL, 10);
+        if (!wait_healthy(expect, 10000)) {
+            printf("FAIL: not every instance healthy\n");
+            return 1;
+        }
+        int r = async_calls(strtol(argv[3], NULL, 10), expect);
         far_client_destroy(cl);
         return r;
     }

@@ -8,6 +8,7 @@
 #   - pick-first sends every call to the first instance;
 #   - a server that hangs (SIGSTOP) is ejected within 1.5 s and let back
 #     within 2 s of answering again;
+#   - async calls are balanced, each callback runs once;
 #   - a server started on another port is found without reopening (the
 #     binders are asked again every second).
 . "$(dirname "$0")/common.sh"
@@ -47,6 +48,10 @@ pass "pick first: all 300 calls to $first"
   fail "health: $(cat "$TMP/health.out")"
 cat "$TMP/health.out"
 pass "a hung server ejected and let back"
+
+"$CLIENT" async "$SPEC" 2000 3 >"$TMP/async.out" 2>&1 || fail "async: $(cat "$TMP/async.out")"
+tail -1 "$TMP/async.out"
+pass "2000 async calls balanced over the three, every callback once, 0 failed"
 
 # a server moved to another port: found by the client already open
 "$CLIENT" calls "$SPEC" 4000 2 1000 3 "$TMP/progress" - >"$TMP/move.out" 2>&1 &

@@ -40,6 +40,9 @@ pass "three farcall and three libtirpc servers registered: $(keys | wc -l) keys"
 [ "$(grep -c "^ *$PROGD  *1 tcp" "$TMP/info.out")" -eq 6 ] || fail "far info: $(cat "$TMP/info.out")"
 grep -q CLUSTER_PROG "$TMP/info.out" || fail "far info shows no name: $(cat "$TMP/info.out")"
 pass "far info etcd:$FARCALL_CLUSTER lists the six"
+"$CLIENT" wait "CLUSTER_PROG/1@etcd:$FARCALL_CLUSTER" 6 5000 >"$TMP/byname.out" 2>&1 ||
+  fail "by name: $(cat "$TMP/byname.out")"
+pass "CLUSTER_PROG/1@etcd:$FARCALL_CLUSTER (the .x name): six healthy instances"
 
 # ---- 1. kill -9 one, restart another, during 10,000 calls
 FARCALL_LOG=${CLIENT_LOG:-warning} "$CLIENT" calls "$SPEC" 10000 2 1500 6 "$TMP/progress" "$TMP/dead" >"$TMP/client1.log" 2>&1 &
