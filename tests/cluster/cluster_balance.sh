@@ -67,4 +67,5 @@ wait "$CL" || fail "client: $(tail -20 "$TMP/move.out")"
 grep -q "4000 calls, 0 failed" "$TMP/move.out" || fail "calls failed"
 grep -qE "^  $s1_ADDR .* calls +[1-9]" "$TMP/move.out" || fail "s1's new address had no call: $(cat "$TMP/move.out")"
 pass "s1 restarted at $s1_ADDR: found through its binder, 0 calls failed"
+no_sanitizer_reports
 echo "all cluster_balance checks passed"

@@ -144,4 +144,5 @@ kill -TERM "$p1_PID"
 wait "$p1_PID" || fail "far publish did not stop cleanly"
 has_key "$t1_ADDR" && fail "far publish stopped, t1's key is still there"
 pass "a stopped server's and a stopped publisher's keys go at once"
+no_sanitizer_reports
 echo "all cluster_etcd checks passed"

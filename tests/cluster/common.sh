@@ -88,3 +88,11 @@ keys() { etcdctl --endpoints="$EPS" --command-timeout=1s get --prefix --keys-onl
 # uaddr_of tcp://127.0.0.1:PORT -> 127.0.0.1.HI.LO
 uaddr_of() { local port=${1##*:}; echo "127.0.0.1.$((port / 256)).$((port % 256))"; }
 has_key() { keys | grep -q "/$(uaddr_of "$1")\$"; }
+
+# Fails if a sanitizer reported anything in the logs of what the test ran
+# (a process killed or still running may not have exited with its code).
+no_sanitizer_reports() {
+  local hits
+  hits=$(grep -lE 'ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:' "$TMP"/*.log "$TMP"/*.out 2>/dev/null || true)
+  [ -z "$hits" ] || fail "sanitizer reports in: $hits"
+}
