@@ -41,9 +41,12 @@
  * fails on one instance is made again on another one, until its deadline,
  * when its semantics allow it (docs/semantics.md): an at-least-once
  * (idempotent) call after any transport failure; any call when the
- * failure proves it was never sent (the connection was refused).
+ * failure proves it did not run (the connection was refused, or the
+ * instance answered PROG_UNAVAIL, PROG_MISMATCH or PROC_UNAVAIL).
  * At-most-once, exactly-once and may-be calls that may have run are not.
- * Async calls are balanced, not sent again.
+ * Async calls are balanced, not sent again.  far_client_destroy of a
+ * balanced client waits for its sync calls in flight to return (within
+ * their deadlines) and cancels its async ones (FAR_ECANCELED).
  *
  * Threads: every function here may be called from any thread.
  */
@@ -63,8 +66,9 @@ extern "C" {
 /* How a balanced client picks the instance of each call. */
 typedef enum far_lb_policy {
     FAR_LB_P2C = 0,         /* the default: of two healthy instances taken at random,
-                             * the one with fewer calls in flight (power of two
-                             * choices), so a slow instance gets fewer calls */
+                             * the one whose calls in flight (plus one) times its
+                             * recent latency is lower (power of two choices), so a
+                             * slow instance gets fewer calls */
     FAR_LB_PICK_FIRST = 1,  /* the first healthy instance, in the order of their
                              * addresses: the others only when it fails */
     FAR_LB_ROUND_ROBIN = 2, /* each healthy instance in turn */

@@ -4,10 +4,11 @@
  * checks every instance with the NULL procedure from a thread of its own,
  * and gives each call to one healthy instance by its policy -- by default
  * the power of two choices on calls in flight (Mitzenmacher; gRPC's
- * least_request, Envoy's LEAST_REQUEST), so a slow instance, whose calls
- * stay in flight longer, is picked less.  A sync call that fails on an
+ * least_request, Envoy's LEAST_REQUEST), weighted by each instance's
+ * recent latency (Finagle's and Linkerd's p2c; see cost()), so a slow
+ * instance is picked less.  A sync call that fails on an
  * instance is made again on another one when its semantics allow it
- * (docs/semantics.md; far_lb_call below).  client.c hands every call of
+ * (docs/semantics.md; far__lb_call below).  client.c hands every call of
  * a balanced client here (c->lb). */
 #include "clnt/clnt.h"
 
@@ -24,12 +25,16 @@
 #define EJECT_CALLS     3 /* failed calls in a row that eject */
 #define MAX_TRIES       8 /* instances one sync call is tried on */
 #define WAIT_HEALTHY_MS 20
+#define DECAY_NS        1000000000u /* a latency not measured again counts half after 1 s */
+#define MAX_SET         256         /* instances a client balances over (the sources' bound) */
 
 typedef struct inst {
     char addr[256];
     far_client *cl; /* opened by the health thread (under lb->mu once set) */
     _Atomic uint32_t in_flight;
     _Atomic uint64_t calls, failures;
+    _Atomic uint64_t ewma_us; /* answered calls' latency, smoothed (1/8); 0: none yet */
+    _Atomic uint64_t ewma_at; /* when it was last updated (far__now_ns) */
     atomic_int fails_in_row;
     atomic_bool healthy;
     bool ever_healthy;      /* (health thread) */
@@ -77,7 +82,7 @@ static inst *inst_unref(far__lb *lb, inst *i)
 static void on_set(void *user, const char *const *addrs, size_t n)
 {
     far__lb *lb = user;
-    inst *drop[64];
+    inst *drop[MAX_SET];
     size_t ndrop = 0;
     pthread_mutex_lock(&lb->mu);
     /* what is no longer there */
@@ -97,7 +102,7 @@ static void on_set(void *user, const char *const *addrs, size_t n)
         inst *f = inst_unref(lb, x);
         if (f && ndrop < FAR__ARRAY_LEN(drop))
             drop[ndrop++] = f;
-        far__log_info("%s/%u: instance %s left the set", "lb", (unsigned)lb->vers, x->addr);
+        far__log_info("balancer: %s left the set", x->addr);
     }
     /* what is new: not healthy until the health thread has heard it */
     for (size_t j = 0; j < n; j++) {
@@ -253,12 +258,30 @@ static uint64_t rnd(void)
     return x;
 }
 
+/* What a call on x is expected to cost: its calls in flight, plus this
+ * one, times its recent latency (Finagle's and Linkerd's p2c "peak EWMA",
+ * without the peak).  Counts in flight alone tie often -- they are small
+ * integers -- and only even out the counts: an instance ten times slower
+ * still got 8% of the calls in cluster_balance (1 ms and 10 ms servers, 8
+ * callers); weighted by latency it gets next to none (0.5%) while the
+ * others keep up.  A latency that is not
+ * measured again (an instance that gets no calls) decays by half every
+ * second, so that instance is tried again and measured anew; one never
+ * measured costs least, and is tried at once. */
+static uint64_t cost(inst *x, uint64_t now)
+{
+    uint64_t e = atomic_load(&x->ewma_us), at = atomic_load(&x->ewma_at);
+    uint64_t halvings = now > at ? (now - at) / DECAY_NS : 0;
+    e = halvings >= 32 ? 0 : e >> halvings;
+    return ((uint64_t)atomic_load(&x->in_flight) + 1) * (e + 1);
+}
+
 /* A healthy instance for a call, not one of tried[] if another will do
  * (mu held): a reference taken and the call counted in flight; NULL if
  * none is healthy. */
 static inst *pick(far__lb *lb, inst *const *tried, size_t ntried)
 {
-    inst *cand[64];
+    inst *cand[MAX_SET];
     size_t m = 0;
     for (int pass = 0; pass < 2 && m == 0; pass++)
         for (size_t i = 0; i < lb->n && m < FAR__ARRAY_LEN(cand); i++) {
@@ -282,10 +305,10 @@ static inst *pick(far__lb *lb, inst *const *tried, size_t ntried)
         x = cand[atomic_fetch_add(&lb->rr, 1) % m];
         break;
     default: {
-        /* the power of two choices: fewer in flight wins, a tie either */
+        /* the power of two choices, by (calls in flight + 1) x latency */
         size_t a = rnd() % m, b = m > 1 ? (a + 1 + rnd() % (m - 1)) % m : a;
-        uint32_t fa = atomic_load(&cand[a]->in_flight), fb = atomic_load(&cand[b]->in_flight);
-        x = fb < fa ? cand[b] : cand[a];
+        uint64_t now = far__now_ns();
+        x = cost(cand[b], now) < cost(cand[a], now) ? cand[b] : cand[a];
         break;
     }
     }
@@ -302,10 +325,17 @@ static bool transport_failure(far_err rc)
            rc == FAR_ECLOSED;
 }
 
-/* A call on x has ended with rc: the instance's record, and ejection. */
-static void account(far__lb *lb, inst *x, far_err rc)
+/* A call on x, made at `t0` (far__now_ns; 0: unknown), has ended with rc:
+ * the instance's record, and ejection. */
+static void account(far__lb *lb, inst *x, far_err rc, uint64_t t0)
 {
     atomic_fetch_sub(&x->in_flight, 1);
+    if (rc == FAR_OK && t0) {
+        uint64_t us = (far__now_ns() - t0) / 1000u + 1, e = atomic_load(&x->ewma_us);
+        /* (a racing update may be lost: it is an estimate) */
+        atomic_store(&x->ewma_us, e ? e - e / 8 + us / 8 : us);
+        atomic_store(&x->ewma_at, far__now_ns());
+    }
     if (!transport_failure(rc)) {
         atomic_store(&x->fails_in_row, 0);
         return;
@@ -319,11 +349,15 @@ static void account(far__lb *lb, inst *x, far_err rc)
 }
 
 /* True if a call that failed with rc may be made again on another instance:
- * it was never sent (a refused connection), or it is idempotent. */
+ * it certainly did not run (never sent, or refused by the RPC layer), or it
+ * is idempotent (at-least-once). */
 static bool may_retry(far_semantics sem, far_err rc)
 {
     if (rc == FAR_ECONNREFUSED || rc == FAR_ETOOMANY)
         return true; /* not sent: whatever its semantics, it did not run */
+    if (rc == FAR_EPROG_UNAVAIL || rc == FAR_EPROG_MISMATCH || rc == FAR_EPROC_UNAVAIL)
+        return true; /* refused before it ran (an instance of another version, as in a
+                      * rolling upgrade): another instance may serve it */
     return sem == FAR_SEM_AT_LEAST_ONCE && transport_failure(rc) && rc != FAR_ECLOSED;
 }
 
@@ -486,8 +520,9 @@ far_err far__lb_call(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t proc,
             co = *opts;
         co.status = &st;
         co.timeout_ms = deadline > now ? (uint32_t)((deadline - now + 999999) / 1000000u) : 1;
+        uint64_t t0 = far__now_ns();
         rc = far_client_call(x->cl, prog, vers, proc, enc, args, dec, res, arena, &co);
-        account(lb, x, rc);
+        account(lb, x, rc, t0);
         tried[ntried++] = x; /* (compared by address only: the reference goes now) */
         release(lb, x);
         if (rc == FAR_OK || !may_retry(sem, rc) || far__now_ns() >= deadline)
@@ -511,12 +546,13 @@ typedef struct async_ctx {
     inst *x;
     far_call_cb cb;
     void *user;
+    uint64_t t0;
 } async_ctx;
 
 static void async_done(const far_status *st, void *res, void *user)
 {
     async_ctx *a = user;
-    account(a->lb, a->x, st->err);
+    account(a->lb, a->x, st->err, a->t0);
     release(a->lb, a->x);
     a->cb(st, res, a->user);
     free(a);
@@ -546,11 +582,17 @@ far_err far__lb_call_async(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t p
         }
         return FAR_ECONNREFUSED;
     }
-    *a = (async_ctx){lb, x, cb, user};
-    far_err rc = far_client_call_async(x->cl, prog, vers, proc, enc, args, dec, res, arena, opts,
+    *a = (async_ctx){lb, x, cb, user, far__now_ns()};
+    /* (the instance's client was opened with the health check's timeout) */
+    far_call_opts co = {0};
+    if (opts)
+        co = *opts;
+    if (!co.timeout_ms)
+        co.timeout_ms = lb->o.timeout_ms;
+    far_err rc = far_client_call_async(x->cl, prog, vers, proc, enc, args, dec, res, arena, &co,
                                        async_done, a);
     if (rc != FAR_OK) {
-        account(lb, x, rc);
+        account(lb, x, rc, 0);
         release(lb, x);
         free(a);
     }

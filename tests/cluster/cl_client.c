@@ -20,6 +20,11 @@
  *   cl_client async SPEC N EXPECT
  *       N async WHO calls, 16 in flight at a time: every callback runs once,
  *       none fails, and each of the EXPECT instances answers some.
+ *   cl_client semantics SPEC EXPECT
+ *       pick-first; WHO tells the first instance's number; CRASH (at most
+ *       once) to it fails and reaches no other instance; once it is ejected,
+ *       WHO tells the next one's, and CRASH_IDEM (idempotent) to it is
+ *       answered by another instance.
  *   cl_client wait SPEC EXPECT TIMEOUT_MS
  *       fails unless the client sees EXPECT healthy instances in time.
  * Every loop is bounded in count and time; no timing is asserted but the
@@ -241,6 +246,61 @@ static int async_calls(long n, size_t expect)
     return done == n && bad == 0 && used >= expect ? 0 : 1;
 }
 
+static unsigned long long calls_total(void)
+{
+    far_instance_info v[64];
+    size_t n = table(v, 64, false);
+    unsigned long long t = 0;
+    for (size_t i = 0; i < n; i++)
+        t += v[i].calls;
+    return t;
+}
+
+static int semantics(size_t expect)
+{
+    if (far_client_set_lb(cl, FAR_LB_PICK_FIRST) != FAR_OK)
+        return 1;
+    uint32_t a = 0, first = 0, second = 0, res = 0;
+    far_call_opts o = {.timeout_ms = 5000};
+    if (who_1(cl, &a, &first, NULL, &o) != FAR_OK) {
+        printf("FAIL: WHO: %s\n", far_last_error());
+        return 1;
+    }
+    unsigned long long before = calls_total();
+    far_err rc = crash_1(cl, &first, &res, NULL, &o);
+    unsigned long long sent = calls_total() - before;
+    if (rc == FAR_OK || sent != 1) {
+        printf("FAIL: CRASH (at most once) to instance %u: %s, sent %llu times\n", first,
+               far_strerror(rc), sent);
+        return 1;
+    }
+    printf("ok: CRASH (at most once): instance %u died running it: %s, not sent elsewhere\n", first,
+           far_strerror(rc));
+    for (int i = 0; i < 300 && healthy() != expect - 1; i++) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (healthy() != expect - 1) {
+        printf("FAIL: the dead instance is not ejected\n");
+        return 1;
+    }
+    if (who_1(cl, &a, &second, NULL, &o) != FAR_OK || second == first) {
+        printf("FAIL: WHO after the crash: %s (%u)\n", far_last_error(), second);
+        return 1;
+    }
+    before = calls_total();
+    rc = crash_idem_1(cl, &second, &res, NULL, &o);
+    sent = calls_total() - before;
+    if (rc != FAR_OK || res == second || sent != 2) {
+        printf("FAIL: CRASH_IDEM to instance %u: %s, answer %u, sent %llu times\n", second,
+               far_strerror(rc), res, sent);
+        return 1;
+    }
+    printf("ok: CRASH_IDEM (idempotent): instance %u died running it, instance %u answered\n",
+           second, res);
+    return 0;
+}
+
 static bool is_healthy(const char *addr)
 {
     far_instance_info v[64];
@@ -315,6 +375,16 @@ int main(int argc, char **argv)
             return 1;
         }
         int r = async_calls(strtol(argv[3], NULL, 10), expect);
+        far_client_destroy(cl);
+        return r;
+    }
+    if (strcmp(mode, "semantics") == 0) {
+        size_t expect = strtoul(argv[3], NULL, 10);
+        if (!wait_healthy(expect, 10000)) {
+            printf("FAIL: not every instance healthy\n");
+            return 1;
+        }
+        int r = semantics(expect);
         far_client_destroy(cl);
         return r;
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <farcall/farcall.h>
 
@@ -27,6 +28,13 @@ static far_err who(far_svc_req *r, const uint32_t *arg, uint32_t *res)
     return FAR_OK;
 }
 
+static far_err crash(far_svc_req *r, const uint32_t *arg, uint32_t *res)
+{
+    if (*arg == id)
+        _exit(3); /* dies running the call */
+    return who(r, arg, res);
+}
+
 static void on_term(int sig)
 {
     (void)sig;
@@ -41,7 +49,7 @@ int main(int argc, char **argv)
     }
     id = (uint32_t)strtoul(argv[1], NULL, 10);
     delay_us = strtol(argv[2], NULL, 10);
-    static const cluster_prog_1_impl impl = {.who = who};
+    static const cluster_prog_1_impl impl = {.who = who, .crash = crash, .crash_idem = crash};
     far_server_opts o = {.workers = 8};
     char bound[128];
     if (far_server_create(&srv, &o) != FAR_OK ||

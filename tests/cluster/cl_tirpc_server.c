@@ -25,6 +25,18 @@ u_int *who_1_svc(u_int *argp, struct svc_req *rq)
     return &r;
 }
 
+u_int *crash_1_svc(u_int *argp, struct svc_req *rq)
+{
+    if (*argp == id)
+        _exit(3);
+    return who_1_svc(argp, rq);
+}
+
+u_int *crash_idem_1_svc(u_int *argp, struct svc_req *rq)
+{
+    return crash_1_svc(argp, rq);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
