@@ -46,7 +46,8 @@
  * At-most-once, exactly-once and may-be calls that may have run are not.
  * Async calls are balanced, not sent again.  far_client_destroy of a
  * balanced client waits for its sync calls in flight to return (within
- * their deadlines) and cancels its async ones (FAR_ECANCELED).
+ * their deadlines) and cancels its async ones (FAR_ECANCELED); it may not
+ * be called from an async callback (it is refused and logged).
  *
  * Threads: every function here may be called from any thread.
  */

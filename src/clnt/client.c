@@ -207,6 +207,14 @@ FAR__API void far_client_destroy(far_client *c)
     if (!c)
         return;
     if (c->lb) { /* a balanced client: its instances' clients go with it */
+        if (far__io_on_thread()) {
+            /* its health thread would be joined, its instances' callbacks
+             * run, from inside a callback: refused (and leaked) */
+            far__log_error("%s: far_client_destroy of a balanced client from an async "
+                           "callback is not supported: destroy it from another thread",
+                           c->spec);
+            return;
+        }
         far__lb_destroy(c->lb);
         free(c);
         return;
