@@ -269,8 +269,9 @@ static bool advertised(const char *addr, char *out, size_t n)
     return len > 0 && (size_t)len < n;
 }
 
-FAR__API far_err far_publisher_add(far_publisher *p, uint32_t prog, uint32_t vers, const char *name,
-                                   const char *addr, bool check)
+/* far_publisher_add, waiting at most wait_ms for the key to be written. */
+static far_err add(far_publisher *p, uint32_t prog, uint32_t vers, const char *name,
+                   const char *addr, bool check, uint32_t wait_ms)
 {
     if (!p || !addr)
         return FAR_EMISUSE;
@@ -316,7 +317,7 @@ FAR__API far_err far_publisher_add(far_publisher *p, uint32_t prog, uint32_t ver
     if (check)
         p->check_now = true; /* check it now */
     pthread_cond_broadcast(&p->cv);
-    uint64_t dl = far__now_ns() + ms_ns(ADD_WAIT_MS);
+    uint64_t dl = far__now_ns() + ms_ns(wait_ms);
     while (!x->written && far__now_ns() < dl) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -334,6 +335,12 @@ FAR__API far_err far_publisher_add(far_publisher *p, uint32_t prog, uint32_t ver
         return FAR_ENOBINDER;
     }
     return FAR_OK;
+}
+
+FAR__API far_err far_publisher_add(far_publisher *p, uint32_t prog, uint32_t vers, const char *name,
+                                   const char *addr, bool check)
+{
+    return add(p, prog, vers, name, addr, check, ADD_WAIT_MS);
 }
 
 FAR__API void far_publisher_destroy(far_publisher *p)
@@ -376,15 +383,15 @@ far_err far__cluster_register(const far__prog_vers *progs, size_t n, const char 
     char why[512] = "";
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < naddrs; j++) {
-            rc = far_publisher_add(p, progs[i].prog, progs[i].vers, progs[i].name, addrs[j], false);
+            /* once etcd has not answered, the others are only queued: they
+             * are written with the first, when it answers */
+            rc = add(p, progs[i].prog, progs[i].vers, progs[i].name, addrs[j], false,
+                     first == FAR_ENOBINDER ? 0 : ADD_WAIT_MS);
             if (rc != FAR_OK && first == FAR_OK) {
                 first = rc;
                 snprintf(why, sizeof why, "%s", far_last_error());
             }
-            if (rc == FAR_ENOBINDER)
-                goto out; /* the others are written with it, when etcd answers */
         }
-out:
     *reg = p;
     if (first != FAR_OK)
         far__set_last_error("%s", why);
