@@ -37,14 +37,15 @@
  * calls in a row, or one refused connection eject it; two answers in a
  * row let it back.  A killed instance stops receiving calls within 1 s
  * (at once for the caller whose connection is refused); one that hangs
- * with its connections open is ejected within 1.5 s.  A sync call that
+ * with its connections open is ejected within 1.5 s.  A call that
  * fails on one instance is made again on another one, until its deadline,
  * when its semantics allow it (docs/semantics.md): an at-least-once
  * (idempotent) call after any transport failure; any call when the
  * failure proves it did not run (the connection was refused, or the
  * instance answered PROG_UNAVAIL, PROG_MISMATCH or PROC_UNAVAIL).
  * At-most-once, exactly-once and may-be calls that may have run are not.
- * Async calls are balanced, not sent again.  far_client_destroy of a
+ * The same holds for async calls (their callback runs once, at the end;
+ * far_client_cancel reaches only the first attempt).  far_client_destroy of a
  * balanced client waits for its sync calls in flight to return (within
  * their deadlines) and cancels its async ones (FAR_ECANCELED); it may not
  * be called from an async callback (it is refused and logged).

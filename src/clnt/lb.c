@@ -6,7 +6,7 @@
  * the power of two choices on calls in flight (Mitzenmacher; gRPC's
  * least_request, Envoy's LEAST_REQUEST), weighted by each instance's
  * recent latency (Finagle's and Linkerd's p2c; see cost()), so a slow
- * instance is picked less.  A sync call that fails on an
+ * instance is picked less.  A call (sync or async) that fails on an
  * instance is made again on another one when its semantics allow it
  * (docs/semantics.md; far__lb_call below).  client.c hands every call of
  * a balanced client here (c->lb). */
@@ -540,22 +540,93 @@ far_err far__lb_call(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t proc,
     return rc;
 }
 
-/* An async call on an instance: its accounting, then the caller's callback. */
+/* An async call of a balanced client.  Its arguments are encoded once,
+ * here, so that it can be sent to another instance from the callback of a
+ * failed attempt (the caller may free them once the call is made). */
 typedef struct async_ctx {
     far__lb *lb;
-    inst *x;
+    inst *x; /* this attempt's instance */
     far_call_cb cb;
     void *user;
-    uint64_t t0;
+    uint64_t t0, deadline;
+    uint32_t prog, vers, proc;
+    far_xdr_decode_fn dec;
+    void *res;
+    far_arena *arena;
+    far_call_opts o; /* (no status, no call_id: the first attempt's are the caller's) */
+    uint8_t *args;
+    size_t nargs;
+    inst *tried[MAX_TRIES];
+    size_t ntried;
 } async_ctx;
+
+typedef struct raw_args {
+    const uint8_t *p;
+    size_t n;
+} raw_args;
+
+static bool enc_raw(far_xdr_enc *e, const void *v)
+{
+    const raw_args *r = v;
+    return !r->n || far_xdr_put_opaque_fixed(e, r->p, r->n);
+}
+
+static void async_free(async_ctx *a)
+{
+    free(a->args);
+    free(a);
+}
+
+static void async_done(const far_status *st, void *res, void *user);
+
+/* Starts attempt `a` on an instance not tried yet if one is healthy (any
+ * other: the tried ones).  FAR_OK: async_done will run. */
+static far_err async_start(async_ctx *a, const far_call_opts *first)
+{
+    far__lb *lb = a->lb;
+    pthread_mutex_lock(&lb->mu);
+    inst *x = lb->destroying ? NULL : pick(lb, a->tried, a->ntried);
+    pthread_mutex_unlock(&lb->mu);
+    a->x = x;
+    if (!x) {
+        far__set_last_error("balancer: no healthy instance");
+        return FAR_ECONNREFUSED;
+    }
+    a->x = x;
+    a->t0 = far__now_ns();
+    far_call_opts co = first ? *first : a->o;
+    uint64_t now = a->t0;
+    co.timeout_ms = a->deadline > now ? (uint32_t)((a->deadline - now + 999999) / 1000000u) : 1;
+    raw_args r = {a->args, a->nargs};
+    far_err rc = far_client_call_async(x->cl, a->prog, a->vers, a->proc, enc_raw, &r, a->dec,
+                                       a->res, a->arena, &co, async_done, a);
+    if (rc != FAR_OK) {
+        account(lb, x, rc, 0);
+        release(lb, x);
+    }
+    return rc;
+}
 
 static void async_done(const far_status *st, void *res, void *user)
 {
     async_ctx *a = user;
-    account(a->lb, a->x, st->err, a->t0);
-    release(a->lb, a->x);
+    far__lb *lb = a->lb;
+    inst *x = a->x;
+    account(lb, x, st->err, a->t0);
+    if (a->ntried < MAX_TRIES)
+        a->tried[a->ntried++] = x; /* (compared by address only) */
+    release(lb, x);
+    /* sent again, from this callback (the I/O thread), when its semantics
+     * allow it and time is left; the caller's callback runs once, at the
+     * end */
+    if (st->err != FAR_OK && may_retry(a->o.semantics, st->err) && a->ntried < MAX_TRIES &&
+        far__now_ns() < a->deadline) {
+        far__log_debug("balancer: %s: %s; trying another instance", x->addr, st->msg);
+        if (async_start(a, NULL) == FAR_OK)
+            return;
+    }
     a->cb(st, res, a->user);
-    free(a);
+    async_free(a);
 }
 
 far_err far__lb_call_async(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t proc,
@@ -563,38 +634,51 @@ far_err far__lb_call_async(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t p
                            void *res, far_arena *arena, const far_call_opts *opts, far_call_cb cb,
                            void *user)
 {
-    async_ctx *a = malloc(sizeof *a);
+    async_ctx *a = calloc(1, sizeof *a);
     if (!a)
         return FAR_ENOMEM;
-    pthread_mutex_lock(&lb->mu);
-    inst *x = lb->destroying ? NULL : pick(lb, NULL, 0);
-    pthread_mutex_unlock(&lb->mu);
-    if (!x) {
-        free(a);
-        far__set_last_error("balancer: no healthy instance");
-        if (opts && opts->status) {
+    if (enc) {
+        far_xdr_enc e;
+        if (far_xdr_enc_init_grow(&e, 256, 0) != FAR_OK || !enc(&e, args)) {
+            far_err rc = e.err.code ? e.err.code : FAR_ENOMEM;
+            far__set_last_error("prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
+                                ": the arguments do not encode",
+                                prog, vers, proc);
+            far_xdr_enc_fini(&e);
+            free(a);
+            return rc;
+        }
+        a->nargs = far_xdr_enc_len(&e);
+        a->args = malloc(a->nargs ? a->nargs : 1);
+        if (a->args)
+            memcpy(a->args, far_xdr_enc_data(&e), a->nargs);
+        far_xdr_enc_fini(&e);
+        if (!a->args) {
+            free(a);
+            return FAR_ENOMEM;
+        }
+    }
+    a->lb = lb;
+    a->cb = cb, a->user = user;
+    a->prog = prog, a->vers = vers, a->proc = proc;
+    a->dec = dec, a->res = res, a->arena = arena;
+    if (opts)
+        a->o = *opts;
+    a->o.status = NULL;
+    a->o.call_id = NULL;
+    uint32_t ms = opts && opts->timeout_ms ? opts->timeout_ms : lb->o.timeout_ms;
+    a->deadline = far__now_ns() + (uint64_t)ms * 1000000u;
+    far_err rc = async_start(a, opts);
+    if (rc != FAR_OK) {
+        if (opts && opts->status && !a->x) { /* (else the instance's client said why) */
             memset(opts->status, 0, sizeof *opts->status);
-            opts->status->err = FAR_ECONNREFUSED;
+            opts->status->err = rc;
             snprintf(opts->status->msg, sizeof opts->status->msg,
                      "prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
                      ": no healthy instance (balancer)",
                      prog, vers, proc);
         }
-        return FAR_ECONNREFUSED;
-    }
-    *a = (async_ctx){lb, x, cb, user, far__now_ns()};
-    /* (the instance's client was opened with the health check's timeout) */
-    far_call_opts co = {0};
-    if (opts)
-        co = *opts;
-    if (!co.timeout_ms)
-        co.timeout_ms = lb->o.timeout_ms;
-    far_err rc = far_client_call_async(x->cl, prog, vers, proc, enc, args, dec, res, arena, &co,
-                                       async_done, a);
-    if (rc != FAR_OK) {
-        account(lb, x, rc, 0);
-        release(lb, x);
-        free(a);
+        async_free(a);
     }
     return rc;
 }

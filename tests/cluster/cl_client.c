@@ -17,9 +17,10 @@
  *       stops process PID (SIGSTOP: the instance at ADDR hangs, its
  *       connections open), checks ADDR is ejected within 1.5 s, continues
  *       it (SIGCONT), checks it is let back within 2 s.
- *   cl_client async SPEC N EXPECT
+ *   cl_client async SPEC N EXPECT [KILL_PID]
  *       N async WHO calls, 16 in flight at a time: every callback runs once,
- *       none fails, and each of the EXPECT instances answers some.
+ *       none fails, and each of the EXPECT instances answers some; with
+ *       KILL_PID, that process is killed (SIGKILL) after a third of them.
  *   cl_client semantics SPEC EXPECT
  *       pick-first; WHO tells the first instance's number; CRASH (at most
  *       once) to it fails and reaches no other instance; once it is ejected,
@@ -209,7 +210,7 @@ static void on_done(const far_status *st, void *res, void *user)
     pthread_mutex_unlock(&amu);
 }
 
-static int async_calls(long n, size_t expect)
+static int async_calls(long n, size_t expect, pid_t kill_pid)
 {
     long started = 0;
     for (long i = 0; i < n; i++) {
@@ -221,6 +222,10 @@ static int async_calls(long n, size_t expect)
             if (pthread_cond_timedwait(&acv, &amu, &dl) != 0)
                 break;
         pthread_mutex_unlock(&amu);
+        if (kill_pid > 0 && i == n / 3) {
+            kill(kill_pid, SIGKILL);
+            printf("killed process %ld after %ld calls\n", (long)kill_pid, i);
+        }
         uint32_t a = (uint32_t)i, *res = malloc(sizeof *res);
         if (!res || who_1_async(cl, &a, res, NULL, NULL, on_done, res) != FAR_OK) {
             printf("FAIL: async call %ld not started: %s\n", i, far_last_error());
@@ -374,7 +379,8 @@ int main(int argc, char **argv)
             printf("FAIL: not every instance healthy\n");
             return 1;
         }
-        int r = async_calls(strtol(argv[3], NULL, 10), expect);
+        int r = async_calls(strtol(argv[3], NULL, 10), expect,
+                            argc > 5 ? (pid_t)strtol(argv[5], NULL, 10) : 0);
         far_client_destroy(cl);
         return r;
     }

@@ -10,7 +10,8 @@
 #     within 2 s of answering again;
 #   - a call whose instance died running it: at most once, not sent
 #     again; idempotent, answered by another instance;
-#   - async calls are balanced, each callback runs once;
+#   - async calls are balanced, each callback runs once; those on an
+#     instance killed under them are sent to another (0 failed);
 #   - a server started on another port is found without reopening (the
 #     binders are asked again every second).
 . "$(dirname "$0")/common.sh"
@@ -71,6 +72,14 @@ wait "$CL" || fail "client: $(tail -20 "$TMP/move.out")"
 grep -q "1500 calls, 0 failed" "$TMP/move.out" || fail "calls failed"
 grep -qE "^  $s1_ADDR .* calls +[1-9]" "$TMP/move.out" || fail "s1's new address had no call: $(cat "$TMP/move.out")"
 pass "s1 restarted at $s1_ADDR: found through its binder, 0 calls failed"
+# async calls while an instance is killed: sent again elsewhere
+"$CLIENT" async "$SPEC" 3000 3 "$s2_PID" >"$TMP/async-kill.out" 2>&1 ||
+  fail "async with a kill: $(cat "$TMP/async-kill.out")"
+wait "$s2_PID" 2>/dev/null || true
+cat "$TMP/async-kill.out"
+pass "3000 async calls, one instance killed during them: 0 failed"
+FARCALL_BINDER=unix:$TMP/fb2.sock start s2 "$SRV" 2 5000
+
 # which calls go to another instance after one died running them
 "$CLIENT" semantics "$SPEC" 3 >"$TMP/sem.out" 2>&1 || fail "semantics: $(cat "$TMP/sem.out")"
 cat "$TMP/sem.out"
