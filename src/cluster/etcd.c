@@ -367,7 +367,13 @@ far_err far__etcd_range(far__etcd *e, const char *prefix, far__etcd_kv **kvs, si
     *n = 0;
     char *end = prefix_end(prefix), *k = b64_enc(prefix), *ke = end ? b64_enc(end) : NULL;
     free(end);
-    json_t *body = k && ke ? json_pack("{s:s,s:s}", "key", k, "range_end", ke) : NULL, *r = NULL;
+    /* serializable: answered by the member itself, also while the cluster
+     * elects a leader (a member just died); the watch that follows brings
+     * any later change */
+    json_t *body = k && ke
+                       ? json_pack("{s:s,s:s,s:b}", "key", k, "range_end", ke, "serializable", 1)
+                       : NULL,
+           *r = NULL;
     free(k);
     free(ke);
     far_err rc = body ? post(e, "/v3/kv/range", body, &r) : FAR_ENOMEM;

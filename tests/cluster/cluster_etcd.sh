@@ -77,7 +77,7 @@ pass "10,000 idempotent calls, 0 failed; the restarted server used at its new ad
 
 # ---- 2. one etcd member killed
 rm -f "$TMP/progress"
-"$CLIENT" calls "$SPEC" 3000 2 1500 5 "$TMP/progress" - >"$TMP/client2.log" 2>&1 &
+"$CLIENT" calls "$SPEC" 8000 2 1500 5 "$TMP/progress" - >"$TMP/client2.log" 2>&1 &
 CL=$!
 PIDS+=("$CL")
 wait_for 30 progress 500 || fail "the client made no calls"
@@ -85,12 +85,14 @@ kill -9 "$ETCD1_PID"
 wait "$ETCD1_PID" 2>/dev/null || true
 start s4 "$SRV" 4 0
 wait_for 5 has_key "$s4_ADDR" || fail "s4 not published with a member down"
+# (the client must still be calling, with time left to find s4)
+progress 6000 && fail "the client was nearly done before s4 was published: make it longer"
 for _ in $(seq 600); do kill -0 "$CL" 2>/dev/null || break; sleep 0.1; done
 wait "$CL" || fail "client: $(tail -25 "$TMP/client2.log")"
-grep -q "3000 calls, 0 failed" "$TMP/client2.log" || fail "calls failed"
+grep -q "8000 calls, 0 failed" "$TMP/client2.log" || fail "calls failed"
 grep -E "^  $s4_ADDR .* calls +[1-9]" "$TMP/client2.log" >/dev/null ||
   fail "s4, started with a member down, had no call: $(cat "$TMP/client2.log")"
-pass "etcd member 1 killed: 3000 calls, 0 failed; s4 published and found meanwhile"
+pass "etcd member 1 killed: 8000 calls, 0 failed; s4 published and found meanwhile"
 etcd_member 1
 wait_for 20 etcd_healthy || fail "member 1 did not come back"
 
