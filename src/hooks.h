@@ -68,11 +68,30 @@ struct far_server;
 struct far_program_desc;
 far_err far__server_add_own(struct far_server *s, const struct far_program_desc *d,
                             const void *impl);
+/* A source of instances: a name that several servers provide (a cluster
+ * in etcd, a list of binders; src/cluster).  The client's balancer
+ * (clnt/lb.c) opens one per balanced client and is told the whole set of
+ * addresses each time it changes. */
+typedef void (*far__inst_fn)(void *user, const char *const *addrs, size_t n);
+typedef struct far__source {
+    /* True if `spec` names several instances (this source's to watch). */
+    bool (*is_multi)(const char *spec);
+    /* Starts watching `spec`: fn(user, ...) is called once before this
+     * returns, with the instances known now, then from the source's own
+     * thread whenever the set changes (never two at once).  *prog, *vers
+     * receive the program version it names.  On failure (far_last_error
+     * says why) fn is never called. */
+    far_err (*open)(const char *spec, far__inst_fn fn, void *user, uint32_t *prog, uint32_t *vers,
+                    void **src);
+    /* Stops: once it returns, fn is never called again. */
+    void (*close)(void *src);
+} far__source;
 
 /* The hooks in force.  A server takes the registrar when it is created, a
  * client the resolver when it opens. */
 const far__registrar *far__registrar_get(void);
 const far__resolver *far__resolver_get(void);
+const far__source *far__source_get(void);
 
 /* Replaces the hooks (NULL: the binder layer's again): for tests, and for
  * the ways of finding servers still to come. */

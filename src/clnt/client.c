@@ -40,6 +40,10 @@ FAR__API far_err far_client_open(far_client **out, const char *addr, const far_c
     if (!out || !addr)
         return FAR_EMISUSE;
     *out = NULL;
+    /* several instances behind one name: a balanced client (lb.c) */
+    const far__source *sources = far__source_get();
+    if (sources && sources->is_multi(addr))
+        return far__lb_open(out, addr, opts, sources);
     const far__resolver *resolver = far__resolver_get();
     const char *spec = addr;
     char dyn[256];
@@ -236,6 +240,19 @@ FAR__API void far_client_destroy(far_client *c)
 {
     if (!c)
         return;
+    if (c->lb) { /* a balanced client: its instances' clients go with it */
+        if (far__io_on_thread()) {
+            /* its health thread would be joined, its instances' callbacks
+             * run, from inside a callback: refused (and leaked) */
+            far__log_error("%s: far_client_destroy of a balanced client from an async "
+                           "callback is not supported: destroy it from another thread",
+                           c->spec);
+            return;
+        }
+        far__lb_destroy(c->lb);
+        free(c);
+        return;
+    }
     if (far__io_on_thread()) {
         /* From a callback (this client's or another's): the calls are
          * cancelled now, the client goes once every callback of this round
@@ -629,6 +646,8 @@ static far_err after_loss(far_client *c, call *k)
         }
         if (rc == FAR_ECLOSED || rc == FAR_ETIMEDOUT || rc == FAR_EUNSUPPORTED)
             break;
+        if (c->lb_member && rc == FAR_ECONNREFUSED)
+            break; /* the balancer has other instances (lb.c) */
         /* nothing listens yet (a restarting server), or it went again */
         pthread_mutex_unlock(&c->mu);
         struct timespec ts = {0, 20 * 1000000};
@@ -699,6 +718,8 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
     if (check_args(c, enc, args, dec, res) != FAR_OK)
         return early_status(opts, FAR_EMISUSE, prog, vers, proc,
                             "far_client_call: NULL client, or NULL args/result with a codec");
+    if (c->lb) /* a balanced client: the balancer picks the instance */
+        return far__lb_call(c->lb, prog, vers, proc, enc, args, dec, res, arena, opts);
     if (opts && opts->bulk) /* a transfer bound to the call: the bulk layer makes it */
         return far__bulk_call_get()(c, prog, vers, proc, enc, args, dec, res, arena, opts);
     if (c->sec_level && !c->sess) /* (a racy peek: prepare looks again) */
@@ -800,6 +821,9 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         return early_status(opts, FAR_EMISUSE, prog, vers, proc,
                             "far_client_call_async: NULL client or callback, or NULL "
                             "args/result with a codec");
+    if (c->lb) /* a balanced client: the balancer picks the instance */
+        return far__lb_call_async(c->lb, prog, vers, proc, enc, args, dec, res, arena, opts, cb,
+                                  user);
     if (opts && opts->bulk)
         return early_status(opts, FAR_EMISUSE, prog, vers, proc,
                             "far_client_call_async: a bulk transfer (far_call_opts.bulk) needs "
@@ -877,6 +901,8 @@ FAR__API far_err far_client_cancel(far_client *c, uint64_t call_id)
 {
     if (!c)
         return FAR_EMISUSE;
+    if (c->lb)
+        return far__lb_cancel(c->lb, call_id);
     pthread_mutex_lock(&c->mu);
     call *k = far__tab_find(c, (uint32_t)call_id);
     if (!k || k->id != call_id) {

@@ -32,6 +32,7 @@
 #define RESOLVE_BACKOFF_MAX_MS 5000
 
 typedef struct call call;
+typedef struct far__lb far__lb;
 
 /* One call, from the moment it is made until its caller (or callback) is
  * done with it.  Pooled per client. */
@@ -80,6 +81,13 @@ struct call {
 };
 
 struct far_client {
+    /* A balanced client (lb.c): opened on a name several servers provide;
+     * every call goes to the balancer, the rest of this struct is unused. */
+    far__lb *lb;
+    /* One instance of a balanced client: a call whose connection went does
+     * not wait for the server to come back (client.c, after_loss); the
+     * balancer sends it to another instance if its semantics allow. */
+    bool lb_member;
     uint64_t uid; /* unique in the process (never reused, unlike the address) */
     /* Test knob (far__client_set_next_key): the key of the next exactly-once
      * call, instead of a random one. */
@@ -283,6 +291,20 @@ far__probe_res far__ctx_probe(far_client *c, int fd, uint64_t deadline, uint64_t
                               uint64_t *boot, far__sec_session **sess);
 /* The client's current session with a reference, or NULL (any thread). */
 far__sec_session *far__client_session(far_client *c);
+
+/* lb.c: the balancer behind a client opened on several instances (the
+ * source hook's, hooks.h); client.c hands it the calls of such a client. */
+far_err far__lb_open(far_client **out, const char *spec, const far_client_opts *opts,
+                     const far__source *sops);
+void far__lb_destroy(far__lb *lb);
+far_err far__lb_call(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t proc,
+                     far_xdr_encode_fn enc, const void *args, far_xdr_decode_fn dec, void *res,
+                     far_arena *arena, const far_call_opts *opts);
+far_err far__lb_call_async(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t proc,
+                           far_xdr_encode_fn enc, const void *args, far_xdr_decode_fn dec,
+                           void *res, far_arena *arena, const far_call_opts *opts, far_call_cb cb,
+                           void *user);
+far_err far__lb_cancel(far__lb *lb, uint64_t call_id);
 
 /* client.c */
 void far__client_free(far_client *c);

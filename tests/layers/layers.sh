@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # layers.sh SRC_DIR: the runtime's layers are kept (docs/architecture.md).
 # Each layer uses only those below it:
-#   common < xdr < msg < net < clnt, svc < bulk, bind < hooks.c (the wiring);
+#   common < xdr < msg < net < clnt, svc < bulk, bind, cluster < hooks.c (the wiring);
 #   noise (the Noise core) uses only common
 # Checked here from the source text: which internal headers each folder
 # includes, and which names of the layers above it appears in its code.
@@ -27,10 +27,12 @@ check_includes xdr msg/ net/ clnt/ svc/ bind/ hooks.h farcall/rpc.h farcall/bind
 check_includes msg net/ clnt/ svc/ bind/ hooks.h farcall/rpc.h farcall/bind.h
 check_includes noise msg/ net/ clnt/ svc/ bind/ dyn/ hooks.h farcall/rpc.h farcall/bind.h
 check_includes net clnt/ svc/ bind/ hooks.h farcall/rpc.h farcall/bind.h
-check_includes clnt svc/ bind/ farcall/bind.h
-check_includes svc clnt/ bind/ farcall/bind.h
+check_includes clnt svc/ bind/ cluster/ farcall/bind.h
+check_includes svc clnt/ bind/ cluster/ farcall/bind.h
 # bulk is built on the public client and server (and what hooks.h asks of them)
 check_includes bulk clnt/ svc/ bind/ net/ farcall/bind.h
+# the cluster layer is written on the public API (and common/), as bind is
+check_includes cluster clnt/ svc/ msg/ net/ xdr/ bind/
 
 # names: folder -> identifiers of the layers above it it must not use
 check_names() {
@@ -55,6 +57,7 @@ check_names svc 'far_bind_|far__bind_|far_client_|far__(tab|conn|io|udp|client)_
 for f in "$src"/*.c; do
     [ "$(basename "$f")" = hooks.c ] && continue
     grep -q '#include "bind/' "$f" && bad "$(basename "$f") includes bind/ (only hooks.c may)"
+    grep -q '#include "cluster/' "$f" && bad "$(basename "$f") includes cluster/ (only hooks.c may)"
 done
 
 # each .c file of the runtime opens with a comment naming its job

@@ -2,6 +2,9 @@
  * (wireguard-tools' src/wg.c shape); each is a function taking argc/argv.
  *
  *   far info [-x] [HOST]                  the binder's table (rpcinfo -p and -s) and names
+ *   far info [-x] etcd:CLUSTER            a cluster's registrations in etcd (cluster.c)
+ *   far publish [--etcd EPS] [--cluster C] [--ttl S] PROG/VERS ADDR ...
+ *                                         publishes servers that cannot publish themselves
  *   far ping [-t MS] [-c N] [-i MS] HOST PROG VERS [tcp|udp|unix]
  *                                         procedure 0, with the round-trip time
  *   far name set NAME PROG | unset NAME | get [-x] NAME [HOST] | list [-x] [HOST]
@@ -27,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "dyn.h"
 #include "sec.h"
 #include "farcall/farcall.h"
@@ -232,6 +236,8 @@ static int cmd_info(int argc, char **argv)
         return 2;
     }
     const char *where = cl.npos ? cl.pos[0] : NULL;
+    if (where && strncmp(where, "etcd:", 5) == 0)
+        return far__cmd_info_etcd(where + 5, cl.hex);
     far_client *c;
     char used[FAR_BIND_MAX_ADDR];
     if (far_bind_open(&c, where, used, sizeof used) != FAR_OK)
@@ -605,13 +611,26 @@ static const struct {
     const char *help; /* far SUBCOMMAND --help */
 } subcommands[] = {
     {"info", cmd_info, "prints the binder's table (like rpcinfo -p and -s) and its names",
-     "usage: far info [-x] [HOST]\n"
+     "usage: far info [-x] [HOST | etcd:CLUSTER]\n"
      "Prints the registrations of HOST's binder (default: the local one) one a line,\n"
      "then one line per program, then the names the binder keeps (farbind only).\n"
      "  -x     program numbers in hex\n"
      "HOST: a host name or address (its binder on port 111) or a binder address\n"
      "(tcp://127.0.0.1:7111, unix:/tmp/farbind.sock).  Locally FARCALL_BINDER, the\n"
-     "system rpcbind, then farbind's default address are tried.\n"},
+     "system rpcbind, then farbind's default address are tried.\n"
+     "etcd:CLUSTER: the registrations of CLUSTER in etcd ($FARCALL_ETCD), one a line.\n"},
+    {"publish", far__cmd_publish, "publishes servers to a cluster's etcd while they answer",
+     "usage: far publish [--etcd ENDPOINTS] [--cluster NAME] [--ttl SECONDS]\n"
+     "                   PROG/VERS ADDR [PROG/VERS ADDR ...]\n"
+     "Writes each ADDR (tcp://HOST:PORT) for PROG/VERS to etcd under one lease kept\n"
+     "alive while far publish runs (until SIGTERM or SIGINT, which revoke it), for\n"
+     "servers that cannot publish themselves (rpcgen + libtirpc ones).  Before each\n"
+     "keep-alive it calls procedure 0 of every ADDR, and withdraws one that does not\n"
+     "answer until it does.  Balanced clients find them as PROG/VERS@etcd:CLUSTER.\n"
+     "  --etcd ENDPOINTS  etcd members, comma-separated (default $FARCALL_ETCD, else\n"
+     "                    http://127.0.0.1:2379)\n"
+     "  --cluster NAME    default $FARCALL_CLUSTER, else \"default\"\n"
+     "  --ttl SECONDS     the lease (default $FARCALL_ETCD_TTL, else 10)\n"},
     {"ping", cmd_ping, "calls procedure 0 of a registered program and prints the round trip",
      "usage: far ping [-t TIMEOUT_MS] [-c COUNT] [-i INTERVAL_MS] [--level LEVEL --key FILE\n"
      "                [--identity NAME]] HOST PROG VERS [tcp|udp|unix]\n"
