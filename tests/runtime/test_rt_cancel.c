@@ -474,10 +474,11 @@ static void test_client_killed(void **state)
     assert_true(started);
     assert_true(WIFSIGNALED(st));
     bool seen = wait_for(&hs.seen, 1, 5000);
-    printf("# kill -9 of the client process: the handler saw it after %.1f ms (bound 5000; the "
-           "issue's figure 1000)\n",
-           seen ? atomic_load(&hs.t_seen) - t_kill : -1.0);
+    double after = seen ? atomic_load(&hs.t_seen) - t_kill : -1.0;
+    printf("# kill -9 of the client process: the handler saw it after %.1f ms (bound 1000)\n",
+           after);
     assert_true(seen);
+    assert_true(after < 1000); /* (a functional bound, the issue's: measured about 1 ms) */
     far_server_destroy(s);
 }
 
