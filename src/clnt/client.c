@@ -444,9 +444,11 @@ static far_err resend(far_client *c, call *k)
 static bool may_resend(const far_client *c, const call *k)
 {
     /* (a protected call is sealed for its connection's session, and an
-     * async one's arguments are gone: it cannot be sealed again) */
+     * async one's arguments are gone: it cannot be sealed again; a balanced
+     * client's instance leaves it to the balancer, which sends it to another
+     * instance, clnt/lb.c) */
     if (c->destroying || c->destroy_deferred || c->addr.t == FAR__UDP || k->ctl || k->sec.sess ||
-        k->resends >= RESEND_MAX || far__now_ns() >= k->deadline)
+        c->lb_member || k->resends >= RESEND_MAX || far__now_ns() >= k->deadline)
         return false;
     return k->sem == FAR_SEM_EXACTLY_ONCE || k->sem == FAR_SEM_AT_LEAST_ONCE ||
            ((k->sem == FAR_SEM_DEFAULT || k->sem == FAR_SEM_AT_MOST_ONCE) && k->handle_off);

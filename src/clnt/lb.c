@@ -584,27 +584,34 @@ static void async_done(const far_status *st, void *res, void *user);
 static far_err async_start(async_ctx *a, const far_call_opts *first)
 {
     far__lb *lb = a->lb;
-    pthread_mutex_lock(&lb->mu);
-    inst *x = lb->destroying ? NULL : pick(lb, a->tried, a->ntried);
-    pthread_mutex_unlock(&lb->mu);
-    a->x = x;
-    if (!x) {
-        far__set_last_error("balancer: no healthy instance");
-        return FAR_ECONNREFUSED;
-    }
-    a->x = x;
-    a->t0 = far__now_ns();
-    far_call_opts co = first ? *first : a->o;
-    uint64_t now = a->t0;
-    co.timeout_ms = a->deadline > now ? (uint32_t)((a->deadline - now + 999999) / 1000000u) : 1;
-    raw_args r = {a->args, a->nargs};
-    far_err rc = far_client_call_async(x->cl, a->prog, a->vers, a->proc, enc_raw, &r, a->dec,
-                                       a->res, a->arena, &co, async_done, a);
-    if (rc != FAR_OK) {
+    for (;;) {
+        pthread_mutex_lock(&lb->mu);
+        inst *x = lb->destroying ? NULL : pick(lb, a->tried, a->ntried);
+        pthread_mutex_unlock(&lb->mu);
+        a->x = x;
+        if (!x) {
+            far__set_last_error("balancer: no healthy instance");
+            return FAR_ECONNREFUSED;
+        }
+        a->t0 = far__now_ns();
+        far_call_opts co = first ? *first : a->o;
+        uint64_t now = a->t0;
+        co.timeout_ms = a->deadline > now ? (uint32_t)((a->deadline - now + 999999) / 1000000u) : 1;
+        raw_args r = {a->args, a->nargs};
+        far_err rc = far_client_call_async(x->cl, a->prog, a->vers, a->proc, enc_raw, &r, a->dec,
+                                           a->res, a->arena, &co, async_done, a);
+        if (rc == FAR_OK)
+            return FAR_OK;
         account(lb, x, rc, 0);
         release(lb, x);
+        /* Not started at all (an instance that died before the health
+         * check saw it: its connect refused): nothing was sent, so any
+         * call may go to another instance. */
+        bool unsent = rc == FAR_ECONNREFUSED || rc == FAR_ECONNLOST || rc == FAR_ETOOMANY;
+        if (!unsent || a->ntried >= MAX_TRIES || far__now_ns() >= a->deadline)
+            return rc;
+        a->tried[a->ntried++] = x;
     }
-    return rc;
 }
 
 static void async_done(const far_status *st, void *res, void *user)
