@@ -263,8 +263,9 @@ static far__front stage_cache_lookup(far_server *s, far_svc_req *r)
     }
     uint8_t *rep = NULL;
     size_t n = 0;
-    switch (far__drc_lookup(s->drc, key, key_len, r->h.xid, r->h.prog, r->h.vers, r->h.proc,
-                            r->in + r->args_off, r->in_len - r->args_off, &r->drc, &rep, &n)) {
+    switch (far__drc_lookup_life(s->drc, key, key_len, r->ctx ? r->ctx->handle : 0, r->h.xid,
+                                 r->h.prog, r->h.vers, r->h.proc, r->in + r->args_off,
+                                 r->in_len - r->args_off, &r->drc, &rep, &n)) {
     case FAR__DRC_INPROG:
         return FRONT_DROP;
     case FAR__DRC_DONE: {

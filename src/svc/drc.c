@@ -217,6 +217,16 @@ far__drc_res far__drc_lookup(far__drc *d, const struct sockaddr_storage *peer, s
                              const uint8_t *args, size_t args_len, far__drc_entry **entry,
                              uint8_t **reply, size_t *reply_len)
 {
+    return far__drc_lookup_life(d, peer, peer_len, 0, xid, prog, vers, proc, args, args_len, entry,
+                                reply, reply_len);
+}
+
+far__drc_res far__drc_lookup_life(far__drc *d, const struct sockaddr_storage *peer,
+                                  socklen_t peer_len, uint64_t life, uint32_t xid, uint32_t prog,
+                                  uint32_t vers, uint32_t proc, const uint8_t *args,
+                                  size_t args_len, far__drc_entry **entry, uint8_t **reply,
+                                  size_t *reply_len)
+{
     *entry = NULL;
     if (peer_len > sizeof *peer)
         peer_len = sizeof *peer;
@@ -224,7 +234,7 @@ far__drc_res far__drc_lookup(far__drc *d, const struct sockaddr_storage *peer, s
     uint64_t h = fnv(ch, &xid, sizeof xid); /* (the bucket: FAR_CTL STATUS knows no more) */
     /* (XXH3: the arguments may be megabytes; FNV's byte loop cost 5x the
      * throughput of a 1 MiB echo) */
-    uint64_t sum = XXH3_64bits(args, args_len);
+    uint64_t sum = XXH3_64bits_withSeed(args, args_len, life);
     pthread_mutex_lock(&d->mu);
     drc_client *c = client_of(d, peer, peer_len, ch);
     for (far__drc_entry *e = c ? d->buckets[h & d->mask] : NULL; e; e = e->hnext) {

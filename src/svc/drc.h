@@ -56,6 +56,15 @@ far__drc_res far__drc_lookup(far__drc *d, const struct sockaddr_storage *peer, s
                              uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
                              const uint8_t *args, size_t args_len, far__drc_entry **entry,
                              uint8_t **reply, size_t *reply_len);
+/* The same, for a call of one life of its client (a FAR_CTX context's
+ * handle, which names its owner and boot epoch; 0: none): a call of
+ * another life from the same address -- a client process restarted on the
+ * same port -- is another call, never answered from the old life's entry. */
+far__drc_res far__drc_lookup_life(far__drc *d, const struct sockaddr_storage *peer,
+                                  socklen_t peer_len, uint64_t life, uint32_t xid, uint32_t prog,
+                                  uint32_t vers, uint32_t proc, const uint8_t *args,
+                                  size_t args_len, far__drc_entry **entry, uint8_t **reply,
+                                  size_t *reply_len);
 
 /* The call of `e` is done: its reply (taken: malloc'd, or NULL if it could
  * not be copied, which forgets the entry) answers retransmissions from now. */

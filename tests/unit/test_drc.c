@@ -214,6 +214,34 @@ static void test_unkept_reply(void **s)
     far__drc_destroy(d);
 }
 
+/* Another life of a client at the same address (a FAR_CTX client process
+ * restarted on the same port, with another context handle) is another call:
+ * the old life's reply is not replayed to it. */
+static void test_other_life_other_call(void **s)
+{
+    (void)s;
+    far__drc *d = far__drc_create(64, 1 << 20);
+    far__drc_entry *e;
+    struct sockaddr_storage p = peer(1000);
+    uint8_t *r = NULL;
+    size_t rl = 0;
+    assert_int_equal(far__drc_lookup_life(d, &p, sizeof(struct sockaddr_in), 0x1111, 7, 100, 1, 1,
+                                          (const uint8_t *)"a1", 2, &e, &r, &rl),
+                     FAR__DRC_MISS);
+    store(d, e, "old life");
+    assert_int_equal(far__drc_lookup_life(d, &p, sizeof(struct sockaddr_in), 0x2222, 7, 100, 1, 1,
+                                          (const uint8_t *)"a1", 2, &e, &r, &rl),
+                     FAR__DRC_MISS);
+    assert_non_null(e);
+    far__drc_forget(d, e);
+    assert_int_equal(far__drc_lookup_life(d, &p, sizeof(struct sockaddr_in), 0x1111, 7, 100, 1, 1,
+                                          (const uint8_t *)"a1", 2, &e, &r, &rl),
+                     FAR__DRC_DONE);
+    assert_memory_equal(r, "old life", 8);
+    free(r);
+    far__drc_destroy(d);
+}
+
 static void test_inprog_never_evicted(void **s)
 {
     (void)s;
@@ -250,9 +278,13 @@ static void test_inprog_never_evicted(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_states_and_key), cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_fair_share),     cmocka_unit_test(test_stopped_client_keeps_newest),
-        cmocka_unit_test(test_unkept_reply),   cmocka_unit_test(test_inprog_never_evicted),
+        cmocka_unit_test(test_states_and_key),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_fair_share),
+        cmocka_unit_test(test_stopped_client_keeps_newest),
+        cmocka_unit_test(test_unkept_reply),
+        cmocka_unit_test(test_other_life_other_call),
+        cmocka_unit_test(test_inprog_never_evicted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
