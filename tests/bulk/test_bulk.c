@@ -33,6 +33,8 @@
 
 #include "far_bulk.h"
 
+#include "../common/sanitized.h"
+
 /* Test knobs of the library (src/bulk/bulk.h, server.c). */
 void far__bulk_test_corrupt(uint64_t off);
 unsigned long far__bulk_server_checksum_errors(far_bulk_server *bs);
@@ -43,16 +45,7 @@ unsigned long far__bulk_server_checksum_errors(far_bulk_server *bs);
 #define P_NOSTART 3 /* returns at once: no transfer */
 #define CHUNK     (256u << 10)
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
+#define SANITIZED FAR_TEST_SANITIZED
 
 static far_server *srv;
 static far_bulk_server *bsrv;

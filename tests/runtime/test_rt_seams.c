@@ -4,6 +4,7 @@
  * extensible descriptors, cancelling a call, lifecycle misuse that must not
  * crash or hang, and errors that tell the truth.  Loopback and Unix sockets
  * in /tmp only; every wait is bounded. */
+#include "../common/sanitized.h"
 #include "rt_common.h"
 
 #include <netinet/in.h>
@@ -853,16 +854,7 @@ static void test_long_pipeline(void **s)
     far_client *c;
     far_client_opts o = {.timeout_ms = 20000};
     assert_int_equal(far_client_open(&c, t.bound, &o), FAR_OK);
-    bool san = false;
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    san = true;
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    san = true;
-#endif
-#endif
-    int n = san ? 60000 : 300000;
+    int n = FAR_TEST_SANITIZED ? 60000 : 300000;
     atomic_store(&pipe_done, 0);
     atomic_store(&pipe_failed, 0);
     atomic_store(&pipe_inflight, 0);
