@@ -313,7 +313,10 @@ static void reconnect(const char *addr)
     char bound[128];
     strcpy(bound, t.bound);
     far_client *c;
-    assert_int_equal(far_client_open(&c, bound, NULL), FAR_OK);
+    /* (a call in flight when its server goes waits, until its deadline, for
+     * the server to come back: 1.5 s here, not the default 10 s) */
+    far_client_opts o = {.timeout_ms = 1500};
+    assert_int_equal(far_client_open(&c, bound, &o), FAR_OK);
     add_args x = {3, 4};
     int32_t sum;
     assert_int_equal(far_client_call(c, TPROG, 1, P_ADD, add_enc, &x, u32_dec, &sum, NULL, NULL),
