@@ -121,6 +121,9 @@ static void start_server(const char *transport, char *addr, size_t n)
          * runs and room for the 32-process run: the pipelined run gets the
          * default window (max_calls_per_conn). */
         far_server_opts o = {.max_record = 64u << 20, .max_conns = 1024, .no_drc = server_no_drc};
+        const char *w = getenv("FAR_BENCH_WINDOW"); /* (an experiment's knob: not the default) */
+        if (w)
+            o.max_calls_per_conn = (unsigned)atoi(w);
         far_server *s;
         char bound[160];
         const char *la = strcmp(transport, "unix") == 0  ? ux
