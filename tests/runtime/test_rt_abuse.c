@@ -1259,8 +1259,12 @@ static void test_everything_at_once(void **state)
         fail_msg("heap still %ld MB above its baseline after the abuse", mb(grown(heap0, heap)));
     if (rc != FAR_OK)
         fail_msg("a call after the abuse failed: %s", msg);
-    if (!sanitized() && pr.worst > 100)
-        fail_msg("worst NULL call latency %.1f ms during the abuse (at most 100 ms)", pr.worst);
+    /* Not a timing of the code: a starved server (a worker held by a client
+     * that never reads, an accept loop buried in churn) leaves the prober
+     * waiting for seconds.  Typically 5-50 ms; the bound leaves room for a
+     * machine that ctest also loads with other tests. */
+    if (!sanitized() && pr.worst > 1000)
+        fail_msg("worst NULL call latency %.1f ms during the abuse (at most 1000 ms)", pr.worst);
 }
 
 /* An argument runs only the tests whose names match it (cmocka's pattern:
