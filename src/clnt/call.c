@@ -151,15 +151,20 @@ call *far__call_get(far_client *c)
 /* Each thread making calls keeps one call object of its own, which it fills
  * and encodes without any client's lock; under the lock, when the call
  * starts, the client's pool gives it its next one.  (Call objects are alike
- * whichever client they were last used by.)  Freed when the thread ends. */
+ * whichever client they were last used by.)  Freed when the thread ends: the
+ * key is set once per thread, to a non-NULL mark, only so that its
+ * destructor runs and frees what the thread-local slot then holds. */
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static _Thread_local call *scratch;
+static _Thread_local bool scratch_keyed;
 
-static void scratch_free(void *p)
+static void scratch_free(void *mark)
 {
-    if (p)
-        far__call_free(p);
+    (void)mark;
+    if (scratch)
+        far__call_free(scratch);
+    scratch = NULL;
 }
 
 static void scratch_init(void)
@@ -170,13 +175,9 @@ static void scratch_init(void)
 call *far__call_scratch(far_client *c)
 {
     call *k = scratch;
-    if (!k) {
-        pthread_once(&scratch_once, scratch_init);
-        if (!(k = call_new()))
-            return NULL;
-    }
+    if (!k && !(k = call_new()))
+        return NULL;
     scratch = NULL;
-    pthread_setspecific(scratch_key, NULL);
     call_reset(c, k);
     return k;
 }
@@ -185,11 +186,16 @@ void far__call_refill_scratch(far_client *c)
 {
     if (scratch || !c->pool)
         return;
+    if (!scratch_keyed) {
+        pthread_once(&scratch_once, scratch_init);
+        if (pthread_setspecific(scratch_key, &scratch_keyed) != 0)
+            return; /* (no destructor: keep none, rather than leak it) */
+        scratch_keyed = true;
+    }
     call *k = c->pool;
     c->pool = k->cnext;
     c->npool--;
     scratch = k;
-    pthread_setspecific(scratch_key, k);
 }
 
 void far__call_free(call *k)
