@@ -53,12 +53,14 @@ static char *put_u32(char *o, char *end, uint32_t v)
 
 /* The "ADDR prog P vers V proc N: " that starts every status text, kept per
  * thread for the last client and procedure it was made for: a thread making
- * call after call to one procedure copies it instead of building it again. */
+ * call after call to one procedure copies it instead of building it again;
+ * with it the whole text of a success (ok_len bytes, its NUL included). */
 static _Thread_local struct {
     uint64_t client; /* far_client.uid */
     uint32_t prog, vers, proc;
-    size_t len;
+    size_t len, ok_len;
     char text[200];
+    char ok[sizeof((far_status *)0)->msg];
 } prefix;
 
 /* Fills st->err and st->msg: "ADDR prog P vers V proc N: REASON[: detail]".
@@ -82,6 +84,18 @@ void far__call_set_status(far_client *c, call *k, far_err err, const char *detai
         prefix.len = (size_t)(o - prefix.text);
         prefix.client = c->uid;
         prefix.prog = k->prog, prefix.vers = k->vers, prefix.proc = k->proc;
+        prefix.ok_len = 0;
+    }
+    if (err == FAR_OK && !detail) {
+        if (!prefix.ok_len) {
+            size_t n = prefix.len < sizeof prefix.ok - 1 ? prefix.len : sizeof prefix.ok - 1;
+            memcpy(prefix.ok, prefix.text, n);
+            char *q = put_str(prefix.ok + n, prefix.ok + sizeof prefix.ok - 1, r);
+            *q = 0;
+            prefix.ok_len = (size_t)(q - prefix.ok) + 1;
+        }
+        memcpy(k->st.msg, prefix.ok, prefix.ok_len);
+        return;
     }
     memcpy(k->st.msg, prefix.text, prefix.len);
     char *o = k->st.msg + prefix.len, *end = k->st.msg + sizeof k->st.msg - 1;
