@@ -187,6 +187,8 @@ far_err far__sec_client_finish(far__noise_hs *hs, const uint8_t *msg, size_t n, 
         x = NULL;
         goto out;
     }
+    far__noise_cs_prepare(&x->tx);
+    far__noise_cs_prepare(&x->rx);
     x->level = level;
     x->suite = suite;
     x->handle = handle;
@@ -229,6 +231,8 @@ far_err far__sec_server_respond(const uint8_t *msg, size_t n, uint32_t level, ui
         far__sec_session_unref(x);
         goto out;
     }
+    far__noise_cs_prepare(&x->tx);
+    far__noise_cs_prepare(&x->rx);
     x->level = level;
     x->suite = suite;
     x->handle = handle;
