@@ -285,6 +285,8 @@ static void aes_seal(const far__noise_cs *cs, const uint8_t k[32], const uint8_t
         aes_done(cs, h);
         if (ok)
             return;
+        /* (GnuTLS refuses a length or nonce size before it writes: pt is
+         * still the plaintext when it sealed in place) */
     }
     unsigned long long clen;
     crypto_aead_aes256gcm_encrypt(out, &clen, pt, n, ad, adlen, NULL, npub, k);
