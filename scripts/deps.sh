@@ -9,6 +9,7 @@ PACKAGES=(
   libcmocka-dev                      # unit-test framework
   libtirpc-dev rpcsvc-proto          # test peers: libtirpc and rpcgen (never linked into libfarcall)
   libsodium-dev                      # cryptography for the security layer
+  libgnutls28-dev                    # its AES-256-GCM (the faster one; libsodium the fallback)
   libjansson-dev                     # JSON for dynamic calls (farcall/dyn.h, far call)
   libsqlite3-dev sqlite3             # the exactly-once reply store (farcall_sqlite) and its tests
   rpcbind                            # test peer: Debian's rpcbind and rpcinfo (started by the tests only)

@@ -155,6 +155,7 @@ call *far__call_get(far_client *c)
         k = c->pool;
         c->pool = k->cnext;
         c->npool--;
+        c->npool_big -= k->enc.cap > 65536;
     }
     if (!k && !(k = call_new()))
         return NULL;
@@ -209,6 +210,7 @@ void far__call_refill_scratch(far_client *c)
     call *k = c->pool;
     c->pool = k->cnext;
     c->npool--;
+    c->npool_big -= k->enc.cap > 65536;
     scratch = k;
 }
 
@@ -231,10 +233,16 @@ void far__call_unref(far_client *c, call *k)
     k->sec.sess = NULL;
     free(k->flat);
     k->flat = NULL;
-    if (c->npool < CALL_POOL && k->enc.cap <= 65536) {
+    /* A few keep a large encoder: a large call at the privacy level seals
+     * its arguments into it (msg/sec.c), and a fresh megabyte per call
+     * costs more in page faults than the cipher does. */
+    bool big = k->enc.cap > 65536;
+    if (c->npool < CALL_POOL &&
+        (!big || (k->enc.cap <= CALL_BIG_MAX && c->npool_big < CALL_POOL_BIG))) {
         k->cnext = c->pool;
         c->pool = k;
         c->npool++;
+        c->npool_big += big;
     } else {
         far__call_free(k);
     }

@@ -293,7 +293,9 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
     bool ctx = atomic_load(&c->use_ctx);
     const far__cauth *a = ctx ? &c->auth_ctx : &c->auth;
     /* A protected call is sealed for the session of the connection now
-     * (a reference it keeps until its reply is read); nothing by reference */
+     * (a reference it keeps until its reply is read); nothing by reference
+     * but at the privacy level, which seals large opaques straight from
+     * the caller's memory (msg/sec.c: seal_priv_refs) */
     far__sec_session_unref(k->sec.sess);
     k->sec.sess = NULL;
     if (c->sec_level) {
@@ -304,7 +306,8 @@ static far_err prepare(far_client *c, call *k, far_xdr_encode_fn enc, const void
             return FAR_ECONNLOST;
         }
         a = &c->auth_sec;
-        far_xdr_enc_set_ref_min(e, 0);
+        if (c->sec_level != FAR_SEC_PRIV)
+            far_xdr_enc_set_ref_min(e, 0);
     }
     /* the time left goes in FAR_CTX only; a fresh call was given the clock
      * its deadline was set from (one read of it per call, not two) */

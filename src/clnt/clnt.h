@@ -27,6 +27,8 @@
 #define UDP_MAX                65536
 #define RETRY_CAP_MS           8000
 #define CALL_POOL              1024        /* call objects kept for reuse (a pipelined window) */
+#define CALL_POOL_BIG          2           /* of them, with an encoder grown past 64 KiB ... */
+#define CALL_BIG_MAX           (4u << 20)  /* ... up to this (a large sealed call's buffer) */
 #define STEAL_MIN              (64 * 1024) /* replies this large are decoded in place */
 #define RESOLVE_BACKOFF_MIN_MS 100
 #define RESOLVE_BACKOFF_MAX_MS 5000
@@ -186,6 +188,7 @@ struct far_client {
     atomic_int preparing; /* callers encoding a call (without the lock) */
     call *pool;
     unsigned npool;
+    unsigned npool_big; /* of them, holding an encoder larger than 64 KiB */
 
     /* FAR_CTL and liveness (ctl.c), under mu.  ctl_off_gen: the connection
      * on which the server answered FAR_CTL with PROG_UNAVAIL (a classic

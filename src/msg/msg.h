@@ -312,6 +312,11 @@ far_err far__sec_server_respond(const uint8_t *msg, size_t n, uint32_t level, ui
  * call's first byte; cred_end: just past its credential. */
 bool far__sec_check_call(const far__sec_session *x, uint64_t seq, const uint8_t *hdr,
                          const uint8_t *cred_end, const uint8_t *verf, uint32_t verf_len);
+/* Server: true if a's reply body is sealed at the privacy level, whose
+ * sealing reads bytes held by reference (the results may then be encoded
+ * by reference: they are sealed, and so copied, before the handler's
+ * results are freed). */
+bool far__sec_seals_refs(const far__sauth *a);
 
 /* FAR_CTX's flavor number: FARCALL_CTX_FLAVOR from the environment (read
  * once), else FAR__CTX_DEFAULT_FLAVOR. */

@@ -187,6 +187,8 @@ far_err far__sec_client_finish(far__noise_hs *hs, const uint8_t *msg, size_t n, 
         x = NULL;
         goto out;
     }
+    far__noise_cs_prepare(&x->tx);
+    far__noise_cs_prepare(&x->rx);
     x->level = level;
     x->suite = suite;
     x->handle = handle;
@@ -229,6 +231,8 @@ far_err far__sec_server_respond(const uint8_t *msg, size_t n, uint32_t level, ui
         far__sec_session_unref(x);
         goto out;
     }
+    far__noise_cs_prepare(&x->tx);
+    far__noise_cs_prepare(&x->rx);
     x->level = level;
     x->suite = suite;
     x->handle = handle;
@@ -271,15 +275,118 @@ static void reply_ad(uint8_t ad[16], uint32_t xid, uint64_t seq, uint32_t stat)
 
 /* ------------------------------------------------------------ bodies */
 
-/* Protects the body at [off, end) of e (inline bytes only) for `level`. */
+/* The number of PRIV chunks of an n-byte body (an empty body is one empty
+ * chunk: its tag). */
+static size_t chunks(size_t n)
+{
+    return n ? (n + CHUNK - 1) / CHUNK : 1;
+}
+
+/* One piece of a body being sealed by seal_priv_refs. */
+typedef struct piece {
+    const uint8_t *p;
+    size_t len;
+} piece;
+
+/* Piece j (0 .. nsegs) of e's body: scatter list entry j, or (j == nsegs)
+ * the inline bytes after the last entry; inline bytes are read where
+ * seal_priv_refs moved them (`moved`: the body's inline bytes from off on),
+ * and the header's (before off) are left out. */
+static void body_piece(const far_xdr_enc *e, unsigned j, size_t off, size_t pos0,
+                       const uint8_t *moved, piece *out)
+{
+    size_t o, len;
+    if (j < e->nsegs) {
+        const far__xdr_seg *g = &e->segs[j];
+        if (g->ref) { /* (a reference is never in the header) */
+            *out = (piece){g->ref, g->len};
+            return;
+        }
+        o = g->off, len = g->len;
+    } else {
+        o = e->seg_from, len = pos0 - e->seg_from;
+    }
+    if (o + len <= off) {
+        *out = (piece){moved, 0};
+        return;
+    }
+    if (o < off)
+        len -= off - o, o = off;
+    *out = (piece){moved + (o - off), len};
+}
+
+/* PRIV for a body with bytes held by reference (a large opaque of the
+ * caller's, far_xdr_put_opaque_ref): sealed straight from where its bytes
+ * are into the inline buffer, so the body is read once (by the cipher)
+ * instead of copied in, moved for the tags and then sealed in place.  The
+ * inline buffer becomes
+ *
+ *   [0, off)                  the header, unchanged
+ *   [off, off + sealed)       the sealed chunks: the new body
+ *   [off + sealed, + inl)     the body's inline bytes (length words,
+ *                             padding, small fields), moved out of the way
+ *   [.., + CHUNK)             room to gather a chunk that spans pieces
+ *
+ * and then only its first off + sealed bytes are kept: nothing is held by
+ * reference any more (the caller may free what it referred to). */
+static bool seal_priv_refs(const far__noise_cs *cs, uint64_t seq, far_xdr_enc *e, size_t off,
+                           size_t k)
+{
+    size_t n = far_xdr_enc_len(e) - off, sealed = n + TAG * k, pos0 = e->pos, inl = pos0 - off;
+    if (sealed > e->max - off)
+        return far_xdr_enc_fail(e, FAR_ENOSPACE, "the sealed body would exceed the maximum");
+    /* the scratch space is not part of the encoding: no maximum for it */
+    size_t max = e->max;
+    e->max = SIZE_MAX;
+    bool room = far_xdr_reserve(e, off + sealed + inl + CHUNK - pos0) != NULL;
+    e->max = max;
+    if (!room)
+        return false;
+    uint8_t *b = e->buf, *moved = b + off + sealed, *scratch = moved + inl;
+    memcpy(moved, b + off, inl);
+    unsigned j = 0;  /* the piece being read (body_piece) */
+    piece pc = {0};  /* its bytes */
+    size_t used = 0; /* of them, already sealed */
+    body_piece(e, 0, off, pos0, moved, &pc);
+    for (size_t i = 0; i < k; i++) {
+        size_t len = i + 1 < k ? CHUNK : n - i * CHUNK, got = 0;
+        const uint8_t *src = scratch;
+        while (got < len) {
+            while (used == pc.len) { /* (an empty chunk reads nothing) */
+                if (++j > e->nsegs)
+                    return far_xdr_enc_fail(e, FAR_EMISUSE, "a scatter list short of the body");
+                body_piece(e, j, off, pos0, moved, &pc);
+                used = 0;
+            }
+            size_t t = pc.len - used < len - got ? pc.len - used : len - got;
+            if (!got && t == len)
+                src = pc.p + used; /* the whole chunk in one piece: no copy */
+            else
+                memcpy(scratch + got, pc.p + used, t);
+            got += t, used += t;
+        }
+        uint8_t *dst = b + off + i * (CHUNK + TAG);
+        if (far__noise_seal(cs, nonce(seq, 1 + i), NULL, 0, src, len, dst) != FAR_OK)
+            return far_xdr_enc_fail(e, FAR_EMISUSE, "the body does not seal");
+    }
+    e->pos = off + sealed;
+    e->ref_bytes = 0;
+    e->nsegs = 0;
+    e->seg_from = 0;
+    return true;
+}
+
+/* Protects the body at [off, end) of e for `level`: inline bytes only,
+ * but at PRIV, which also seals bytes held by reference. */
 static bool seal_body(const far__noise_cs *cs, uint32_t level, uint64_t seq, far_xdr_enc *e,
                       size_t off)
 {
     if (level < FAR__CTX_SVC_INTEG)
         return true;
-    if (e->ref_bytes || e->nsegs || off > e->pos)
+    if (off > far_xdr_enc_len(e) || off > e->pos ||
+        ((e->ref_bytes || e->nsegs) && level != FAR__CTX_SVC_PRIV))
         return far_xdr_enc_fail(e, FAR_EMISUSE, "a protected body held by reference");
-    size_t n = e->pos - off;
+    size_t n = far_xdr_enc_len(e) - off;
     if (level == FAR__CTX_SVC_INTEG) {
         uint8_t *t = far_xdr_reserve(e, TAG);
         if (!t)
@@ -287,9 +394,11 @@ static bool seal_body(const far__noise_cs *cs, uint32_t level, uint64_t seq, far
         return far__noise_seal(cs, nonce(seq, 1), e->buf + off, n, NULL, 0, t) == FAR_OK ||
                far_xdr_enc_fail(e, FAR_EMISUSE, "the body does not seal");
     }
-    size_t k = n ? (n + CHUNK - 1) / CHUNK : 1;
+    size_t k = chunks(n);
     if (k >= (1u << 20) - 1)
         return far_xdr_enc_fail(e, FAR_ELIMIT, "a body too large to seal");
+    if (e->nsegs)
+        return seal_priv_refs(cs, seq, e, off, k);
     if (!far_xdr_reserve(e, TAG * k))
         return false;
     uint8_t *b = e->buf + off;
@@ -420,6 +529,11 @@ static far_err sec_unwrap_args(far__sauth *a, const uint8_t **p, size_t *n, far_
     if (!out)
         return FAR_ENOMEM;
     return open_body(&x->rx, x->level, a->sec.seq, (uint8_t *)*p, *n, out, p, n);
+}
+
+bool far__sec_seals_refs(const far__sauth *a)
+{
+    return a->ops == &far__auth_sec && a->sec.sess && a->sec.sess->level == FAR__CTX_SVC_PRIV;
 }
 
 static bool sec_wrap_results(const far__sauth *a, far_xdr_enc *e, size_t res_off)

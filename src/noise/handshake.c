@@ -676,6 +676,7 @@ far_err far__noise_hs_split(far__noise_hs *hs, far__noise_cs *tx, far__noise_cs 
     memcpy(tx->k, hs->initiator ? k1 : k2, FAR__NOISE_KEYLEN);
     memcpy(rx->k, hs->initiator ? k2 : k1, FAR__NOISE_KEYLEN);
     tx->cipher = rx->cipher = hs->cipher;
+    tx->prep = rx->prep = NULL;
     sodium_memzero(k1, sizeof k1);
     sodium_memzero(k2, sizeof k2);
     if (hash)

@@ -18,6 +18,9 @@
  *
  * Secrets (keys, chaining key, PSKs) are wiped when the handshake is freed,
  * and by far__noise_cs_wipe for a transport key.
+ *
+ * AESGCM runs on GnuTLS (or libsodium, see far__noise_aesgcm_impl), the
+ * rest on libsodium.
  */
 #ifndef FARCALL_NOISE_H
 #define FARCALL_NOISE_H
@@ -48,10 +51,14 @@ typedef enum {
 typedef struct far__noise_hs far__noise_hs; /* opaque, heap-allocated */
 
 /* One direction's transport key (Noise §5.1 CipherState without its nonce:
- * the nonce is given per message, see far__noise_seal). */
+ * the nonce is given per message, see far__noise_seal).  `prep` is NULL (a
+ * key set by hand, e.g. {.cipher = ...}, or given by far__noise_hs_split)
+ * or the state far__noise_cs_prepare made, which far__noise_cs_wipe frees:
+ * a prepared key must not be copied. */
 typedef struct far__noise_cs {
     uint8_t k[FAR__NOISE_KEYLEN];
     far__noise_cipher cipher;
+    struct far__noise_prep *prep;
 } far__noise_cs;
 
 /* A new handshake for the full protocol name `protocol`, e.g.
@@ -185,7 +192,24 @@ void far__noise_public_key(const uint8_t priv[32], uint8_t pub[32]);
  * and PCLMUL). */
 bool far__noise_aesgcm_available(void);
 
-/* Wipes a transport key. */
+/* Which AES-256-GCM runs in this process: "gnutls" (GnuTLS, the default:
+ * about twice libsodium's speed), "libsodium" ($FARCALL_AEAD=libsodium, or
+ * a GnuTLS that fails a known answer against libsodium at first use), or
+ * "none" (no AES-NI: AESGCM is FAR_EUNSUPPORTED).  The bytes are the same
+ * whichever runs. */
+const char *far__noise_aesgcm_impl(void);
+
+/* Precomputes a transport key's state for the messages to come (GnuTLS's
+ * key schedule and GHASH table, once instead of per message), for a key
+ * used for many messages (a session's).  Optional: seal and open work the
+ * same without it, and where it cannot be done (ChaChaPoly, libsodium's
+ * AES-GCM, out of memory) it does nothing.  Before the key is shared with
+ * other threads; far__noise_cs_wipe releases it.  seal and open on a
+ * prepared key stay lock-free and safe from any number of threads. */
+void far__noise_cs_prepare(far__noise_cs *cs);
+
+/* Wipes a transport key (and frees its prepared state: GnuTLS wipes its key
+ * schedule when a handle is freed).  Not while another thread uses it. */
 void far__noise_cs_wipe(far__noise_cs *cs);
 
 #endif

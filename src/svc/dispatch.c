@@ -53,8 +53,12 @@ static far_xdr_enc *reply_start(far_svc_req *r)
 {
     far_xdr_enc *e = &r->enc;
     far_xdr_enc_reset(e);
-    /* (a protected reply is sealed in place: nothing by reference) */
-    far_xdr_enc_set_ref_min(e, r->auth.ops && r->auth.ops->wrap_results ? 0 : REF_MIN);
+    /* (a protected reply is sealed in place: nothing by reference, but at
+     * the privacy level, which seals large results straight from the
+     * handler's memory before it is freed: msg/sec.c) */
+    far_xdr_enc_set_ref_min(
+        e,
+        r->auth.ops && r->auth.ops->wrap_results && !far__sec_seals_refs(&r->auth) ? 0 : REF_MIN);
     if (r->t != FAR__UDP)
         far_xdr_reserve(e, 4);
     return e;

@@ -165,4 +165,24 @@ r=$("$FAR" describe --json "$(S calc)" CALC_PROG.1) || fail "far describe --json
 pass "far describe --json: the far_desc as JSON"
 expect_err "far describe: a version the server does not serve" "does not serve program 536871728 version 7" \
   "$FAR" describe "$(S calc)" CALC_PROG.7
+# far describe at a level, as far call: authcomp's description asked at the
+# privacy level is the one asked at none (its reflection needs no level); a
+# wrong key is refused at the handshake
+"$FAR" describe "${AC[@]}" "$(S authcomp)" AUTH_PROG >"$TMP/desc_priv.x" 2>"$TMP/err" ||
+  fail "far describe --level priv: $(cat "$TMP/err")"
+"$FAR" describe "$(S authcomp)" AUTH_PROG >"$TMP/desc_none.x" || fail "far describe authcomp"
+cmp -s "$TMP/desc_priv.x" "$TMP/desc_none.x" || fail "far describe --level priv differs: $(diff "$TMP/desc_priv.x" "$TMP/desc_none.x" | head)"
+pass "far describe --level priv --key: authcomp's interface"
+head -c 32 /dev/urandom >"$TMP/wrong.key" && chmod 600 "$TMP/wrong.key"
+rc=0
+"$FAR" describe --level priv --key "$TMP/wrong.key" --identity authcomp "$(S authcomp)" AUTH_PROG \
+  >/dev/null 2>"$TMP/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "refused the handshake for security level priv" "$TMP/err" ||
+  fail "far describe with the wrong key: exit $rc, $(cat "$TMP/err")"
+pass "far describe with the wrong key: refused at the handshake"
+rc=0
+"$FAR" describe --level secret --key "$AUTHCOMP_KEY" "$(S authcomp)" AUTH_PROG >/dev/null 2>"$TMP/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "level is none, auth, integ or priv" "$TMP/err" ||
+  fail "far describe --level secret: exit $rc, $(cat "$TMP/err")"
+pass "far describe --level secret: a usage error"
 echo "all dyn_examples checks passed"

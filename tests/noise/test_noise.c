@@ -344,6 +344,57 @@ static void test_transport(void **state)
     }
 }
 
+/* A prepared AES-GCM key (far__noise_cs_prepare: GnuTLS's precomputed
+ * state, kept per key) seals the very bytes an unprepared one and libsodium
+ * called directly do, opens them, survives Rekey, and is wiped.  Run with
+ * $FARCALL_AEAD=libsodium too (ctest test_noise_libsodium). */
+static void test_prepared(void **state)
+{
+    (void)state;
+    if (!far__noise_aesgcm_available())
+        skip();
+    printf("AES-256-GCM on %s\n", far__noise_aesgcm_impl());
+    far__noise_cs a = {.cipher = FAR__NOISE_AESGCM}, b = {.cipher = FAR__NOISE_AESGCM};
+    for (int i = 0; i < 32; i++)
+        a.k[i] = b.k[i] = (uint8_t)(0x11 * i + 3);
+    far__noise_cs_prepare(&b);
+    far__noise_cs_prepare(&b); /* twice is once */
+    far__noise_cs_prepare(NULL);
+    static uint8_t pt[65519], x[65535], y[65535], z[65535];
+    for (size_t i = 0; i < sizeof pt; i++)
+        pt[i] = (uint8_t)(i * 7 + (i >> 8));
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 63, 64, 65, 255, 256, 257, 4097, 65503, 65519};
+    uint8_t npub[12] = {0};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        size_t n = sizes[si];
+        uint64_t nonce = (uint64_t)si << 20 | (si + 1);
+        for (int j = 0; j < 8; j++)
+            npub[4 + j] = (uint8_t)(nonce >> (56 - 8 * j)); /* §12.4: big-endian */
+        unsigned long long clen;
+        crypto_aead_aes256gcm_encrypt(z, &clen, pt, n, pt + 1, si, NULL, npub, a.k);
+        assert_int_equal(far__noise_seal(&a, nonce, pt + 1, si, pt, n, x), FAR_OK);
+        memcpy(y, pt, n); /* in place, as the security levels seal */
+        assert_int_equal(far__noise_seal(&b, nonce, pt + 1, si, y, n, y), FAR_OK);
+        assert_memory_equal(x, z, n + 16);
+        assert_memory_equal(y, z, n + 16);
+        assert_int_equal(far__noise_open(&b, nonce, pt + 1, si, y, n + 16, y), FAR_OK);
+        assert_memory_equal(y, pt, n);
+        x[n / 2] ^= 4;
+        assert_int_equal(far__noise_open(&b, nonce, pt + 1, si, x, n + 16, y), FAR_EAUTH);
+    }
+    assert_int_equal(far__noise_rekey(&a), FAR_OK);
+    assert_int_equal(far__noise_rekey(&b), FAR_OK);
+    assert_memory_equal(a.k, b.k, 32);
+    assert_int_equal(far__noise_seal(&a, 9, NULL, 0, pt, 100, x), FAR_OK);
+    assert_int_equal(far__noise_seal(&b, 9, NULL, 0, pt, 100, y), FAR_OK);
+    assert_memory_equal(x, y, 116);
+    far__noise_cs_wipe(&b);
+    assert_null(b.prep);
+    static const uint8_t zero[32];
+    assert_memory_equal(b.k, zero, 32);
+    far__noise_cs_wipe(&a);
+}
+
 /* The nonce encodings (Noise §12.3 little-endian, §12.4 big-endian) and
  * REKEY (§4.2), against libsodium called directly with the bytes the spec
  * describes (the vectors only use nonces 0..3, whose encodings barely
@@ -727,10 +778,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_truncated),         cmocka_unit_test(test_flipped),
-        cmocka_unit_test(test_transport),         cmocka_unit_test(test_nonce_and_rekey),
-        cmocka_unit_test(test_missing_keys),      cmocka_unit_test(test_unsupported_names),
-        cmocka_unit_test(test_misuse_and_limits), cmocka_unit_test(test_zero_dh),
-        cmocka_unit_test(test_psk_callback),      cmocka_unit_test(test_all_patterns),
+        cmocka_unit_test(test_transport),         cmocka_unit_test(test_prepared),
+        cmocka_unit_test(test_nonce_and_rekey),   cmocka_unit_test(test_missing_keys),
+        cmocka_unit_test(test_unsupported_names), cmocka_unit_test(test_misuse_and_limits),
+        cmocka_unit_test(test_zero_dh),           cmocka_unit_test(test_psk_callback),
+        cmocka_unit_test(test_all_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,7 +139,8 @@ static void ssrv_start(ssrv *t, const char *addr, far_security min, bool udp_too
 {
     memset(t, 0, sizeof *t);
     pthread_mutex_init(&t->st.mu, NULL);
-    far_server_opts o = {.workers = 2, .min_security = min};
+    /* records of a little over 1 MiB: the 1 MiB echo's sealed arguments */
+    far_server_opts o = {.workers = 2, .min_security = min, .max_record = 4u << 20};
     assert_int_equal(far_server_create(&t->s, &o), FAR_OK);
     assert_int_equal(far_server_add_program(t->s, &sprog, &t->st), FAR_OK);
     assert_int_equal(far_server_set_key_lookup(t->s, lookup, NULL), FAR_OK);
@@ -205,8 +206,14 @@ static void levels_on(const char *listen, bool udp)
     ssrv_start(&t, listen, FAR_SEC_NONE, udp);
     ssrv_go(&t);
     const char *addr = udp ? t.bound_udp : t.bound;
-    static const uint32_t sizes[] = {0, 1, 5, 4096, 65503, 65504, 65505, 131008, 200001};
-    size_t max = udp ? 60000 : 200001;
+    /* Around the 65,504-byte chunks: of the body (the opaque's length word
+     * and its bytes, 65,500 bytes of data fill the first chunk) and of the
+     * data; above 4,096 bytes a sync call's arguments and the results go by
+     * reference and are sealed straight from there at the privacy level. */
+    static const uint32_t sizes[] = {0,      1,      5,       4095,    4096,   4097,   65499,
+                                     65500,  65501,  65503,   65504,   65505,  131000, 131004,
+                                     131008, 200001, 1048575, 1048576, 1048577};
+    size_t max = udp ? 60000 : 1048577;
     uint8_t *buf = malloc(max);
     assert_non_null(buf);
     for (size_t i = 0; i < max; i++)

@@ -1,7 +1,8 @@
 /* far describe, far call: dynamic calls from a shell, written on the
  * library's dynamic-call API (farcall/dyn.h).
  *
- *   far describe [--x FILE.x] [--source] [--json] [-t MS] HOST PROG[.VERS]
+ *   far describe [--x FILE.x] [--source] [--json] [--level LEVEL --key FILE
+ *                [--identity NAME]] [-t MS] HOST PROG[.VERS]
  *   far call [--x FILE.x] [--pretty] [--auth-sys] [-t MS] HOST PROG.VERS.PROC JSON|-
  *
  * The types come from the server's reflection program (FAR_REFLECT, which
@@ -42,7 +43,7 @@ typedef struct dopts {
     bool json;         /* --json */
     bool pretty;       /* --pretty */
     bool auth_sys;     /* --auth-sys */
-    far_tool_sec sec;  /* --level, --key, --identity (call) */
+    far_tool_sec sec;  /* --level, --key, --identity (describe, call) */
     uint32_t timeout_ms;
     const char *pos[4];
     int npos;
@@ -606,9 +607,9 @@ static void print_versions(char **texts, size_t n)
 int far__cmd_describe(int argc, char **argv)
 {
     dopts o = {.timeout_ms = 5000};
-    if (!parse_opts(argc, argv, "sj", &o) || o.npos != 2) {
-        fprintf(stderr, "usage: far describe [--x FILE.x] [--source] [--json] [-t MS] HOST "
-                        "PROG[.VERS]\n");
+    if (!parse_opts(argc, argv, "sjS", &o) || o.npos != 2) {
+        fprintf(stderr, "usage: far describe [--x FILE.x] [--source] [--json] [--level LEVEL "
+                        "--key FILE [--identity NAME]] [-t MS] HOST PROG[.VERS]\n");
         return 2;
     }
     target t;

@@ -9,7 +9,8 @@
  *                                         procedure 0, with the round-trip time
  *   far name set NAME PROG | unset NAME | get [-x] NAME [HOST] | list [-x] [HOST]
  *                                         farbind's names
- *   far describe [--x FILE.x] [--source] [--json] [-t MS] HOST PROG[.VERS]
+ *   far describe [--x FILE.x] [--source] [--json] [--level LEVEL --key FILE
+ *                [--identity NAME]] [-t MS] HOST PROG[.VERS]
  *                                         a program's interface, as .x text (dyn.c)
  *   far call [--x FILE.x] [--pretty] [--auth-sys] [-t MS] HOST PROG.VERS.PROC JSON|-
  *                                         a call with JSON arguments (dyn.c)
@@ -657,13 +658,19 @@ static const struct {
      "A-Z a-z 0-9 _ . - and may stand for PROG in PROG/VERS@HOST addresses.\n"
      "  -x     program numbers in hex\n"},
     {"describe", far__cmd_describe, "prints a program's interface as .x text, from the server",
-     "usage: far describe [--x FILE.x] [--source] [--json] [-t MS] HOST PROG[.VERS]\n"
+     "usage: far describe [--x FILE.x] [--source] [--json] [--level LEVEL --key FILE\n"
+     "                    [--identity NAME]] [-t MS] HOST PROG[.VERS]\n"
      "Asks the server's reflection program (FAR_REFLECT, which every farcall server\n"
      "serves) for the description of PROG and prints it as .x text that fargen and\n"
      "rpcgen compile: every version of PROG, or VERS only.\n"
      "  --x FILE.x  take the types from FILE.x (a classic server has no reflection)\n"
      "  --source    print the .x text the server was compiled from instead\n"
      "  --json      print the description itself (far_desc of far_reflect.x) as JSON\n"
+     "  --level LEVEL    security level: none (default), auth, integ or priv (a server\n"
+     "                   whose minimum covers every program, reflection included)\n"
+     "  --key FILE       the key shared with the server (32 bytes, raw or hex; mode 0600)\n"
+     "  --identity NAME  the name the server knows the key by (default $FARCALL_IDENTITY,\n"
+     "                   else $USER)\n"
      "  -t MS       deadline of the connect and of each call (default 5000)\n"
      "HOST: the server's address (tcp://H:P, udp://H:P, unix:PATH), or a host name\n"
      "or binder address where PROG is looked up (\"localhost\": the local binder).\n"
