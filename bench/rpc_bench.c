@@ -10,10 +10,14 @@
  *                                     connection); fails if any call fails
  *   rpc_bench conc P SECONDS          P client processes, one sync call at a time each
  *   rpc_bench echo BYTES N            N sync echo calls of BYTES (MB/s one way)
+ *   rpc_bench pecho BYTES N T         T threads sharing one client, N sync echo
+ *                                     calls of BYTES each (MB/s one way, all
+ *                                     threads together)
  *   rpc_bench ucall drc|nodrc N       p50/p99 of N sync 16-byte ECHO calls over UDP,
  *                                     the server's duplicate request cache on or off
  * FAR_BENCH_NO_CTX=1: the client speaks plain ONC RPC (no FAR_CTX flavor).
  */
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -324,6 +328,74 @@ static int echo(size_t bytes, int n)
     return 0;
 }
 
+/* pecho: T threads, one client (one connection), each its own calls. */
+typedef struct pecho_th {
+    pthread_t th;
+    far_client *c;
+    size_t bytes;
+    int n;
+    pthread_barrier_t *go;
+    int failed;
+} pecho_th;
+
+static void *pecho_main(void *p)
+{
+    pecho_th *t = p;
+    blob in = {(uint32_t)t->bytes, aligned_alloc(4096, (t->bytes + 4095) & ~(size_t)4095)}, out;
+    memset(in.val, 7, t->bytes);
+    far_arena ar;
+    far_arena_init(&ar, NULL, 0, 128u << 20);
+    for (int i = 0; i < 2 + t->n; i++) {
+        if (i == 2) /* (two to warm up, then all threads start together) */
+            pthread_barrier_wait(t->go);
+        far_arena_reset(&ar);
+        if (far_client_call(t->c, BPROG, 1, 1, blob_enc, &in, blob_dec, &out, &ar, NULL)) {
+            fprintf(stderr, "%s\n", far_last_error());
+            t->failed = 1;
+            break;
+        }
+    }
+    far_arena_fini(&ar);
+    free(in.val);
+    return NULL;
+}
+
+static int pecho(size_t bytes, int n, int nth)
+{
+    if (nth < 1 || nth > 64)
+        return 2;
+    char addr[160];
+    start_server("tcp", addr, sizeof addr);
+    far_client *c;
+    far_client_opts o = *client_opts();
+    o.max_record = 64u << 20;
+    if (far_client_open(&c, addr, &o))
+        return 1;
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, (unsigned)nth + 1);
+    pecho_th th[64];
+    for (int i = 0; i < nth; i++) {
+        th[i] = (pecho_th){.c = c, .bytes = bytes, .n = n, .go = &go};
+        if (pthread_create(&th[i].th, NULL, pecho_main, &th[i]) != 0)
+            return 1;
+    }
+    pthread_barrier_wait(&go);
+    double t0 = now_s();
+    int failed = 0;
+    for (int i = 0; i < nth; i++) {
+        pthread_join(th[i].th, NULL);
+        failed |= th[i].failed;
+    }
+    double secs = now_s() - t0;
+    pthread_barrier_destroy(&go);
+    far_client_destroy(c);
+    stop_server();
+    if (failed)
+        return 1;
+    printf("pecho_%zu_%d MB_s=%.1f\n", bytes, nth, (double)bytes * n * nth / secs / 1e6);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -338,6 +410,8 @@ int main(int argc, char **argv)
         return conc(atoi(argv[2]), atof(argv[3]));
     if (!strcmp(argv[1], "echo"))
         return echo((size_t)atol(argv[2]), atoi(argv[3]));
+    if (!strcmp(argv[1], "pecho") && argc >= 5)
+        return pecho((size_t)atol(argv[2]), atoi(argv[3]), atoi(argv[4]));
     if (!strcmp(argv[1], "ucall"))
         return ucall(argv[2], atoi(argv[3]));
     return 2;
