@@ -33,37 +33,52 @@ if [ ${#compilers[@]} = 0 ]; then
     exit 1
 fi
 
-fail=0
+# one_build CC TYPE: configures and builds one combination; its report (and
+# the log's errors when it fails) goes to $work/CC-TYPE.result, and its exit
+# status says whether it passed.
+one_build() {
+    local cc=$1 type=$2
+    local b=$work/$cc-$type start=$SECONDS
+    exec >"$b.result" 2>&1
+    if ! "${nice[@]}" cmake -S "$src" -B "$b" -DCMAKE_C_COMPILER="$cc" \
+            -DCMAKE_BUILD_TYPE="$type" -DFARCALL_WERROR=ON -DFARCALL_TESTS=OFF \
+            -DFARCALL_BENCH=OFF >"$b.log" 2>&1; then
+        cat "$b.log"
+        echo "FAIL $cc $type: cmake configure"
+        return 1
+    fi
+    # -Werror must really be on, or this test checks nothing.
+    if ! grep -q -- '-Werror' "$b/CMakeFiles/farcall.dir/flags.make"; then
+        echo "FAIL $cc $type: -DFARCALL_WERROR=ON did not add -Werror to the library's flags"
+        return 1
+    fi
+    if ! "${nice[@]}" cmake --build "$b" -j2 >>"$b.log" 2>&1; then
+        if grep -q -E 'error|warning' "$b.log"; then
+            grep -E -B2 -A6 'error|warning' "$b.log" | head -n 80 || true
+        else
+            tail -n 40 "$b.log"
+        fi
+        echo "FAIL $cc $type: build (log above)"
+        return 1
+    fi
+    echo "ok $cc $type ($((SECONDS - start)) s)"
+    rm -rf "$b"
+}
+
+# The four at once: at the lowest priority they take only the CPU the tests
+# leave idle, and together they leave none idle.
+pids=()
+names=()
 for cc in "${compilers[@]}"; do
     for type in Release Debug; do
-        b=$work/$cc-$type
-        start=$SECONDS
-        if ! "${nice[@]}" cmake -S "$src" -B "$b" -DCMAKE_C_COMPILER="$cc" \
-                -DCMAKE_BUILD_TYPE="$type" -DFARCALL_WERROR=ON -DFARCALL_TESTS=OFF \
-                -DFARCALL_BENCH=OFF >"$b.log" 2>&1; then
-            cat "$b.log"
-            echo "FAIL $cc $type: cmake configure"
-            fail=$((fail + 1))
-            continue
-        fi
-        # -Werror must really be on, or this test checks nothing.
-        if ! grep -q -- '-Werror' "$b/CMakeFiles/farcall.dir/flags.make"; then
-            echo "FAIL $cc $type: -DFARCALL_WERROR=ON did not add -Werror to the library's flags"
-            fail=$((fail + 1))
-            continue
-        fi
-        if ! "${nice[@]}" cmake --build "$b" -j2 >>"$b.log" 2>&1; then
-            if grep -q -E 'error|warning' "$b.log"; then
-                grep -E -B2 -A6 'error|warning' "$b.log" | head -n 80 || true
-            else
-                tail -n 40 "$b.log"
-            fi
-            echo "FAIL $cc $type: build (log above)"
-            fail=$((fail + 1))
-            continue
-        fi
-        echo "ok $cc $type ($((SECONDS - start)) s)"
-        rm -rf "$b"
+        one_build "$cc" "$type" &
+        pids+=($!)
+        names+=("$cc-$type")
     done
+done
+fail=0
+for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || fail=$((fail + 1))
+    cat "$work/${names[$i]}.result"
 done
 [ $fail = 0 ]
