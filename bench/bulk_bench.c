@@ -16,9 +16,13 @@
  * call (ECHO of 4 bytes) on an idle connection, and while a memory fetch
  * runs on it from another thread.
  *
- * Loopback TCP on 127.0.0.1; both processes unpinned (the machine has two
- * vCPUs). */
+ * Loopback TCP on 127.0.0.1.  Placement as in anchors/README.md: pin the
+ * parent with taskset and the child with $FAR_SERVER_CPU (same core:
+ * `FAR_SERVER_CPU=0 taskset -c 0`; cross core: `FAR_SERVER_CPU=1 taskset -c
+ * 0`); unset, the child stays where the parent may run.  BULK_LAT_ONLY=1
+ * skips the throughput rows (the small calls only). */
 #include <arpa/inet.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -263,6 +267,14 @@ static void *raw_server(void *arg)
 
 static void child(int wfd)
 {
+    const char *cpu = getenv("FAR_SERVER_CPU");
+    if (cpu && *cpu) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(atoi(cpu), &set);
+        if (sched_setaffinity(0, sizeof set, &set) < 0)
+            die("sched_setaffinity");
+    }
     src_mem = malloc(n_bytes);
     if (!src_mem)
         die("malloc");
@@ -507,7 +519,7 @@ int main(int argc, char **argv)
     raw_mem(dst);
     far_bulk_spec w = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
     far_fetch(c, P_MEM, &w);
-    for (int i = 0; i < reps; i++) {
+    for (int i = 0; i < reps && !getenv("BULK_LAT_ONLY"); i++) {
         if (getenv("BULK_FILE_ONLY")) {
             rm[i] = fm[i] = 1;
         } else {
@@ -531,6 +543,8 @@ int main(int argc, char **argv)
         fsf[i] = far_fetch(c, P_SFILE, &ssf);
     }
     double gb = (double)n_bytes / 1e9;
+    if (getenv("BULK_LAT_ONLY"))
+        reps = 1, rm[0] = fm[0] = rf[0] = ff[0] = rsm[0] = fsm[0] = rsf[0] = fsf[0] = 1;
     double mrm = median(rm, reps), mfm = median(fm, reps), mrf = median(rf, reps),
            mff = median(ff, reps);
     printf("bulk_bench: %llu bytes, %d runs each (median), loopback TCP 127.0.0.1\n",
