@@ -150,6 +150,13 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
     }
     *p = r->buf + r->len;
     *space = r->cap - r->len;
+    /* In a large fragment, read up to its end and the next header only: a
+     * read that ran on into the next large record would leave its start to
+     * be moved to the front of the buffer by the next call (a copy of up to
+     * a whole record per record, the bulk layer's 256 KiB chunks). */
+    if (r->in_frag && r->frag_left >= FAR__RECRD_EXACT && r->pos == r->len &&
+        *space > (size_t)r->frag_left + 4)
+        *space = (size_t)r->frag_left + 4;
     return FAR_OK;
 }
 
