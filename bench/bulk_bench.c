@@ -153,7 +153,11 @@ static far_err h_echo(const void *impl, far_svc_req *r, const void *a, void *res
 {
     (void)impl;
     (void)r;
-    *(uint32_t *)res = *(const uint32_t *)a;
+    (void)a;
+    /* when the handler ran (microseconds, CLOCK_MONOTONIC: the same clock
+     * in both processes), so the client can split the call's time into
+     * the way there and the way back */
+    *(uint32_t *)res = (uint32_t)(uint64_t)(now_s() * 1e6);
     return FAR_OK;
 }
 
@@ -414,8 +418,10 @@ static double median(double *v, int n)
 }
 
 /* Small calls: latencies (microseconds) of `count` ECHO calls, or of as
- * many as fit while *running holds. */
-static int echo_lat(far_client *c, double *lat, int max, atomic_bool *running)
+ * many as fit while *running holds; up[i]: of lat[i], the part until the
+ * server's handler ran (the call's way there; the rest is the reply's way
+ * back). */
+static int echo_lat(far_client *c, double *lat, double *up, int max, atomic_bool *running)
 {
     int n = 0;
     for (; n < max && (!running || atomic_load(running)); n++) {
@@ -423,7 +429,9 @@ static int echo_lat(far_client *c, double *lat, int max, atomic_bool *running)
         double t0 = now_s();
         if (far_client_call(c, BPROG, 1, P_ECHO, u32_enc, &a, u32_dec, &r, NULL, NULL) != FAR_OK)
             die("echo");
-        lat[n] = (now_s() - t0) * 1e6;
+        double t1 = now_s();
+        lat[n] = (t1 - t0) * 1e6;
+        up[n] = (double)(uint32_t)(r - (uint32_t)(uint64_t)(t0 * 1e6));
     }
     return n;
 }
@@ -561,13 +569,19 @@ int main(int argc, char **argv)
     /* small calls: idle, then during a memory fetch on the same client */
     enum { MAXLAT = 200000 };
     double *idle = malloc(MAXLAT * sizeof *idle), *busy = malloc(MAXLAT * sizeof *busy);
-    int ni = echo_lat(c, idle, 20000, NULL);
+    double *iup = malloc(MAXLAT * sizeof *iup), *bup = malloc(MAXLAT * sizeof *bup);
+    int ni = echo_lat(c, idle, iup, 20000, NULL);
     during d = {.c = c, .dst = dst};
     atomic_store(&d.running, true);
     pthread_t th;
     pthread_create(&th, NULL, fetch_thread, &d);
-    int nb = echo_lat(c, busy, MAXLAT, &d.running);
+    int nb = echo_lat(c, busy, bup, MAXLAT, &d.running);
     pthread_join(th, NULL);
+    double *iback = malloc(MAXLAT * sizeof *iback), *bback = malloc(MAXLAT * sizeof *bback);
+    for (int i = 0; i < ni; i++)
+        iback[i] = idle[i] - iup[i];
+    for (int i = 0; i < nb; i++)
+        bback[i] = busy[i] - bup[i];
     double i50 = pct(idle, ni, 0.5), i99 = pct(idle, ni, 0.99);
     double b50 = pct(busy, nb, 0.5), b99 = pct(busy, nb, 0.99);
     printf("\n| small call (4-byte ECHO), same connection | calls | p50 us | p99 us |\n");
@@ -576,6 +590,11 @@ int main(int argc, char **argv)
     printf("| during a %llu-byte fetch | %d | %.1f | %.1f |\n", (unsigned long long)n_bytes, nb,
            b50, b99);
     printf("p99 during / idle: %.2fx\n", b99 / i99);
+    /* where the time goes: the way there (call sent -> handler) and back */
+    printf("way there (call -> handler) p50/p99 us: idle %.1f / %.1f, during %.1f / %.1f\n",
+           pct(iup, ni, 0.5), pct(iup, ni, 0.99), pct(bup, nb, 0.5), pct(bup, nb, 0.99));
+    printf("way back (handler -> reply) p50/p99 us: idle %.1f / %.1f, during %.1f / %.1f\n",
+           pct(iback, ni, 0.5), pct(iback, ni, 0.99), pct(bback, nb, 0.5), pct(bback, nb, 0.99));
 
     far_client_destroy(c);
     kill(pid, SIGTERM);
