@@ -458,6 +458,20 @@ static double pct(double *v, int n, double p)
     return v[i];
 }
 
+/* One row: raw's and farcall's medians (times in seconds), their ratio,
+ * and the median of each run's own ratio (raw and farcall back to back:
+ * steadier on a shared machine whose speed moves from one run to the
+ * next). */
+static void row(const char *name, double *raw, double *far, int reps)
+{
+    double gb = (double)n_bytes / 1e9, r[MAXREPS];
+    for (int i = 0; i < reps; i++)
+        r[i] = raw[i] / far[i];
+    double mr = median(raw, reps), mf = median(far, reps);
+    printf("| %s | %.2f | %.2f | %.0f%% | %.0f%% |\n", name, gb / mr, gb / mf, 100 * mr / mf,
+           100 * median(r, reps));
+}
+
 int main(int argc, char **argv)
 {
     int reps = 5;
@@ -550,21 +564,17 @@ int main(int argc, char **argv)
         far_bulk_spec ssf = {.kind = FAR_BULK_PATH, .path = src_path};
         fsf[i] = far_fetch(c, P_SFILE, &ssf);
     }
-    double gb = (double)n_bytes / 1e9;
     if (getenv("BULK_LAT_ONLY"))
         reps = 1, rm[0] = fm[0] = rf[0] = ff[0] = rsm[0] = fsm[0] = rsf[0] = fsf[0] = 1;
-    double mrm = median(rm, reps), mfm = median(fm, reps), mrf = median(rf, reps),
-           mff = median(ff, reps);
     printf("bulk_bench: %llu bytes, %d runs each (median), loopback TCP 127.0.0.1\n",
            (unsigned long long)n_bytes, reps);
-    printf("| transfer | raw TCP GB/s | farcall GB/s | farcall / raw |\n");
-    printf("|---|---|---|---|\n");
-    printf("| memory -> memory | %.2f | %.2f | %.0f%% |\n", gb / mrm, gb / mfm, 100 * mrm / mfm);
-    printf("| file -> file | %.2f | %.2f | %.0f%% |\n", gb / mrf, gb / mff, 100 * mrf / mff);
-    double a = median(rsm, reps), b = median(fsm, reps), e = median(rsf, reps),
-           f = median(fsf, reps);
-    printf("| store: memory -> memory | %.2f | %.2f | %.0f%% |\n", gb / a, gb / b, 100 * a / b);
-    printf("| store: file -> file | %.2f | %.2f | %.0f%% |\n", gb / e, gb / f, 100 * e / f);
+    printf("| transfer | raw TCP GB/s | farcall GB/s | farcall / raw | median of the runs' "
+           "ratios |\n");
+    printf("|---|---|---|---|---|\n");
+    row("memory -> memory", rm, fm, reps);
+    row("file -> file", rf, ff, reps);
+    row("store: memory -> memory", rsm, fsm, reps);
+    row("store: file -> file", rsf, fsf, reps);
 
     /* small calls: idle, then during a memory fetch on the same client */
     enum { MAXLAT = 200000 };
