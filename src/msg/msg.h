@@ -378,8 +378,9 @@ void far__recrd_fini(far__recrd *r);
 int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err);
 /* Makes room for reading: discards consumed records and grows the buffer as the
  * current fragment requires (bounded).  p and space describe the free tail;
- * inside a fragment of FAR__RECRD_EXACT bytes or more, only up to its end and
- * the next header (so the next large record starts where the buffer does). */
+ * inside a record of FAR__RECRD_EXACT bytes or more, only up to its
+ * fragment's end and the next header (so the next large record starts where
+ * the buffer does).  A record being read is not moved while its rest fits. */
 #define FAR__RECRD_EXACT (64u * 1024)
 far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space);
 static inline void far__recrd_commit(far__recrd *r, size_t n)
