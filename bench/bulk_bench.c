@@ -16,9 +16,13 @@
  * call (ECHO of 4 bytes) on an idle connection, and while a memory fetch
  * runs on it from another thread.
  *
- * Loopback TCP on 127.0.0.1; both processes unpinned (the machine has two
- * vCPUs). */
+ * Loopback TCP on 127.0.0.1.  Placement as in anchors/README.md: pin the
+ * parent with taskset and the child with $FAR_SERVER_CPU (same core:
+ * `FAR_SERVER_CPU=0 taskset -c 0`; cross core: `FAR_SERVER_CPU=1 taskset -c
+ * 0`); unset, the child stays where the parent may run.  BULK_LAT_ONLY=1
+ * skips the throughput rows (the small calls only). */
 #include <arpa/inet.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -149,7 +153,11 @@ static far_err h_echo(const void *impl, far_svc_req *r, const void *a, void *res
 {
     (void)impl;
     (void)r;
-    *(uint32_t *)res = *(const uint32_t *)a;
+    (void)a;
+    /* when the handler ran (microseconds, CLOCK_MONOTONIC: the same clock
+     * in both processes), so the client can split the call's time into
+     * the way there and the way back */
+    *(uint32_t *)res = (uint32_t)(uint64_t)(now_s() * 1e6);
     return FAR_OK;
 }
 
@@ -263,6 +271,14 @@ static void *raw_server(void *arg)
 
 static void child(int wfd)
 {
+    const char *cpu = getenv("FAR_SERVER_CPU");
+    if (cpu && *cpu) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(atoi(cpu), &set);
+        if (sched_setaffinity(0, sizeof set, &set) < 0)
+            die("sched_setaffinity");
+    }
     src_mem = malloc(n_bytes);
     if (!src_mem)
         die("malloc");
@@ -402,8 +418,10 @@ static double median(double *v, int n)
 }
 
 /* Small calls: latencies (microseconds) of `count` ECHO calls, or of as
- * many as fit while *running holds. */
-static int echo_lat(far_client *c, double *lat, int max, atomic_bool *running)
+ * many as fit while *running holds; up[i]: of lat[i], the part until the
+ * server's handler ran (the call's way there; the rest is the reply's way
+ * back). */
+static int echo_lat(far_client *c, double *lat, double *up, int max, atomic_bool *running)
 {
     int n = 0;
     for (; n < max && (!running || atomic_load(running)); n++) {
@@ -411,7 +429,9 @@ static int echo_lat(far_client *c, double *lat, int max, atomic_bool *running)
         double t0 = now_s();
         if (far_client_call(c, BPROG, 1, P_ECHO, u32_enc, &a, u32_dec, &r, NULL, NULL) != FAR_OK)
             die("echo");
-        lat[n] = (now_s() - t0) * 1e6;
+        double t1 = now_s();
+        lat[n] = (t1 - t0) * 1e6;
+        up[n] = (double)(uint32_t)(r - (uint32_t)(uint64_t)(t0 * 1e6));
     }
     return n;
 }
@@ -436,6 +456,20 @@ static double pct(double *v, int n, double p)
     qsort(v, (size_t)n, sizeof *v, cmp_d);
     int i = (int)(p * (n - 1));
     return v[i];
+}
+
+/* One row: raw's and farcall's medians (times in seconds), their ratio,
+ * and the median of each run's own ratio (raw and farcall back to back:
+ * steadier on a shared machine whose speed moves from one run to the
+ * next). */
+static void row(const char *name, double *raw, double *far, int reps)
+{
+    double gb = (double)n_bytes / 1e9, r[MAXREPS];
+    for (int i = 0; i < reps; i++)
+        r[i] = raw[i] / far[i];
+    double mr = median(raw, reps), mf = median(far, reps);
+    printf("| %s | %.2f | %.2f | %.0f%% | %.0f%% |\n", name, gb / mr, gb / mf, 100 * mr / mf,
+           100 * median(r, reps));
 }
 
 int main(int argc, char **argv)
@@ -507,7 +541,7 @@ int main(int argc, char **argv)
     raw_mem(dst);
     far_bulk_spec w = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
     far_fetch(c, P_MEM, &w);
-    for (int i = 0; i < reps; i++) {
+    for (int i = 0; i < reps && !getenv("BULK_LAT_ONLY"); i++) {
         if (getenv("BULK_FILE_ONLY")) {
             rm[i] = fm[i] = 1;
         } else {
@@ -530,30 +564,34 @@ int main(int argc, char **argv)
         far_bulk_spec ssf = {.kind = FAR_BULK_PATH, .path = src_path};
         fsf[i] = far_fetch(c, P_SFILE, &ssf);
     }
-    double gb = (double)n_bytes / 1e9;
-    double mrm = median(rm, reps), mfm = median(fm, reps), mrf = median(rf, reps),
-           mff = median(ff, reps);
+    if (getenv("BULK_LAT_ONLY"))
+        reps = 1, rm[0] = fm[0] = rf[0] = ff[0] = rsm[0] = fsm[0] = rsf[0] = fsf[0] = 1;
     printf("bulk_bench: %llu bytes, %d runs each (median), loopback TCP 127.0.0.1\n",
            (unsigned long long)n_bytes, reps);
-    printf("| transfer | raw TCP GB/s | farcall GB/s | farcall / raw |\n");
-    printf("|---|---|---|---|\n");
-    printf("| memory -> memory | %.2f | %.2f | %.0f%% |\n", gb / mrm, gb / mfm, 100 * mrm / mfm);
-    printf("| file -> file | %.2f | %.2f | %.0f%% |\n", gb / mrf, gb / mff, 100 * mrf / mff);
-    double a = median(rsm, reps), b = median(fsm, reps), e = median(rsf, reps),
-           f = median(fsf, reps);
-    printf("| store: memory -> memory | %.2f | %.2f | %.0f%% |\n", gb / a, gb / b, 100 * a / b);
-    printf("| store: file -> file | %.2f | %.2f | %.0f%% |\n", gb / e, gb / f, 100 * e / f);
+    printf("| transfer | raw TCP GB/s | farcall GB/s | farcall / raw | median of the runs' "
+           "ratios |\n");
+    printf("|---|---|---|---|---|\n");
+    row("memory -> memory", rm, fm, reps);
+    row("file -> file", rf, ff, reps);
+    row("store: memory -> memory", rsm, fsm, reps);
+    row("store: file -> file", rsf, fsf, reps);
 
     /* small calls: idle, then during a memory fetch on the same client */
     enum { MAXLAT = 200000 };
     double *idle = malloc(MAXLAT * sizeof *idle), *busy = malloc(MAXLAT * sizeof *busy);
-    int ni = echo_lat(c, idle, 20000, NULL);
+    double *iup = malloc(MAXLAT * sizeof *iup), *bup = malloc(MAXLAT * sizeof *bup);
+    int ni = echo_lat(c, idle, iup, 20000, NULL);
     during d = {.c = c, .dst = dst};
     atomic_store(&d.running, true);
     pthread_t th;
     pthread_create(&th, NULL, fetch_thread, &d);
-    int nb = echo_lat(c, busy, MAXLAT, &d.running);
+    int nb = echo_lat(c, busy, bup, MAXLAT, &d.running);
     pthread_join(th, NULL);
+    double *iback = malloc(MAXLAT * sizeof *iback), *bback = malloc(MAXLAT * sizeof *bback);
+    for (int i = 0; i < ni; i++)
+        iback[i] = idle[i] - iup[i];
+    for (int i = 0; i < nb; i++)
+        bback[i] = busy[i] - bup[i];
     double i50 = pct(idle, ni, 0.5), i99 = pct(idle, ni, 0.99);
     double b50 = pct(busy, nb, 0.5), b99 = pct(busy, nb, 0.99);
     printf("\n| small call (4-byte ECHO), same connection | calls | p50 us | p99 us |\n");
@@ -562,6 +600,11 @@ int main(int argc, char **argv)
     printf("| during a %llu-byte fetch | %d | %.1f | %.1f |\n", (unsigned long long)n_bytes, nb,
            b50, b99);
     printf("p99 during / idle: %.2fx\n", b99 / i99);
+    /* where the time goes: the way there (call sent -> handler) and back */
+    printf("way there (call -> handler) p50/p99 us: idle %.1f / %.1f, during %.1f / %.1f\n",
+           pct(iup, ni, 0.5), pct(iup, ni, 0.99), pct(bup, nb, 0.5), pct(bup, nb, 0.99));
+    printf("way back (handler -> reply) p50/p99 us: idle %.1f / %.1f, during %.1f / %.1f\n",
+           pct(iback, ni, 0.5), pct(iback, ni, 0.99), pct(bback, nb, 0.5), pct(bback, nb, 0.99));
 
     far_client_destroy(c);
     kill(pid, SIGTERM);

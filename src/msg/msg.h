@@ -382,7 +382,11 @@ void far__recrd_fini(far__recrd *r);
  * 0: more bytes needed; -1: error (*err: FAR_ELIMIT oversize, FAR_EPROTO bad). */
 int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err);
 /* Makes room for reading: discards consumed records and grows the buffer as the
- * current fragment requires (bounded).  p and space describe the free tail. */
+ * current fragment requires (bounded).  p and space describe the free tail;
+ * inside a record of FAR__RECRD_EXACT bytes or more, only up to its
+ * fragment's end and the next header (so the next large record starts where
+ * the buffer does).  A record being read is not moved while its rest fits. */
+#define FAR__RECRD_EXACT (64u * 1024)
 far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space);
 static inline void far__recrd_commit(far__recrd *r, size_t n)
 {

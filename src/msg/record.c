@@ -106,8 +106,15 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
         r->len -= r->pos - r->wr;
         r->pos = r->wr;
     }
-    if (r->rec > 0) {
-        memmove(r->buf, r->buf + r->rec, r->len - r->rec);
+    /* Consumed bytes are dropped by moving the rest to the front -- but not
+     * a record being read whose rest fits after it: that would move all of
+     * it so far on every read (its own header first of all, which every
+     * large record leaves in front of it), a copy of up to every byte of a
+     * 256 KiB bulk chunk.  Moved when it costs at most what it frees. */
+    size_t keep = r->len - r->rec;
+    bool fits = r->in_frag && r->pos + r->frag_left + 4 <= r->cap;
+    if (r->rec > 0 && (!fits || keep <= r->rec || keep <= 4096)) {
+        memmove(r->buf, r->buf + r->rec, keep);
         r->len -= r->rec;
         r->pos -= r->rec;
         r->wr -= r->rec;
@@ -150,6 +157,14 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
     }
     *p = r->buf + r->len;
     *space = r->cap - r->len;
+    /* In a large record, read up to its fragment's end and the next header
+     * only: a
+     * read that ran on into the next large record would leave its start to
+     * be moved to the front of the buffer by the next call (a copy of up to
+     * a whole record per record, the bulk layer's 256 KiB chunks). */
+    if (r->in_frag && r->wr - r->rec + r->frag_left >= FAR__RECRD_EXACT && r->pos == r->len &&
+        *space > (size_t)r->frag_left + 4)
+        *space = (size_t)r->frag_left + 4;
     return FAR_OK;
 }
 

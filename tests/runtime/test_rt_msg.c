@@ -167,6 +167,123 @@ static void test_record_many_small_fragments(void **state)
     free(out);
 }
 
+/* Large records back to back, every byte available at once: a read inside
+ * a large fragment stops at its end and the next header, so the next large
+ * record starts at the front of the buffer (none is moved there half-read). */
+static void test_record_large_back_to_back(void **state)
+{
+    (void)state;
+    enum { BIG = 3 * FAR__RECRD_EXACT / 2, N = 4, SMALL = 20 };
+    size_t len = N * (4 + BIG) + 4 + SMALL;
+    uint8_t *in = malloc(len);
+    assert_non_null(in);
+    for (int i = 0; i < N; i++) {
+        put32(in + (size_t)i * (4 + BIG), FAR__REC_LAST | BIG);
+        memset(in + (size_t)i * (4 + BIG) + 4, 'a' + i, BIG);
+    }
+    put32(in + N * (4 + BIG), FAR__REC_LAST | SMALL);
+    memset(in + N * (4 + BIG) + 4, 'z', SMALL);
+    far__recrd r;
+    far__recrd_init(&r, 1u << 20, 4096);
+    size_t off = 0;
+    int nrec = 0;
+    far_err err = FAR_OK;
+    for (;;) {
+        uint8_t *p, *room;
+        size_t n, space;
+        int rc;
+        while ((rc = far__recrd_next(&r, &p, &n, &err)) == 1) {
+            if (nrec < N) {
+                assert_int_equal(n, BIG);
+                assert_int_equal(p[0], 'a' + nrec);
+                assert_int_equal(p[BIG - 1], 'a' + nrec);
+                if (nrec > 0) /* where the buffer starts: nothing of it was moved */
+                    assert_ptr_equal(p, r.buf);
+            } else {
+                assert_int_equal(n, SMALL);
+                assert_int_equal(p[0], 'z');
+            }
+            nrec++;
+        }
+        assert_true(rc >= 0);
+        if (off == len)
+            break;
+        assert_int_equal(far__recrd_room(&r, &room, &space), FAR_OK);
+        if (r.in_frag && r.frag_left >= FAR__RECRD_EXACT)
+            assert_true(space <= (size_t)r.frag_left + 4);
+        size_t k = len - off < space ? len - off : space; /* a read takes all it has room for */
+        memcpy(room, in + off, k);
+        far__recrd_commit(&r, k);
+        off += k;
+    }
+    assert_int_equal(nrec, N + 1);
+    far__recrd_fini(&r);
+    free(in);
+}
+
+/* A large record whose start came in one read with the end of the record
+ * before it is not moved to the buffer's front while the rest of it comes
+ * in (a copy of most of each bulk chunk, once per chunk). */
+static void test_record_large_not_moved(void **state)
+{
+    (void)state;
+    enum { BIG = 200 * 1024, FIRST = 300 * 1024, SMALL = 100, STEP = 10 * 1024 };
+    size_t len = 4 + FIRST + 4 + SMALL + 4 + BIG;
+    uint8_t *in = malloc(len);
+    assert_non_null(in);
+    size_t o = 0;
+    put32(in, FAR__REC_LAST | FIRST); /* one that makes the buffer large */
+    memset(in + 4, 'c', FIRST);
+    o = 4 + FIRST;
+    put32(in + o, FAR__REC_LAST | SMALL);
+    memset(in + o + 4, 'a', SMALL);
+    o += 4 + SMALL;
+    put32(in + o, FAR__REC_LAST | BIG);
+    for (size_t i = 0; i < BIG; i++)
+        in[o + 4 + i] = (uint8_t)(i * 7);
+    far__recrd r;
+    far__recrd_init(&r, 1u << 20, 4096);
+    size_t off = 0, at = SIZE_MAX;
+    int nrec = 0;
+    far_err err = FAR_OK;
+    for (;;) {
+        uint8_t *p, *room;
+        size_t n, space;
+        int rc;
+        while ((rc = far__recrd_next(&r, &p, &n, &err)) == 1) {
+            if (++nrec == 3) {
+                assert_int_equal(n, BIG);
+                assert_memory_equal(p, in + o + 4, BIG);
+                assert_true(at != SIZE_MAX);
+                assert_ptr_equal(p, r.buf + at); /* where its start was read */
+            }
+        }
+        assert_true(rc == 0);
+        if (off == len)
+            break;
+        if (nrec == 2 && at == SIZE_MAX)
+            at = r.rec;
+        if (at != SIZE_MAX)
+            assert_int_equal(r.rec, at);
+        assert_int_equal(far__recrd_room(&r, &room, &space), FAR_OK);
+        if (at != SIZE_MAX)
+            assert_int_equal(r.rec, at);
+        /* the big one at once; then the small one and the start of the
+         * next in one read; then the rest a little at a time */
+        size_t k = len - off < space ? len - off : space;
+        if (nrec >= 1 && k > STEP)
+            k = nrec == 1 && off == 4 + FIRST ? 4 + SMALL + STEP : STEP;
+        if (k > space)
+            k = space;
+        memcpy(room, in + off, k);
+        far__recrd_commit(&r, k);
+        off += k;
+    }
+    assert_int_equal(nrec, 3);
+    far__recrd_fini(&r);
+    free(in);
+}
+
 static void test_rec_frame(void **state)
 {
     (void)state;
@@ -364,6 +481,8 @@ int main(void)
         cmocka_unit_test(test_record_multifragment),
         cmocka_unit_test(test_record_limits),
         cmocka_unit_test(test_record_many_small_fragments),
+        cmocka_unit_test(test_record_large_back_to_back),
+        cmocka_unit_test(test_record_large_not_moved),
         cmocka_unit_test(test_rec_frame),
         cmocka_unit_test(test_auth_sys_limits),
         cmocka_unit_test(test_headers),
