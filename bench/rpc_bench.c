@@ -297,14 +297,21 @@ static int conc(int nproc, double secs)
     return 0;
 }
 
-static int echo(size_t bytes, int n)
+/* The echo runs' server (TCP) and client (records up to 64 MiB). */
+static far_client *echo_open(void)
 {
     char addr[160];
     start_server("tcp", addr, sizeof addr);
     far_client *c;
     far_client_opts o = *client_opts();
     o.max_record = 64u << 20;
-    if (far_client_open(&c, addr, &o))
+    return far_client_open(&c, addr, &o) == FAR_OK ? c : NULL;
+}
+
+static int echo(size_t bytes, int n)
+{
+    far_client *c = echo_open();
+    if (!c)
         return 1;
     blob in = {(uint32_t)bytes, aligned_alloc(4096, (bytes + 4095) & ~(size_t)4095)}, out;
     memset(in.val, 7, bytes);
@@ -364,12 +371,8 @@ static int pecho(size_t bytes, int n, int nth)
 {
     if (nth < 1 || nth > 64)
         return 2;
-    char addr[160];
-    start_server("tcp", addr, sizeof addr);
-    far_client *c;
-    far_client_opts o = *client_opts();
-    o.max_record = 64u << 20;
-    if (far_client_open(&c, addr, &o))
+    far_client *c = echo_open();
+    if (!c)
         return 1;
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, (unsigned)nth + 1);
