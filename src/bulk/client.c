@@ -36,7 +36,7 @@ typedef struct slot {
     far__bulk_pull_slot pull;
     far_bulk_push_args push;
     far_bulk_push_res push_res;
-    uint8_t *buf; /* a store from a file: the chunk read */
+    uint8_t *buf; /* a store from memory: a damaged copy (the test knob) */
 } slot;
 
 struct drv {
@@ -168,6 +168,50 @@ static slot *take_slot_locked(drv *d)
     return NULL;
 }
 
+/* A store from a file: FAR_BULK_PUSH's arguments encoded with the chunk
+ * read straight into the call's encoder (not into the slot's buffer and
+ * then copied in), its checksum taken there and written into the field
+ * before it, and the chunk counted in the transfer's checksum before the
+ * call can be sent (as for a chunk from memory).  Encoded once, in the
+ * thread that starts the call. */
+typedef struct push_src {
+    drv *d;
+    slot *s;
+    bool counted;
+    far_err rc; /* FAR_EIO: the file could not be read */
+} push_src;
+
+static bool push_encode_file(far_xdr_enc *e, const void *v)
+{
+    push_src *ps = (push_src *)v; /* (the caller's, encoded once: writable) */
+    drv *d = ps->d;
+    slot *s = ps->s;
+    size_t at = e->pos, pad = ((size_t)s->len + 3) & ~(size_t)3;
+    if (!far_xdr_reserve(e, 28) || !far_xdr_reserve(e, pad))
+        return false;
+    uint8_t *hdr = e->buf + at, *data = hdr + 28;
+    const uint8_t *p = NULL;
+    if (far__bulk_read(&d->io, s->off, data, s->len, &p) != FAR_OK) {
+        ps->rc = FAR_EIO;
+        return false;
+    }
+    memset(data + s->len, 0, pad - s->len);
+    uint64_t h = far__bulk_hash(data, s->len);
+    if (!ps->counted) {
+        pthread_mutex_lock(&d->mu);
+        (void)far__bulk_sum_add(&d->sum, s->off, s->len, h);
+        pthread_mutex_unlock(&d->mu);
+        ps->counted = true;
+    }
+    if (far__bulk_test_corrupt_take(s->off))
+        data[0] ^= 0x5a; /* test knob: damaged after its checksum was taken */
+    far_xdr_store_u64(hdr, d->token);
+    far_xdr_store_u64(hdr + 8, s->off);
+    far_xdr_store_u64(hdr + 16, h);
+    far_xdr_store_u32(hdr + 24, s->len);
+    return true;
+}
+
 /* Sends slot s's chunk (d->mu not held).  A failure to start fails the
  * transfer. */
 static void send_slot(drv *d, slot *s)
@@ -187,6 +231,16 @@ static void send_slot(drv *d, slot *s)
         rc = far_client_call_async(d->c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_PULL,
                                    far_bulk_pull_args_encode_any, &a, far__bulk_pull_res_decode,
                                    &s->pull, NULL, &o, chunk_cb, s);
+    } else if (d->io.fd >= 0) {
+        push_src ps = {.d = d, .s = s};
+        rc = far_client_call_async(d->c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_PUSH,
+                                   push_encode_file, &ps, far_bulk_push_res_decode_any,
+                                   &s->push_res, NULL, &o, chunk_cb, s);
+        if (rc != FAR_OK && ps.rc != FAR_OK) {
+            pthread_mutex_lock(&d->mu);
+            fail_locked(d, ps.rc, "reading the file to store failed");
+            pthread_mutex_unlock(&d->mu);
+        }
     } else {
         const uint8_t *p = NULL;
         rc = far__bulk_read(&d->io, s->off, s->buf, s->len, &p);
@@ -195,9 +249,9 @@ static void send_slot(drv *d, slot *s)
             pthread_mutex_lock(&d->mu);
             (void)far__bulk_sum_add(&d->sum, s->off, s->len, h);
             pthread_mutex_unlock(&d->mu);
-            if (far__bulk_test_corrupt_take(s->off)) {
-                if (p != s->buf)
-                    memcpy(s->buf, p, s->len);
+            if (far__bulk_test_corrupt_take(s->off) &&
+                (s->buf || (s->buf = malloc(d->chunk)) != NULL)) {
+                memcpy(s->buf, p, s->len);
                 s->buf[0] ^= 0x5a; /* test knob: damaged after its checksum was taken */
                 p = s->buf;
             }
@@ -544,11 +598,8 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
             why = "the bytes kept for resuming could not be read";
         if (rc == FAR_OK && !(d->slots = calloc(d->window, sizeof *d->slots)))
             rc = FAR_ENOMEM;
-        for (unsigned i = 0; rc == FAR_OK && i < d->window; i++) {
+        for (unsigned i = 0; rc == FAR_OK && i < d->window; i++)
             d->slots[i].d = d;
-            if (!d->fetch && d->io.fd >= 0 && !(d->slots[i].buf = malloc(d->chunk)))
-                rc = FAR_ENOMEM;
-        }
         sp->size = d->size;
         d->next_off = d->done = d->acked = rc == FAR_OK ? o->offset : 0;
         pthread_mutex_lock(&d->mu);
