@@ -75,6 +75,9 @@ far_err far__etcd_watch(far__etcd *e, const char *prefix, int64_t from,
  * 1..64 bytes of [A-Za-z0-9_.-]. */
 bool far__cluster_name_ok(const char *s);
 const char *far__cluster_default(void);
+/* *cluster, or the default when NULL, checked: FAR_OK, or FAR_EADDR with
+ * the last error naming it (what: the text it came from, for the message). */
+far_err far__cluster_name(const char **cluster, const char *what);
 
 /* The key of one registration. */
 void far__cluster_key(char *out, size_t n, const char *cluster, uint32_t prog, uint32_t vers,

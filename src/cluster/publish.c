@@ -200,12 +200,9 @@ FAR__API far_err far_publisher_create(far_publisher **out, const char *endpoints
     if (!out)
         return FAR_EMISUSE;
     *out = NULL;
-    if (!cluster)
-        cluster = far__cluster_default();
-    if (!far__cluster_name_ok(cluster)) {
-        far__set_last_error("cluster name \"%.64s\": not 1..64 of [A-Za-z0-9_.-]", cluster);
-        return FAR_EADDR;
-    }
+    far_err crc = far__cluster_name(&cluster, NULL);
+    if (crc != FAR_OK)
+        return crc;
     if (!ttl_s) {
         const char *t = getenv("FARCALL_ETCD_TTL");
         ttl_s = t && *t ? (uint32_t)strtoul(t, NULL, 10) : FAR__CLUSTER_TTL_S;

@@ -168,6 +168,18 @@ static void set_put(source *s, const char *key, const char *addr)
     s->n++;
 }
 
+/* A binder source: each binder asked for the program, its answers put in
+ * the set (keyed by the binder). */
+static void lookup_all(source *s)
+{
+    for (size_t i = 0; i < s->nwhere; i++) {
+        char addr[FAR_BIND_MAX_ADDR];
+        if (far_bind_lookup(s->where[i], s->prog, s->vers, s->netid[0] ? s->netid : NULL, addr,
+                            sizeof addr) == FAR_OK)
+            set_put(s, s->where[i], addr);
+    }
+}
+
 static void on_event(void *user, bool deleted, const char *key, const char *val)
 {
     source *s = user;
@@ -238,12 +250,7 @@ static void *binder_main(void *arg)
         if (atomic_load(&s->stop))
             break;
         s->n = 0;
-        for (size_t i = 0; i < s->nwhere; i++) {
-            char addr[FAR_BIND_MAX_ADDR];
-            if (far_bind_lookup(s->where[i], s->prog, s->vers, s->netid[0] ? s->netid : NULL, addr,
-                                sizeof addr) == FAR_OK)
-                set_put(s, s->where[i], addr);
-        }
+        lookup_all(s);
         notify(s);
     }
     return NULL;
@@ -305,12 +312,9 @@ far_err far__cluster_source_open(const char *spec, far__inst_fn fn, void *user, 
         goto fail;
     const char *w = where_of(spec);
     if (strncmp(w, "etcd:", 5) == 0) {
-        const char *cluster = w[5] ? w + 5 : far__cluster_default();
-        if (!far__cluster_name_ok(cluster)) {
-            far__set_last_error("%.80s: cluster name not 1..64 of [A-Za-z0-9_.-]", spec);
-            rc = FAR_EADDR;
+        const char *cluster = w[5] ? w + 5 : NULL;
+        if ((rc = far__cluster_name(&cluster, spec)) != FAR_OK)
             goto fail;
-        }
         s->etcd = true;
         if ((rc = far__etcd_init(&s->e, NULL)) != FAR_OK)
             goto fail;
@@ -336,12 +340,7 @@ far_err far__cluster_source_open(const char *spec, far__inst_fn fn, void *user, 
         }
         if ((rc = far_bind_program(pname, s->where[0], &s->prog)) != FAR_OK)
             goto fail;
-        for (size_t i = 0; i < s->nwhere; i++) {
-            char addr[FAR_BIND_MAX_ADDR];
-            if (far_bind_lookup(s->where[i], s->prog, s->vers, s->netid[0] ? s->netid : NULL, addr,
-                                sizeof addr) == FAR_OK)
-                set_put(s, s->where[i], addr);
-        }
+        lookup_all(s);
     }
     *prog = s->prog;
     *vers = s->vers;
@@ -394,12 +393,9 @@ FAR__API far_err far_cluster_list(const char *endpoints, const char *cluster,
         return FAR_EMISUSE;
     *out = NULL;
     *n = 0;
-    if (!cluster)
-        cluster = far__cluster_default();
-    if (!far__cluster_name_ok(cluster)) {
-        far__set_last_error("cluster name \"%.64s\": not 1..64 of [A-Za-z0-9_.-]", cluster);
-        return FAR_EADDR;
-    }
+    far_err crc = far__cluster_name(&cluster, NULL);
+    if (crc != FAR_OK)
+        return crc;
     far__etcd e;
     far_err rc = far__etcd_init(&e, endpoints);
     if (rc != FAR_OK)
