@@ -252,14 +252,24 @@ static far_err answer_err(json_t *j, const char *what)
     return strstr(s, "lease not found") ? FAR_ENOTREG : FAR_EPROTO;
 }
 
+/* One call of etcd's API: POSTs `body` (taken: freed here; NULL, a body
+ * that could not be made: FAR_ENOMEM) and checks the answer for an error
+ * (answer_err, `what` naming the call).  *r: the answer or NULL, for the
+ * caller to json_decref either way. */
+static far_err api(far__etcd *e, const char *path, json_t *body, const char *what, json_t **r)
+{
+    *r = NULL;
+    far_err rc = body ? post(e, path, body, r) : FAR_ENOMEM;
+    json_decref(body);
+    return rc == FAR_OK ? answer_err(*r, what) : rc;
+}
+
 far_err far__etcd_grant(far__etcd *e, uint32_t ttl_s, int64_t *id)
 {
-    json_t *body = json_pack("{s:I}", "TTL", (json_int_t)ttl_s), *r;
-    far_err rc = body ? post(e, "/v3/lease/grant", body, &r) : FAR_ENOMEM;
-    json_decref(body);
-    if (rc != FAR_OK)
-        return rc;
-    if ((rc = answer_err(r, "lease grant")) == FAR_OK) {
+    json_t *r;
+    far_err rc =
+        api(e, "/v3/lease/grant", json_pack("{s:I}", "TTL", (json_int_t)ttl_s), "lease grant", &r);
+    if (rc == FAR_OK) {
         *id = jint(r, "ID");
         if (!*id) {
             far__set_last_error("etcd lease grant: no ID in the answer");
@@ -274,12 +284,10 @@ far_err far__etcd_keepalive(far__etcd *e, int64_t id, int64_t *ttl)
 {
     char ids[32];
     snprintf(ids, sizeof ids, "%" PRId64, id);
-    json_t *body = json_pack("{s:s}", "ID", ids), *r;
-    far_err rc = body ? post(e, "/v3/lease/keepalive", body, &r) : FAR_ENOMEM;
-    json_decref(body);
-    if (rc != FAR_OK)
-        return rc;
-    if ((rc = answer_err(r, "lease keepalive")) == FAR_OK) {
+    json_t *r;
+    far_err rc =
+        api(e, "/v3/lease/keepalive", json_pack("{s:s}", "ID", ids), "lease keepalive", &r);
+    if (rc == FAR_OK) {
         /* {"result":{"header":..,"ID":..,"TTL":"3"}}; no TTL: lost */
         json_t *res = json_object_get(r, "result");
         *ttl = res ? jint(res, "TTL") : 0;
@@ -297,13 +305,10 @@ far_err far__etcd_put(far__etcd *e, const char *key, const char *val, int64_t le
     char ls[32];
     snprintf(ls, sizeof ls, "%" PRId64, lease);
     json_t *body = k && v ? json_pack("{s:s,s:s,s:s}", "key", k, "value", v, "lease", ls) : NULL,
-           *r = NULL;
+           *r;
     free(k);
     free(v);
-    far_err rc = body ? post(e, "/v3/kv/put", body, &r) : FAR_ENOMEM;
-    json_decref(body);
-    if (rc == FAR_OK)
-        rc = answer_err(r, "put");
+    far_err rc = api(e, "/v3/kv/put", body, "put", &r);
     json_decref(r);
     return rc;
 }
@@ -311,12 +316,9 @@ far_err far__etcd_put(far__etcd *e, const char *key, const char *val, int64_t le
 far_err far__etcd_delete(far__etcd *e, const char *key)
 {
     char *k = b64_enc(key);
-    json_t *body = k ? json_pack("{s:s}", "key", k) : NULL, *r = NULL;
+    json_t *body = k ? json_pack("{s:s}", "key", k) : NULL, *r;
     free(k);
-    far_err rc = body ? post(e, "/v3/kv/deleterange", body, &r) : FAR_ENOMEM;
-    json_decref(body);
-    if (rc == FAR_OK)
-        rc = answer_err(r, "delete");
+    far_err rc = api(e, "/v3/kv/deleterange", body, "delete", &r);
     json_decref(r);
     return rc;
 }
@@ -325,11 +327,8 @@ far_err far__etcd_revoke(far__etcd *e, int64_t id)
 {
     char ids[32];
     snprintf(ids, sizeof ids, "%" PRId64, id);
-    json_t *body = json_pack("{s:s}", "ID", ids), *r = NULL;
-    far_err rc = body ? post(e, "/v3/lease/revoke", body, &r) : FAR_ENOMEM;
-    json_decref(body);
-    if (rc == FAR_OK)
-        rc = answer_err(r, "lease revoke");
+    json_t *r;
+    far_err rc = api(e, "/v3/lease/revoke", json_pack("{s:s}", "ID", ids), "lease revoke", &r);
     json_decref(r);
     return rc == FAR_ENOTREG ? FAR_OK : rc;
 }
@@ -373,13 +372,10 @@ far_err far__etcd_range(far__etcd *e, const char *prefix, far__etcd_kv **kvs, si
     json_t *body = k && ke
                        ? json_pack("{s:s,s:s,s:b}", "key", k, "range_end", ke, "serializable", 1)
                        : NULL,
-           *r = NULL;
+           *r;
     free(k);
     free(ke);
-    far_err rc = body ? post(e, "/v3/kv/range", body, &r) : FAR_ENOMEM;
-    json_decref(body);
-    if (rc == FAR_OK)
-        rc = answer_err(r, "range");
+    far_err rc = api(e, "/v3/kv/range", body, "range", &r);
     if (rc == FAR_OK) {
         *rev = jint(json_object_get(r, "header"), "revision");
         json_t *arr = json_object_get(r, "kvs"); /* absent when there are none */
@@ -555,6 +551,17 @@ const char *far__cluster_default(void)
 {
     const char *c = getenv("FARCALL_CLUSTER");
     return c && *c ? c : "default";
+}
+
+far_err far__cluster_name(const char **cluster, const char *what)
+{
+    if (!*cluster)
+        *cluster = far__cluster_default();
+    if (far__cluster_name_ok(*cluster))
+        return FAR_OK;
+    far__set_last_error("%.80s%scluster name \"%.64s\": not 1..64 of [A-Za-z0-9_.-]",
+                        what ? what : "", what ? ": " : "", *cluster);
+    return FAR_EADDR;
 }
 
 void far__cluster_key(char *out, size_t n, const char *cluster, uint32_t prog, uint32_t vers,
