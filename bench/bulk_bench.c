@@ -464,6 +464,10 @@ static double pct(double *v, int n, double p)
  * next). */
 static void row(const char *name, double *raw, double *far, int reps)
 {
+    if (raw[0] < 0) { /* a row not run (BULK_*_ONLY) */
+        printf("| %s | (not run) | | | |\n", name);
+        return;
+    }
     double gb = (double)n_bytes / 1e9, r[MAXREPS];
     for (int i = 0; i < reps; i++)
         r[i] = raw[i] / far[i];
@@ -543,29 +547,43 @@ int main(int argc, char **argv)
     far_fetch(c, P_MEM, &w);
     for (int i = 0; i < reps && !getenv("BULK_LAT_ONLY"); i++) {
         if (getenv("BULK_FILE_ONLY")) {
-            rm[i] = fm[i] = 1;
+            rm[i] = fm[i] = -1;
         } else {
             rm[i] = raw_mem(dst);
             far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
             fm[i] = far_fetch(c, P_MEM, &sp);
         }
         if (getenv("BULK_MEM_ONLY")) { /* (profiling one path) */
-            rf[i] = ff[i] = rsm[i] = fsm[i] = rsf[i] = fsf[i] = 1;
+            rf[i] = ff[i] = rsm[i] = fsm[i] = rsf[i] = fsf[i] = -1;
             continue;
         }
+        /* Each file contender starts with no file at its destination
+         * (removed here, outside the timing): raw would otherwise truncate
+         * its last run's file and write into the pages that freed, while
+         * farcall writes a temporary file beside the last run's and frees
+         * those pages only at the rename -- on a VM whose guest pages are
+         * slow the first time they are touched, a bias of up to 2x. */
+        unlink(rp_);
         rf[i] = raw_file(rp_);
+        unlink(dp_);
         far_bulk_spec sf = {.kind = FAR_BULK_PATH, .path = dp_};
         ff[i] = far_fetch(c, P_FILE, &sf);
+        if (getenv("BULK_FETCH_ONLY")) {
+            rsm[i] = fsm[i] = rsf[i] = fsf[i] = -1;
+            continue;
+        }
         /* stores */
         rsm[i] = raw_store(dst, false);
         far_bulk_spec ssm = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
         fsm[i] = far_fetch(c, P_SMEM, &ssm);
+        unlink(store_path); /* (the child's destination, as above) */
         rsf[i] = raw_store(NULL, true);
+        unlink(store_path);
         far_bulk_spec ssf = {.kind = FAR_BULK_PATH, .path = src_path};
         fsf[i] = far_fetch(c, P_SFILE, &ssf);
     }
     if (getenv("BULK_LAT_ONLY"))
-        reps = 1, rm[0] = fm[0] = rf[0] = ff[0] = rsm[0] = fsm[0] = rsf[0] = fsf[0] = 1;
+        reps = 1, rm[0] = fm[0] = rf[0] = ff[0] = rsm[0] = fsm[0] = rsf[0] = fsf[0] = -1;
     printf("bulk_bench: %llu bytes, %d runs each (median), loopback TCP 127.0.0.1\n",
            (unsigned long long)n_bytes, reps);
     printf("| transfer | raw TCP GB/s | farcall GB/s | farcall / raw | median of the runs' "
