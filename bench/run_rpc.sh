@@ -5,7 +5,9 @@
 #     64-deep pipelined batch) and bench/raw_bench (UDP ping-pong, a raw epoll
 #     echo server driven by the same client processes as farcall's, a
 #     record-marked echo of the same sizes);
-#   - rpcgen + libtirpc: the client/server of shared/bench/anchors/tirpc.
+#   - rpcgen + libtirpc: the client/server of shared/bench/anchors/tirpc;
+#   - the privacy level's AES-GCM alone (bench/aead_bench), the bound it
+#     puts on the 1 MiB echo at that level.
 # Single-client runs are pinned same-core (client and server on CPU 0) and
 # cross-core (client CPU 0, server CPU 1) as the anchors' README says; the
 # multi-process runs are unpinned.  Every measurement is run REPS times
@@ -24,9 +26,10 @@ CONC_SECS=${CONC_SECS:-2}
 export FARCALL_QUIET=1
 start=$(date +%s)
 
-cmake --build "$build" --target rpc_bench raw_bench > /dev/null
+cmake --build "$build" --target rpc_bench raw_bench aead_bench > /dev/null
 B="$build/bench/rpc_bench"
 R="$build/bench/raw_bench"
+A="$build/bench/aead_bench"
 
 # Anchors, built here from their sources.
 gcc -O2 -o "$out/netbench" "$anchors/phys/netbench.c"
@@ -79,6 +82,9 @@ for rep in $(seq "$REPS"); do
             measure far_pipe_${lv}_$p $C env FAR_SERVER_CPU=$S FAR_BENCH_LEVEL=$lv "$B" pipe tcp 200000
         done
         measure far_echo1048576_priv_$p $C env FAR_SERVER_CPU=$S FAR_BENCH_LEVEL=priv "$B" echo 1048576 300
+        # the cipher alone (bench/aead_bench.c): the four passes a 1 MiB
+        # echo at the privacy level makes, on one core, and what they allow
+        [ $p = same ] && measure aead $C "$A" 1048576 300
         for sz in 1024 65536 1048576; do
             n=$((sz > 65536 ? 300 : 3000))
             measure raw_echo${sz}_$p $C env FAR_SERVER_CPU=$S "$R" echo $sz $n
@@ -177,6 +183,9 @@ for p in same cross; do
     row "echo 1MiB at level priv, MB/s $L" "$(cell far_echo1048576_priv_$p MB_s 1 0)" \
         "$(cell far_echo1048576_$p MB_s 1 0) (none)" "" "$(ratio "$f" "$(med far_echo1048576_$p MB_s)")" \
         "" ">= 1000 MB/s" "$(ok "$f" ge 1000)"
+    [ $p = same ] && row "the cipher alone: four AES-GCM passes of 1 MiB, us; the echo they allow, MB/s" \
+        "$(cell aead four_passes_us 1 0); $(cell aead echo_ceiling_same_core_MB_s 1 0)" "" "" "" "" \
+        "(one core: an upper bound of the row above)" ""
     v=$(med far_pipe_$p calls_s)
     row "pipelined null, 1 conn, M calls/s $L" "$(cell far_pipe_$p calls_s 1e6)" \
         "$(cell raw_batch_$p msgps 1e6)" "" "$(ratio "$v" "$(med raw_batch_$p msgps)")" "" \
