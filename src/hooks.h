@@ -62,9 +62,20 @@ uint64_t far__svc_req_conn_key(const struct far_svc_req *r);
  * written or dropped (a reply that refers to memory by reference no longer
  * does).  One per call; from its handler. */
 void far__svc_req_on_done(struct far_svc_req *r, void (*fn)(void *arg), void *arg);
+/* A handler about to wait for other calls of its server to run (a bulk
+ * transfer's handler, for its chunks; an OPEN, for its call's handler)
+ * says so: its handler slot is given back and a thread is started if none
+ * is idle, so that waiting handlers never hold every slot and thread
+ * (svc/work.c).  False: not done (not on one of the server's threads, or
+ * max_workers handlers blocked so already).  far__svc_req_block_end before
+ * it goes on (the runtime ends it for a handler that returns blocked). */
+bool far__svc_req_block_begin(struct far_svc_req *r);
+void far__svc_req_block_end(struct far_svc_req *r);
+/* How many handlers of s may be blocked so at once (its max_workers). */
+struct far_server;
+unsigned far__server_max_blocked(const struct far_server *s);
 /* Adds the bulk layer's program to a server as the runtime's own (not
  * registered with the binder, not listed) but run by handlers. */
-struct far_server;
 struct far_program_desc;
 far_err far__server_add_own(struct far_server *s, const struct far_program_desc *d,
                             const void *impl);

@@ -149,7 +149,10 @@ typedef struct far_bulk_desc {
  * descriptor it names must stay valid until far_bulk_destroy).  On success
  * *out owns the transfer: far_bulk_destroy it before the handler returns.
  * FAR_EUNSUPPORTED over UDP; FAR_EIO if the file cannot be opened (errno in
- * far_last_error()); FAR_EMISUSE for a bad descriptor or a second transfer.
+ * far_last_error()); FAR_EMISUSE for a bad descriptor or a second transfer;
+ * FAR_ELIMIT when the server runs as many transfers as its max_workers
+ * already (each one's handler waits while its chunks, which are calls too,
+ * run: more could leave them no thread).
  * Thread: the handler's. */
 FAR_NODISCARD far_err far_bulk_start(far_bulk_server *bs, far_svc_req *r, const far_bulk_desc *d,
                                      far_bulk **out);
@@ -163,6 +166,9 @@ FAR_NODISCARD far_err far_bulk_start(far_bulk_server *bs, far_svc_req *r, const 
  *   FAR_EPROTO      a checksum did not match, or the peer broke the protocol;
  *   FAR_ELIMIT      larger than allowed (max_bytes, the disk budget);
  *   FAR_EIO         reading or writing the file failed.
+ * While it waits, the handler's slot is given back to the server (the
+ * transfer's chunk calls need handlers too), so waiting transfers never
+ * starve the server's other calls.
  * Thread: the handler's. */
 FAR_NODISCARD far_err far_bulk_wait(far_bulk *t, uint32_t timeout_ms);
 

@@ -71,6 +71,8 @@ struct far_bulk_server {
     pthread_mutex_t mu;
     pthread_cond_t started; /* a transfer started: OPEN looks again */
     far_bulk *live;
+    unsigned nlive; /* transfers started and not destroyed (or being started) */
+    far__ratelimit refusals;
     parked *parked;
     unsigned nparked;
     uint64_t disk_used;
@@ -228,9 +230,33 @@ FAR__API far_err far_bulk_start(far_bulk_server *bs, far_svc_req *r, const far_b
                             far_svc_req_prog(r), far_svc_req_proc(r), far_svc_req_peer(r));
         return FAR_EUNSUPPORTED;
     }
+    /* A transfer's handler waits, its slot given back (far__svc_req_block_begin):
+     * at most as many at once as the server may have handlers blocked so,
+     * or the chunk calls they wait for could find no thread. */
+    unsigned most = far__server_max_blocked(bs->s);
+    pthread_mutex_lock(&bs->mu);
+    bool room = bs->nlive < most;
+    if (room)
+        bs->nlive++;
+    pthread_mutex_unlock(&bs->mu);
+    if (!room) {
+        unsigned long n;
+        if (far__ratelimit_hit(&bs->refusals, 1000000000u, &n))
+            far__log_warn("%s: bulk transfer refused: %u at once already "
+                          "(far_server_opts.max_workers; %lu refused)",
+                          far_svc_req_peer(r), most, n);
+        far__set_last_error("far_bulk_start: %u transfers at once already, the most this server "
+                            "takes (far_server_opts.max_workers)",
+                            most);
+        return FAR_ELIMIT;
+    }
     far_bulk *t = calloc(1, sizeof *t);
-    if (!t)
+    if (!t) {
+        pthread_mutex_lock(&bs->mu);
+        bs->nlive--;
+        pthread_mutex_unlock(&bs->mu);
         return FAR_ENOMEM;
+    }
     t->bs = bs;
     t->r = r;
     t->conn_key = key;
@@ -311,6 +337,9 @@ FAR__API far_err far_bulk_start(far_bulk_server *bs, far_svc_req *r, const far_b
     *out = t;
     return FAR_OK;
 out:
+    pthread_mutex_lock(&bs->mu);
+    bs->nlive--;
+    pthread_mutex_unlock(&bs->mu);
     far__bulk_sum_fini(&t->sum);
     if (t->own_fd >= 0)
         close(t->own_fd);
@@ -329,6 +358,8 @@ FAR__API far_err far_bulk_wait(far_bulk *t, uint32_t timeout_ms)
     uint64_t deadline =
         timeout_ms == UINT32_MAX ? UINT64_MAX : start + (uint64_t)timeout_ms * 1000000u;
     uint64_t stall = (uint64_t)bs->o.stall_ms * 1000000u;
+    /* waiting for the chunk calls, which need a handler slot and a thread */
+    bool blocked = timeout_ms && far__svc_req_block_begin(t->r);
     pthread_mutex_lock(&bs->mu);
     for (int i = 0; t->state == T_RUNNING; i++) {
         uint64_t now = far__now_ns();
@@ -345,6 +376,8 @@ FAR__API far_err far_bulk_wait(far_bulk *t, uint32_t timeout_ms)
         }
         if (now >= deadline) {
             pthread_mutex_unlock(&bs->mu);
+            if (blocked)
+                far__svc_req_block_end(t->r);
             return FAR_ECLOSED;
         }
         uint64_t left = (deadline - now) / 1000000u + 1;
@@ -353,6 +386,8 @@ FAR__API far_err far_bulk_wait(far_bulk *t, uint32_t timeout_ms)
     }
     far_err rc = t->state == T_OK ? FAR_OK : t->err;
     pthread_mutex_unlock(&bs->mu);
+    if (blocked)
+        far__svc_req_block_end(t->r);
     return rc;
 }
 
@@ -373,14 +408,12 @@ FAR__API void far_bulk_destroy(far_bulk *t)
         (void)!far_svc_req_on_cancel(t->r, NULL, NULL); /* waits for one running */
     pthread_mutex_lock(&bs->mu);
     fail_locked(t, FAR_ECANCELED);
-    for (far_bulk **pp = &bs->live; *pp; pp = &(*pp)->next)
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
     /* the calls at work on it, and the replies still referring to its
      * memory (written or dropped soon: a connection that takes no reply
-     * bytes is closed by the server's idle sweep) */
+     * bytes is closed by the server's idle sweep).  It stays among the live
+     * ones (failed) until a cut store is kept: an OPEN resuming it waits
+     * for that, and must not find it neither live nor kept (the wait lets
+     * go of the lock). */
     for (int i = 0; (t->users > 0 || t->out_refs > 0) && i < 100000; i++)
         timed_wait(&t->cv, &bs->mu, 10);
     if (t->tmp && t->state != T_OK) {
@@ -413,6 +446,13 @@ FAR__API void far_bulk_destroy(far_bulk *t)
         }
     }
     bs->disk_used -= t->high;
+    for (far_bulk **pp = &bs->live; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            bs->nlive--;
+            break;
+        }
+    pthread_cond_broadcast(&bs->started); /* an OPEN waiting for it to end */
     pthread_mutex_unlock(&bs->mu);
     if (t->own_fd >= 0)
         close(t->own_fd);
@@ -438,6 +478,7 @@ static far_err do_open(const void *impl, far_svc_req *r, const void *args, void 
     o->dir = FAR_BULK_FETCH; /* (an enum: a valid value even when refused) */
     if (!key)
         return FAR_OK;
+    bool blocked = false; /* waiting for the call's handler, which needs a slot */
     pthread_mutex_lock(&bs->mu);
     far_bulk *t = NULL;
     for (int i = 0; i < 1000000; i++) {
@@ -455,6 +496,12 @@ static far_err do_open(const void *impl, far_svc_req *r, const void *args, void 
         if (far__now_ns() >= until) {
             o->stat = FAR_BULK_TIMEDOUT;
             break;
+        }
+        if (!blocked) {
+            pthread_mutex_unlock(&bs->mu);
+            blocked = far__svc_req_block_begin(r);
+            pthread_mutex_lock(&bs->mu);
+            continue; /* (look again: it may have started meanwhile) */
         }
         timed_wait(&bs->started, &bs->mu, 50);
     }
@@ -525,6 +572,8 @@ static far_err do_open(const void *impl, far_svc_req *r, const void *args, void 
     o->window = bs->o.window;
 out:
     pthread_mutex_unlock(&bs->mu);
+    if (blocked)
+        far__svc_req_block_end(r);
     return FAR_OK;
 }
 

@@ -541,6 +541,7 @@ void far__svc_run(far_server *s, far_svc_req *r)
     bool reply = true;
     if (stage_decode(r, &args, &res))
         reply = stage_run(s, r, args, res);
+    far__svc_req_block_end(r); /* (a handler that returned blocked) */
     atomic_fetch_add(&s->completed, 1);
     atomic_fetch_sub(&s->busy, 1);
     /* (cached even when cancelled -- a FAR_CTX call of a connection that

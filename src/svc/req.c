@@ -56,6 +56,7 @@ void far__svc_req_reset(far_svc_req *r)
     r->c = NULL;
     r->stolen = NULL;
     r->udp_counted = false;
+    r->blocked = false;
     r->in_table = false;
     far__svc_ctx_put(r->ctx);
     r->ctx = NULL;

@@ -199,6 +199,7 @@ FAR__API far_err far_server_create(far_server **out, const far_server_opts *opts
     pthread_cond_init(&s->cv, NULL);
     atomic_init(&s->state, ST_CREATED);
     atomic_init(&s->cap, s->o.workers);
+    atomic_init(&s->blocked, 0);
     if ((unsigned)s->o.min_security > FAR_SEC_PRIV)
         s->o.min_security = FAR_SEC_PRIV;
     s->sec_any_rules = s->o.min_security != FAR_SEC_NONE;
@@ -405,7 +406,7 @@ FAR__API far_err far_server_start(far_server *s)
     }
     pthread_mutex_lock(&s->mu);
     s->starting = false;
-    s->threads = calloc(s->o.max_workers + 1, sizeof *s->threads);
+    s->threads = calloc(2 * (size_t)s->o.max_workers + 1, sizeof *s->threads);
     if (!s->threads) {
         pthread_mutex_unlock(&s->mu);
         s->registrar->down(reg);

@@ -90,6 +90,7 @@ struct far_svc_req {
     uint8_t *stolen; /* a large record's buffer, freed after the reply */
     size_t stolen_cap;
     bool udp_counted; /* counted in s->udp_waiting */
+    bool blocked;     /* its handler is blocked on other calls (block_begin) */
     bool in_table;    /* in its connection's table of calls in flight */
     /* far_svc_req_on_cancel (req.c): the handler's callback and where it is
      * (CANCEL_CB_*); cancel_next links the callbacks a canceller runs once it
@@ -273,7 +274,8 @@ struct far_server {
     lane *ready;         /* head of the ready ring (NULL: empty) */
     atomic_int qlen;
     atomic_uint idle;
-    atomic_uint busy;             /* handlers running */
+    atomic_uint busy;             /* handlers running (not counting those blocked) */
+    atomic_uint blocked;          /* handlers blocked on other calls (work.c) */
     atomic_uint cap;              /* handlers allowed to run at once: workers .. max_workers */
     atomic_ulong completed;       /* handlers that have returned */
     unsigned long seen_completed; /* ... when the kick timer last looked (under mu) */
@@ -287,7 +289,7 @@ struct far_server {
     atomic_int state;
     atomic_long inflight; /* requests parsed and not yet answered */
     atomic_bool stop_done;
-    pthread_t *threads; /* max_workers + 1 */
+    pthread_t *threads; /* max_workers + 1, and one more per handler blocked */
     unsigned nthreads;
     bool joined;
     uint64_t last_emfile_log;

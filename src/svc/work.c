@@ -65,6 +65,58 @@ void far__svc_kick_fired(far__timer *t, void *arg)
     grow_pool(s); /* then the thread that fired it looks at the queue */
 }
 
+/* ------------------------------------------------------------ handlers blocked on others */
+
+/* A handler that waits for other calls of its server to run -- a bulk
+ * transfer's handler for its chunks, an OPEN for the handler of its call --
+ * must not hold a handler slot (or the last thread) meanwhile: with enough
+ * of them waiting, the calls they wait for would never run.  Blocked so, it
+ * gives its slot back, and if no thread is idle to take the calls queued,
+ * one more is started: up to one per such handler past the pool's
+ * max_workers + 1, and at most max_workers of them at once (then it waits
+ * holding its slot, as any handler). */
+bool far__svc_req_block_begin(far_svc_req *r)
+{
+    far_server *s = r->s;
+    if (r->blocked || !far__svc_on_worker(s))
+        return false;
+    unsigned p = atomic_load(&s->blocked);
+    do {
+        if (p >= s->o.max_workers)
+            return false;
+    } while (!atomic_compare_exchange_weak(&s->blocked, &p, p + 1));
+    r->blocked = true;
+    atomic_fetch_sub(&s->busy, 1);
+    if (atomic_load(&s->idle) > 0) {
+        if (atomic_load(&s->qlen) > 0)
+            far__loop_wake(&s->loop); /* an idle thread takes what waits */
+        return true;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (atomic_load(&s->state) == ST_RUNNING &&
+        s->nthreads < s->o.max_workers + 1 + atomic_load(&s->blocked) &&
+        pthread_create(&s->threads[s->nthreads], NULL, far__svc_worker, s) == 0)
+        s->nthreads++;
+    pthread_mutex_unlock(&s->mu);
+    return true;
+}
+
+unsigned far__server_max_blocked(const far_server *s)
+{
+    return s->o.max_workers;
+}
+
+void far__svc_req_block_end(far_svc_req *r)
+{
+    if (!r->blocked)
+        return;
+    r->blocked = false;
+    /* its slot back (for a moment past cap, if others took them meanwhile:
+     * it is let go when the handler returns) */
+    atomic_fetch_add(&r->s->busy, 1);
+    atomic_fetch_sub(&r->s->blocked, 1);
+}
+
 /* ------------------------------------------------------------ lanes */
 
 static void ring_add(far_server *s, lane *l)

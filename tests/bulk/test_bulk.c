@@ -8,7 +8,8 @@
  * transfer checksums); a damaged chunk detected and sent again; a connection
  * cut mid-transfer and the transfer resumed by the next attempt, resending
  * at most one window; limits (the receiver's largest transfer, its disk
- * budget); a stalled sender; a cancelled call; a handler that starts none. */
+ * budget); a stalled sender; more transfers at once than the server has
+ * handlers; a cancelled call; a handler that starts none. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -633,6 +635,104 @@ static void test_stalled_sender(void **state)
     bsrv = keep;
 }
 
+/* More transfers at once than the server has handlers.  A transfer's
+ * handler waits in far_bulk_wait for its chunk calls, which need handler
+ * slots and threads too: handlers waiting so must not hold them all (they
+ * give their slot back while they wait), and past max_workers transfers at
+ * once far_bulk_start refuses at once (FAR_ELIMIT) instead of letting the
+ * calls stall.  Before, with max_workers 2 and six clients, five calls
+ * failed after the stall timeout and the sixth took as long. */
+enum { MANY = 6, MANY_BYTES = 3 * CHUNK + 5 };
+typedef struct many_arg {
+    const char *addr;
+    far_err rc;
+    uint32_t hrc;
+    bool same;
+    double secs;
+} many_arg;
+
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static uint8_t many_src[MANY_BYTES];
+
+static void *many_thread(void *v)
+{
+    many_arg *a = v;
+    far_client *c = NULL;
+    far_client_opts o = {.timeout_ms = 20000};
+    if (far_client_open(&c, a->addr, &o) != FAR_OK) {
+        a->rc = FAR_EIO;
+        return NULL;
+    }
+    uint8_t *dst = calloc(1, MANY_BYTES);
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = dst, .len = MANY_BYTES};
+    uint32_t arg = 0, res = 0xffffffffu;
+    far_call_opts co = {.bulk = &sp};
+    double t0 = mono_s();
+    a->rc = far_client_call(c, TPROG, 1, P_XFER, u32_enc, &arg, u32_dec, &res, NULL, &co);
+    a->secs = mono_s() - t0;
+    a->hrc = res;
+    a->same = dst && memcmp(dst, many_src, MANY_BYTES) == 0;
+    free(dst);
+    far_client_destroy(c);
+    return NULL;
+}
+
+static void test_more_transfers_than_handlers(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < MANY_BYTES; i++)
+        many_src[i] = pattern(i);
+    far_server *s2;
+    far_bulk_server *b2;
+    far_server_opts so = {.workers = 1, .max_workers = 2};
+    assert_int_equal(far_server_create(&s2, &so), FAR_OK);
+    assert_int_equal(far_server_add_program(s2, &tprog, NULL), FAR_OK);
+    /* a stall would be seen within the test's bounds */
+    far_bulk_server_opts bo = {.stall_ms = 3000};
+    assert_int_equal(far_bulk_server_create(&b2, s2, &bo), FAR_OK);
+    char bound[128];
+    assert_int_equal(far_server_listen(s2, "tcp://127.0.0.1:0", bound, sizeof bound), FAR_OK);
+    far_bulk_server *keep = bsrv;
+    bsrv = b2;
+    assert_int_equal(far_server_start(s2), FAR_OK);
+    set_desc((far_bulk_desc){
+        .dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = many_src, .len = MANY_BYTES});
+    many_arg a[MANY];
+    pthread_t th[MANY];
+    for (int i = 0; i < MANY; i++) {
+        a[i] = (many_arg){.addr = bound, .rc = FAR_EIO};
+        assert_int_equal(pthread_create(&th[i], NULL, many_thread, &a[i]), 0);
+    }
+    int done = 0, refused = 0;
+    for (int i = 0; i < MANY; i++) {
+        pthread_join(th[i], NULL);
+        print_message("  client %d: %s, handler %u, %.3f s\n", i, far_strerror(a[i].rc), a[i].hrc,
+                      a[i].secs);
+        assert_int_equal(a[i].rc, FAR_OK);
+        /* no call waits out the stall timeout */
+        assert_true(a[i].secs < 2.5);
+        if (a[i].hrc == FAR_OK) {
+            assert_true(a[i].same);
+            done++;
+        } else {
+            assert_int_equal(a[i].hrc, FAR_ELIMIT);
+            refused++;
+        }
+    }
+    /* as many at once as max_workers: at least that many went through */
+    assert_true(done >= 2);
+    assert_int_equal(done + refused, MANY);
+    far_server_destroy(s2);
+    far_bulk_server_destroy(b2);
+    bsrv = keep;
+}
+
 /* A transfer whose call is cancelled ends: both sides see FAR_ECANCELED. */
 static far_client *g_cancel_client;
 static uint64_t g_cancel_id;
@@ -764,13 +864,21 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes_fetch_file), cmocka_unit_test(test_sizes_store_file),
-        cmocka_unit_test(test_sizes_memory),     cmocka_unit_test(test_families),
-        cmocka_unit_test(test_udp_refused),      cmocka_unit_test(test_corrupt_chunk),
-        cmocka_unit_test(test_resume_fetch),     cmocka_unit_test(test_resume_store),
-        cmocka_unit_test(test_limits),           cmocka_unit_test(test_disk_budget),
-        cmocka_unit_test(test_stalled_sender),   cmocka_unit_test(test_cancel),
-        cmocka_unit_test(test_no_transfer),      cmocka_unit_test(test_from_callback),
+        cmocka_unit_test(test_sizes_fetch_file),
+        cmocka_unit_test(test_sizes_store_file),
+        cmocka_unit_test(test_sizes_memory),
+        cmocka_unit_test(test_families),
+        cmocka_unit_test(test_udp_refused),
+        cmocka_unit_test(test_corrupt_chunk),
+        cmocka_unit_test(test_resume_fetch),
+        cmocka_unit_test(test_resume_store),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_disk_budget),
+        cmocka_unit_test(test_stalled_sender),
+        cmocka_unit_test(test_more_transfers_than_handlers),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_no_transfer),
+        cmocka_unit_test(test_from_callback),
         cmocka_unit_test(test_one_gib),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
