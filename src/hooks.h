@@ -58,6 +58,8 @@ far__bulk_call_fn far__bulk_call_get(void);
 bool far__client_is_stream(const struct far_client *c);
 bool far__io_on_thread(void); /* (clnt/io.c) this thread is the clients' I/O thread */
 uint64_t far__svc_req_conn_key(const struct far_svc_req *r);
+/* True if a call with this xid is in flight on r's connection. */
+bool far__svc_req_conn_has_call(const struct far_svc_req *r, uint32_t xid);
 /* Runs fn(arg) once, when the server releases the call object r: its reply
  * written or dropped (a reply that refers to memory by reference no longer
  * does).  One per call; from its handler. */

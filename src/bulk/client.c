@@ -540,6 +540,14 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
                         ? "the server does not serve FAR_BULK (bulk transfer): a classic ONC RPC "
                           "server, or one without far_bulk_server_create"
                         : "OPEN (FAR_BULK) failed");
+    } else if (d->open.stat == FAR_BULK_NOENT) {
+        /* the server has no call of that xid in flight on this connection
+         * (its handler ended, starting none): the call's reply is on its
+         * way, and its outcome stands as above */
+        while (!d->parent_done)
+            wait_locked(d, 1000);
+        fail_locked(d, FAR_ECANCELED, "the call's handler started no bulk transfer");
+        d->no_transfer = true;
     } else if (d->open.stat != FAR_BULK_OK) {
         fail_locked(d, stat_err(d->open.stat),
                     d->open.stat == FAR_BULK_TIMEDOUT ? "the handler started no transfer in time"

@@ -493,6 +493,12 @@ static far_err do_open(const void *impl, far_svc_req *r, const void *args, void 
             ending = ending || e->token == a->resume;
         if ((t && !ending) || far_svc_req_cancelled(r))
             break;
+        /* Only the handler of a call in flight on this connection may yet
+         * start the transfer: an OPEN naming any other (gone, never sent)
+         * is answered at once, so OPENs cannot hold the server's threads
+         * for stall_ms each. */
+        if (!t && !far__svc_req_conn_has_call(r, a->xid))
+            break;
         if (far__now_ns() >= until) {
             o->stat = FAR_BULK_TIMEDOUT;
             break;

@@ -65,6 +65,27 @@ insert:
     c->ncalls++;
 }
 
+far_svc_req *far__svc_calls_find(conn *c, uint32_t xid)
+{
+    if (!c->calls_size)
+        return NULL;
+    for (far_svc_req *e = c->calls[call_slot(c, xid)]; e; e = e->hnext)
+        if (e->h.xid == xid)
+            return e;
+    return NULL;
+}
+
+bool far__svc_req_conn_has_call(const far_svc_req *r, uint32_t xid)
+{
+    conn *c = r->c;
+    if (!c)
+        return false;
+    pthread_mutex_lock(&c->mu);
+    bool has = far__svc_calls_find(c, xid) != NULL;
+    pthread_mutex_unlock(&c->mu);
+    return has;
+}
+
 void far__svc_calls_remove(conn *c, far_svc_req *r)
 {
     if (!r->in_table)

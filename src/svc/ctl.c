@@ -79,16 +79,6 @@ static conn *conn_of(const far_svc_req *r)
     return r->c ? r->c : r->reading;
 }
 
-static far_svc_req *find_locked(conn *c, uint32_t xid)
-{
-    if (!c->calls_size)
-        return NULL;
-    for (far_svc_req *e = c->calls[(xid * 2654435761u) & (c->calls_size - 1)]; e; e = e->hnext)
-        if (e->h.xid == xid)
-            return e;
-    return NULL;
-}
-
 bool far__svc_cancel_locked(conn *c, far_svc_req *r)
 {
     if (atomic_load(&r->cancelled))
@@ -175,7 +165,7 @@ static far_err do_cancel(const void *impl, far_svc_req *req, const void *args, v
     }
     pthread_mutex_lock(&c->mu);
     for (uint32_t i = 0; i < x->n; i++) {
-        far_svc_req *call = find_locked(c, far_xdr_load_u32(x->p + 4 * i));
+        far_svc_req *call = far__svc_calls_find(c, far_xdr_load_u32(x->p + 4 * i));
         if (call && !atomic_load(&call->cancelled)) {
             far__svc_cancel_locked(c, call);
             take_cb(call, &cbs);
@@ -189,7 +179,7 @@ static far_err do_cancel(const void *impl, far_svc_req *req, const void *args, v
 
 static unsigned state_of_locked(conn *c, uint32_t xid)
 {
-    far_svc_req *call = find_locked(c, xid);
+    far_svc_req *call = far__svc_calls_find(c, xid);
     if (call)
         return atomic_load(&call->cancelled) ? FAR_CTL_CANCELLED : FAR_CTL_IN_PROGRESS;
     for (unsigned i = 0; i < c->done_n; i++)

@@ -341,6 +341,7 @@ void far__svc_dispatch(far_server *s, lane *l, conn *c, far_svc_req *first, far_
 /* conn.c, read.c, write.c: one connection */
 void far__svc_calls_insert(conn *c, far_svc_req *r);
 void far__svc_calls_remove(conn *c, far_svc_req *r);
+far_svc_req *far__svc_calls_find(conn *c, uint32_t xid); /* c->mu held */
 void far__svc_drop_list(far_server *s, conn *c, far_svc_req *r, bool waiting);
 bool far__svc_batch_add(conn *c, rbatch **bp, far_svc_req *r);
 void far__svc_batch_queue(conn *c, rbatch *b);

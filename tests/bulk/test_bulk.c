@@ -629,6 +629,15 @@ static void test_stalled_sender(void **state)
                                      far_bulk_push_res_decode_any, &pr, NULL, NULL),
                      FAR_OK);
     assert_int_equal(pr.stat, FAR_BULK_NOENT);
+    /* An OPEN naming a call that is not in flight on its connection is
+     * answered at once (before, it waited out stall_ms in a handler:
+     * TIMEDOUT), so OPENs cannot hold the server's threads. */
+    oa.xid = (uint32_t)id + 12345;
+    assert_int_equal(far_client_call(c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_OPEN,
+                                     far_bulk_open_args_encode_any, &oa,
+                                     far_bulk_open_res_decode_any, &ores, NULL, NULL),
+                     FAR_OK);
+    assert_int_equal(ores.stat, FAR_BULK_NOENT);
     far_client_destroy(c);
     far_server_destroy(s2);
     far_bulk_server_destroy(b2);
