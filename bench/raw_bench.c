@@ -18,6 +18,9 @@
  *                              client writes from its buffer and reads the reply
  *                              into a buffer, where it is used (no copy)
  *   raw_bench pp udp N         UDP ping-pong, 40-byte request, 28-byte reply
+ *   raw_bench pp tcp-epoll N   TCP ping-pong as netbench's, its server waiting
+ *                              in epoll_wait (edge-triggered, non-blocking) as
+ *                              farcall's does, then reading and answering
  *
  * The server is a forked child, pinned to $FAR_SERVER_CPU if set (the client
  * is pinned by the caller with taskset).  Output: one line of key=value.
@@ -29,6 +32,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -400,6 +404,94 @@ static int pp_udp(long n)
     return 0;
 }
 
+/* ------------------------------------------------------------ TCP ping-pong, epoll server */
+
+/* The TCP ping-pong of anchors/phys/netbench (40-byte request, 28-byte
+ * reply, the client blocking in recv), with a server shaped as farcall's
+ * is: the connection non-blocking and edge-triggered in an epoll set, the
+ * server waiting in epoll_wait, then reading until a short read, then
+ * answering -- and nothing else.  Against netbench's blocking server, it
+ * shows what the event loop costs a round trip; against farcall's, what
+ * the runtime's own code does. */
+static int pp_tcp_epoll(long n)
+{
+    struct sockaddr_in a;
+    int lfd = listener(SOCK_STREAM, &a);
+    server = fork();
+    if (server == 0) {
+        alarm(MAX_SECONDS * 3);
+        pin_server();
+        int cfd = accept(lfd, NULL, NULL);
+        if (cfd < 0)
+            _exit(1);
+        int one = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fcntl(cfd, F_SETFL, fcntl(cfd, F_GETFL) | O_NONBLOCK);
+        int ep = epoll_create1(0);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.fd = cfd};
+        epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev);
+        char buf[4096], rep[REP];
+        memset(rep, 'r', sizeof rep);
+        size_t have = 0;
+        for (;;) {
+            struct epoll_event got;
+            if (epoll_wait(ep, &got, 1, -1) != 1)
+                continue;
+            for (;;) {
+                size_t room = sizeof buf - have;
+                ssize_t r = recv(cfd, buf + have, room, 0);
+                if (r == 0)
+                    _exit(0);
+                if (r < 0)
+                    break; /* EAGAIN: drained (or an error: the client is gone) */
+                have += (size_t)r;
+                size_t k = have / REQ;
+                for (size_t i = 0; i < k; i++)
+                    if (send(cfd, rep, REP, MSG_NOSIGNAL) != REP)
+                        _exit(0);
+                memmove(buf, buf + k * REQ, have - k * REQ);
+                have -= k * REQ;
+                if ((size_t)r < room)
+                    break; /* a short read: drained, no read to find EAGAIN */
+            }
+        }
+    }
+    close(lfd);
+    int fd = connect_to(&a, SOCK_STREAM);
+    if (fd < 0)
+        die("connect");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    uint64_t *lat = malloc(sizeof *lat * (size_t)n);
+    char req[REQ], rep[REP];
+    memset(req, 'q', sizeof req);
+    long done = 0;
+    uint64_t t0 = 0, dl = 0;
+    for (long i = -2000; i < n; i++) {
+        if (i == 0) {
+            t0 = conc_now_ns();
+            dl = t0 + (uint64_t)MAX_SECONDS * 1000000000u;
+        }
+        uint64_t s = conc_now_ns();
+        if (send(fd, req, REQ, 0) != REQ || recv(fd, rep, REP, MSG_WAITALL) != REP)
+            die("tcp");
+        uint64_t e = conc_now_ns();
+        if (i >= 0) {
+            lat[done++] = e - s;
+            if (e > dl)
+                break;
+        }
+    }
+    double secs = (double)(conc_now_ns() - t0) / 1e9;
+    qsort(lat, (size_t)done, sizeof *lat, cmp_u64);
+    printf("raw_pp_tcp_epoll p50_us=%.2f p99_us=%.2f calls_s=%.0f\n", (double)lat[done / 2] / 1e3,
+           (double)lat[done * 99 / 100] / 1e3, (double)done / secs);
+    close(fd);
+    stop_server();
+    free(lat);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -414,5 +506,7 @@ int main(int argc, char **argv)
         return echo((size_t)atol(argv[2]), atol(argv[3]));
     if (!strcmp(argv[1], "pp") && !strcmp(argv[2], "udp"))
         return pp_udp(atol(argv[3]));
+    if (!strcmp(argv[1], "pp") && !strcmp(argv[2], "tcp-epoll"))
+        return pp_tcp_epoll(atol(argv[3]));
     return 2;
 }

@@ -64,6 +64,7 @@ for rep in $(seq "$REPS"); do
         C="timeout 120 taskset -c 0"
         measure raw_tcp_$p $C env NB_SERVER_CPU=$S "$out/netbench" pp tcp 20000
         measure raw_unix_$p $C env NB_SERVER_CPU=$S "$out/netbench" pp unix 20000
+        measure raw_tcp_epoll_$p $C env FAR_SERVER_CPU=$S "$R" pp tcp-epoll 20000
         measure raw_udp_$p $C env FAR_SERVER_CPU=$S "$R" pp udp 20000
         measure raw_batch_$p $C env NB_SERVER_CPU=$S "$out/netbench" batch tcp 10000
         measure ti_tcp_$p $C "$out/rpcclient" "$PORT" lat tcp 20000
@@ -139,6 +140,14 @@ for p in same cross; do
     row "null TCP p99, us $L" "$(cell far_tcp_$p p99_us)" "$(cell raw_tcp_$p p99_us)" \
         "$(cell ti_tcp_$p p99_us)" "$(ratio "$(med far_tcp_$p p99_us)" "$(med raw_tcp_$p p99_us)")" \
         "$(ratio "$(med far_tcp_$p p99_us)" "$(med ti_tcp_$p p99_us)")" "" ""
+    # where the null call's time goes: the event loop (a raw server waiting
+    # in epoll_wait, as farcall's does) against the runtime's own code
+    row "raw TCP p50, us, server in epoll_wait / blocking in recv $L" \
+        "$(cell raw_tcp_epoll_$p p50_us) (epoll)" "$(cell raw_tcp_$p median_us)" "" \
+        "$(ratio "$(med raw_tcp_epoll_$p p50_us)" "$(med raw_tcp_$p median_us)")" "" "" ""
+    row "null TCP p50, us, farcall / raw server in epoll_wait $L" "$(cell far_tcp_$p p50_us)" \
+        "$(cell raw_tcp_epoll_$p p50_us) (epoll)" "" \
+        "$(ratio "$(med far_tcp_$p p50_us)" "$(med raw_tcp_epoll_$p p50_us)")" "" "" ""
     r=$(ratio "$(med far_udp_$p p50_us)" "$(med raw_udp_$p p50_us)")
     rt=$(ratio "$(med far_udp_$p p50_us)" "$(med raw_tcp_$p median_us)")
     row "null UDP p50, us $L" "$(cell far_udp_$p p50_us)" "$(cell raw_udp_$p p50_us)" \
