@@ -20,7 +20,8 @@
  * parent with taskset and the child with $FAR_SERVER_CPU (same core:
  * `FAR_SERVER_CPU=0 taskset -c 0`; cross core: `FAR_SERVER_CPU=1 taskset -c
  * 0`); unset, the child stays where the parent may run.  BULK_LAT_ONLY=1
- * skips the throughput rows (the small calls only). */
+ * skips the throughput rows (the small calls only); BULK_LEVEL=priv runs
+ * farcall's side at the privacy level. */
 #include <arpa/inet.h>
 #include <sched.h>
 #include <errno.h>
@@ -56,6 +57,19 @@ static const char *src_path;
 static char store_path[300];
 static uint8_t *src_mem;
 static far_bulk_server *bsrv;
+
+/* BULK_LEVEL=auth|integ|priv: the farcall client at that security level
+ * (docs/security.md; the chunks are calls of its connection, sealed at
+ * priv), with this key on both sides.  Raw stays plain TCP: the issue's
+ * baseline is the wire's speed. */
+static const uint8_t bench_key[FAR_KEY_BYTES] = "bulk_bench's key: not a secret";
+
+static bool bench_lookup(const char *id, size_t len, uint8_t key[FAR_KEY_BYTES], void *user)
+{
+    (void)id, (void)len, (void)user;
+    memcpy(key, bench_key, sizeof bench_key);
+    return true;
+}
 
 static double now_s(void)
 {
@@ -300,8 +314,8 @@ static void child(int wfd)
     far_bulk_server_opts bo = {
         .chunk = getenv("BULK_CHUNK") ? (uint32_t)strtoul(getenv("BULK_CHUNK"), NULL, 0) : 0,
         .window = getenv("BULK_WINDOW") ? (uint32_t)strtoul(getenv("BULK_WINDOW"), NULL, 0) : 0};
-    if (far_server_create(&s, &so) || far_server_add_program(s, &prog, NULL) ||
-        far_bulk_server_create(&bsrv, s, &bo) ||
+    if (far_server_create(&s, &so) || far_server_set_key_lookup(s, bench_lookup, NULL) ||
+        far_server_add_program(s, &prog, NULL) || far_bulk_server_create(&bsrv, s, &bo) ||
         far_server_listen(s, "tcp://127.0.0.1:0", bound, sizeof bound) || far_server_start(s))
         die("farcall server");
     char line[200];
@@ -537,6 +551,13 @@ int main(int argc, char **argv)
     memset(dst, 1, n_bytes); /* faulted in once, for both */
     far_client *c;
     far_client_opts co = {.timeout_ms = 60000};
+    const char *lv = getenv("BULK_LEVEL");
+    if (lv && (far_security_parse(lv, &co.security) != FAR_OK))
+        die("BULK_LEVEL: none, auth, integ or priv");
+    if (co.security) {
+        co.identity = "bulk_bench";
+        co.key = bench_key;
+    }
     if (far_client_open(&c, faddr, &co) != FAR_OK)
         die("client");
     double rm[MAXREPS], fm[MAXREPS], rf[MAXREPS], ff[MAXREPS];
@@ -584,8 +605,9 @@ int main(int argc, char **argv)
     }
     if (getenv("BULK_LAT_ONLY"))
         reps = 1, rm[0] = fm[0] = rf[0] = ff[0] = rsm[0] = fsm[0] = rsf[0] = fsf[0] = -1;
-    printf("bulk_bench: %llu bytes, %d runs each (median), loopback TCP 127.0.0.1\n",
-           (unsigned long long)n_bytes, reps);
+    printf("bulk_bench: %llu bytes, %d runs each (median), loopback TCP 127.0.0.1, farcall at "
+           "level %s\n",
+           (unsigned long long)n_bytes, reps, lv ? lv : "none");
     printf("| transfer | raw TCP GB/s | farcall GB/s | farcall / raw | median of the runs' "
            "ratios |\n");
     printf("|---|---|---|---|---|\n");
