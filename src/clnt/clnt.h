@@ -308,6 +308,8 @@ far_err far__lb_call_async(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t p
                            void *res, far_arena *arena, const far_call_opts *opts, far_call_cb cb,
                            void *user);
 far_err far__lb_cancel(far__lb *lb, uint64_t call_id);
+/* Test knob: balanced clients opened and not yet freed. */
+unsigned far__lb_alive(void);
 
 /* client.c */
 void far__client_free(far_client *c);

@@ -61,6 +61,15 @@ struct far__lb {
     int active; /* sync callers inside */
 };
 
+/* Balanced clients opened and not yet freed (far__lb_alive: a test's way to
+ * see that a destroy has finished). */
+static atomic_uint lb_alive;
+
+unsigned far__lb_alive(void)
+{
+    return atomic_load(&lb_alive);
+}
+
 /* ------------------------------------------------------------ instances */
 
 static void inst_free(inst *i)
@@ -382,6 +391,7 @@ far_err far__lb_open(far_client **out, const char *spec, const far_client_opts *
         free(lb);
         return FAR_ENOMEM;
     }
+    atomic_fetch_add(&lb_alive, 1);
     c->lb = lb;
     snprintf(c->spec, sizeof c->spec, "%s", spec);
     pthread_mutex_init(&lb->mu, NULL);
@@ -464,6 +474,7 @@ void far__lb_destroy(far__lb *lb)
     pthread_mutex_destroy(&lb->mu);
     pthread_cond_destroy(&lb->cv);
     free(lb);
+    atomic_fetch_sub(&lb_alive, 1);
 }
 
 /* Picks for a sync call, waiting (until the deadline) for an instance to be
