@@ -479,12 +479,76 @@ static void test_destroy_with_calls_from_other_threads(void **s)
         assert_int_equal(atomic_load(&cb_err[i]), FAR_ECANCELED);
 }
 
+/* ------------------------------------------------------------ (d) */
+
+static int start_binder(int i)
+{
+    far_server_opts bo = {.workers = 2};
+    char addr[160];
+    snprintf(addr, sizeof addr, "unix:%s/binder%d.sock", fx.dir, i);
+    if (far_server_create(&fx.binder[i], &bo) != FAR_OK ||
+        far_server_add_program(fx.binder[i], &bprog_v2, &fx.bs[i]) != FAR_OK ||
+        far_server_add_program(fx.binder[i], &bprog_v4, &fx.bs[i]) != FAR_OK ||
+        far_server_listen(fx.binder[i], addr, fx.binder_addr[i], sizeof fx.binder_addr[i]) !=
+            FAR_OK ||
+        far_server_start(fx.binder[i]) != FAR_OK)
+        return -1;
+    return 0;
+}
+
+/* Destroyed from a callback while a sync call is blocked on an instance
+ * that has left the set (its binder stopped answering) and is kept only by
+ * that call, and async calls are outstanding on the others: the sync call
+ * is cancelled too, and that instance is freed with the rest. */
+static void test_destroy_with_an_instance_gone(void **s)
+{
+    (void)s;
+    reset_counts();
+    far_client *c = open_balanced();
+    uint32_t slow = SLOW_MS, fast = 1;
+    sync_start(c);
+    wait_running(0, 1);
+    int k = 0; /* the sync call's instance */
+    while (k < NINST - 1 && atomic_load(&fx.is[k].running) == 0)
+        k++;
+    for (intptr_t i = 0; i < NINST - 1; i++)
+        call_async(c, &slow, i, cb_count);
+    wait_running(1, NINST);
+    far_server_destroy(fx.binder[k]); /* its instance leaves at the next look-up */
+    fx.binder[k] = NULL;
+    double until = now_ms() + 5000;
+    size_t n = NINST;
+    for (int j = 0; j < 500 && now_ms() < until && n == NINST; j++) {
+        far_instance_info v[8];
+        assert_int_equal(far_client_instances(c, v, 8, &n), FAR_OK);
+        if (n == NINST)
+            sleep_ms(10);
+    }
+    assert_int_equal(n, NINST - 1);
+    assert_int_equal(atomic_load(&fx.is[k].running), 1); /* still in the call */
+    atomic_store(&destroy_me, c);
+    double t0 = now_ms();
+    call_async(c, &fast, NINST - 1, cb_destroy);
+    c = NULL;
+    sync_wait(4000);
+    print_message("an instance gone: the sync call on it %s after %.0f ms\n", far_errname(sy.rc),
+                  now_ms() - t0);
+    assert_int_equal(sy.rc, FAR_ECANCELED);
+    wait_callbacks(NINST, 4000);
+    assert_int_equal(atomic_load(&cb_err[NINST - 1]), FAR_OK);
+    for (int i = 0; i < NINST - 1; i++)
+        assert_int_equal(atomic_load(&cb_err[i]), FAR_ECANCELED);
+    wait_freed(5000);
+    assert_int_equal(start_binder(k), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_destroy_from_own_callback, test_teardown),
         cmocka_unit_test_teardown(test_destroy_from_callback_sync_caller, test_teardown),
         cmocka_unit_test_teardown(test_destroy_with_calls_from_other_threads, test_teardown),
+        cmocka_unit_test_teardown(test_destroy_with_an_instance_gone, test_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
