@@ -46,9 +46,15 @@
  * At-most-once, exactly-once and may-be calls that may have run are not.
  * The same holds for async calls (their callback runs once, at the end;
  * far_client_cancel reaches only the first attempt).  far_client_destroy of a
- * balanced client waits for its sync calls in flight to return (within
- * their deadlines) and cancels its async ones (FAR_ECANCELED); it may not
- * be called from an async callback (it is refused and logged).
+ * balanced client cancels its calls in flight on every instance, as an
+ * ordinary client's does: sync callers in other threads return
+ * FAR_ECANCELED at once, async callbacks run with it (once each, never
+ * sent again).  From another thread it returns once they have, the client
+ * freed.  From an async callback (its own or another client's) it returns
+ * at once, and the client's health thread ends it -- its source, its
+ * instances' clients, its memory -- once that callback has returned and
+ * the sync callers are out.  Either way c must not be used after the
+ * call.
  *
  * Threads: every function here may be called from any thread.
  */

@@ -140,7 +140,10 @@ FAR_NODISCARD far_err far_client_open(far_client **out, const char *addr,
  * Thread: any, once per client, with no other call on c starting after it.
  * From an async callback (this client's or another's) it is deferred: the
  * calls are cancelled at once and the client is freed once every callback of
- * the current round has returned -- c must not be used after the call. */
+ * the current round has returned -- c must not be used after the call.
+ * A balanced client (farcall/cluster.h) is the same, except that from a
+ * callback it is freed by its health thread, once that callback has
+ * returned and its sync callers have. */
 void far_client_destroy(far_client *c);
 
 /* What a call promises about how many times it runs (docs/semantics.md).

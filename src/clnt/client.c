@@ -224,6 +224,15 @@ static void cancel_everything(far_client *c)
     pthread_cond_broadcast(&c->cv);
 }
 
+void far__client_cancel_all(far_client *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    cancel_everything(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
 void far__client_destroy_now(far_client *c)
 {
     pthread_mutex_lock(&c->mu);
@@ -240,17 +249,8 @@ FAR__API void far_client_destroy(far_client *c)
 {
     if (!c)
         return;
-    if (c->lb) { /* a balanced client: its instances' clients go with it */
-        if (far__io_on_thread()) {
-            /* its health thread would be joined, its instances' callbacks
-             * run, from inside a callback: refused (and leaked) */
-            far__log_error("%s: far_client_destroy of a balanced client from an async "
-                           "callback is not supported: destroy it from another thread",
-                           c->spec);
-            return;
-        }
+    if (c->lb) { /* a balanced client: the balancer ends it, c with it (lb.c) */
         far__lb_destroy(c->lb);
-        free(c);
         return;
     }
     if (far__io_on_thread()) {

@@ -299,6 +299,10 @@ far__sec_session *far__client_session(far_client *c);
  * source hook's, hooks.h); client.c hands it the calls of such a client. */
 far_err far__lb_open(far_client **out, const char *spec, const far_client_opts *opts,
                      const far__source *sops);
+/* far_client_destroy of a balanced client: its calls end (FAR_ECANCELED)
+ * and it is freed, with the far_client that holds it -- before this
+ * returns, or, from an async callback, by its health thread once that
+ * callback has returned and its callers are out. */
 void far__lb_destroy(far__lb *lb);
 far_err far__lb_call(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t proc,
                      far_xdr_encode_fn enc, const void *args, far_xdr_decode_fn dec, void *res,
@@ -308,6 +312,8 @@ far_err far__lb_call_async(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t p
                            void *res, far_arena *arena, const far_call_opts *opts, far_call_cb cb,
                            void *user);
 far_err far__lb_cancel(far__lb *lb, uint64_t call_id);
+/* Test knob: balanced clients opened and not yet freed. */
+unsigned far__lb_alive(void);
 
 /* client.c */
 void far__client_free(far_client *c);
@@ -317,6 +323,11 @@ void far__client_set_next_key(far_client *c, const uint8_t *key);
 /* Test knob: calls in record fragments of at most `frag` bytes (0: one). */
 void far__client_set_max_fragment(far_client *c, size_t frag);
 void far__client_destroy_now(far_client *c);
+/* What far_client_destroy does first, without the end: every call of c
+ * fails with FAR_ECANCELED (sync callers wake, async callbacks are due on
+ * the I/O thread) and later ones with FAR_ECLOSED; c is destroyed later
+ * (a balanced client's instances, lb.c).  NULL: nothing. */
+void far__client_cancel_all(far_client *c);
 /* Encodes call k (its fields set) as far_client_call does (c->mu may be held). */
 far_err far__call_encode(far_client *c, call *k, far_xdr_encode_fn enc, const void *args);
 

@@ -39,7 +39,8 @@ typedef struct inst {
     atomic_bool healthy;
     bool ever_healthy;      /* (health thread) */
     int ping_fail, ping_ok; /* (health thread) */
-    bool gone;              /* out of the set (under mu) */
+    bool gone;              /* out of the set (under mu) ... */
+    struct inst *gone_next; /* ... and on lb->gone until its last user lets go */
     int refs;               /* the set's, plus each user (under mu) */
 } inst;
 
@@ -56,10 +57,26 @@ struct far__lb {
     char owner[FAR__CTX_MAX_OWNER + 1];
     const far__source *sops;
     void *src;
+    inst *gone; /* out of the set, still used (under mu) */
     pthread_t health;
     bool health_started, stop, destroying;
-    int active; /* sync callers inside */
+    bool reap; /* destroyed from a callback: the health thread ends it (under mu) */
+    /* Callers that may still touch an instance's client (under mu): sync
+     * callers for their whole call, async starts (and the retries in their
+     * callbacks) until the instance's client has the call.  A destroy frees
+     * nothing before they are out. */
+    int active;
+    far_client *self; /* the handle far_client_open gave out: freed with lb */
 };
+
+/* Balanced clients opened and not yet freed (far__lb_alive: a test's way to
+ * see that a destroy has finished). */
+static atomic_uint lb_alive;
+
+unsigned far__lb_alive(void)
+{
+    return atomic_load(&lb_alive);
+}
 
 /* ------------------------------------------------------------ instances */
 
@@ -70,12 +87,19 @@ static void inst_free(inst *i)
 }
 
 /* Drops one reference (mu held); returns the instance to free after the
- * lock is dropped, if it was the last. */
+ * lock is dropped, if it was the last -- not while the client is being
+ * destroyed: lb_free then frees every instance, in the set or gone. */
 static inst *inst_unref(far__lb *lb, inst *i)
 {
-    if (--i->refs == 0 && !lb->destroying)
-        return i;
-    return NULL;
+    if (--i->refs > 0 || lb->destroying)
+        return NULL;
+    /* (the set's reference is gone: so is i) */
+    for (inst **pp = &lb->gone; *pp; pp = &(*pp)->gone_next)
+        if (*pp == i) {
+            *pp = i->gone_next;
+            break;
+        }
+    return i;
 }
 
 /* The source's report: the whole set (from its thread, or from open). */
@@ -85,6 +109,10 @@ static void on_set(void *user, const char *const *addrs, size_t n)
     inst *drop[MAX_SET];
     size_t ndrop = 0;
     pthread_mutex_lock(&lb->mu);
+    if (lb->destroying) { /* (the set is lb_free's now) */
+        pthread_mutex_unlock(&lb->mu);
+        return;
+    }
     /* what is no longer there */
     for (size_t i = 0; i < lb->n;) {
         bool keep = false;
@@ -98,6 +126,8 @@ static void on_set(void *user, const char *const *addrs, size_t n)
         memmove(&lb->v[i], &lb->v[i + 1], (lb->n - i - 1) * sizeof *lb->v);
         lb->n--;
         x->gone = true;
+        x->gone_next = lb->gone;
+        lb->gone = x;
         atomic_store(&x->healthy, false);
         inst *f = inst_unref(lb, x);
         if (f && ndrop < FAR__ARRAY_LEN(drop))
@@ -206,8 +236,14 @@ static void health_round(far__lb *lb)
         snap[i]->refs++;
     }
     pthread_mutex_unlock(&lb->mu);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&lb->mu);
+        bool stop = lb->stop; /* (destroyed: its instances' clients are cancelled) */
+        pthread_mutex_unlock(&lb->mu);
+        if (stop)
+            break;
         check(lb, snap[i]);
+    }
     pthread_mutex_lock(&lb->mu);
     size_t nf = 0;
     for (size_t i = 0; i < n; i++)
@@ -218,6 +254,8 @@ static void health_round(far__lb *lb)
         inst_free(snap[i]);
     free(snap);
 }
+
+static void lb_free(far__lb *lb);
 
 static void *health_main(void *arg)
 {
@@ -241,7 +279,16 @@ static void *health_main(void *arg)
             ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&lb->cv, &lb->mu, &ts);
     }
+    bool reap = lb->reap;
     pthread_mutex_unlock(&lb->mu);
+    if (reap) {
+        /* Destroyed from an async callback, i.e. on the I/O thread, which
+         * can wait neither for this thread nor for what the end waits for
+         * (the source's thread, the instances' clients): this thread ends
+         * the client, once that callback has returned. */
+        pthread_detach(pthread_self());
+        lb_free(lb);
+    }
     return NULL;
 }
 
@@ -370,6 +417,63 @@ static void release(far__lb *lb, inst *x)
         inst_free(f);
 }
 
+/* A caller counted in lb->active is done: it must not touch lb after this
+ * (a destroy waiting for it may free lb at once). */
+static void leave(far__lb *lb)
+{
+    pthread_mutex_lock(&lb->mu);
+    if (--lb->active == 0 && lb->destroying)
+        pthread_cond_broadcast(&lb->cv);
+    pthread_mutex_unlock(&lb->mu);
+}
+
+/* Ends every call in flight on the instances' clients now (mu held): sync
+ * callers return FAR_ECANCELED, async callbacks run with it on the I/O
+ * thread, new calls are refused; the clients stay until lb_free. */
+static void cancel_instances(far__lb *lb)
+{
+    for (size_t i = 0; i < lb->n; i++)
+        far__client_cancel_all(lb->v[i]->cl);
+    for (inst *x = lb->gone; x; x = x->gone_next)
+        far__client_cancel_all(x->cl);
+}
+
+/* The end of a balanced client that is being destroyed (lb->destroying),
+ * whose health thread has ended (joined, or it is this thread): its source
+ * stops, the callers still inside get out (their calls were cancelled), the
+ * instances' clients are destroyed -- their callbacks still due run
+ * meanwhile, and they may touch lb -- and everything is freed.  Never on
+ * the I/O thread: the source's thread and the instances' clients may wait
+ * for it. */
+static void lb_free(far__lb *lb)
+{
+    if (lb->src)
+        lb->sops->close(lb->src); /* no more reports */
+    pthread_mutex_lock(&lb->mu);
+    while (lb->active > 0)
+        pthread_cond_wait(&lb->cv, &lb->mu);
+    /* Nobody changes the lists now (on_set ignores a destroyed client's
+     * reports, inst_unref leaves its instances to this function); the
+     * callbacks that run while the clients go only drop references. */
+    pthread_mutex_unlock(&lb->mu);
+    for (size_t i = 0; i < lb->n; i++)
+        far_client_destroy(lb->v[i]->cl);
+    for (inst *x = lb->gone; x; x = x->gone_next)
+        far_client_destroy(x->cl);
+    for (size_t i = 0; i < lb->n; i++)
+        free(lb->v[i]);
+    for (inst *x = lb->gone, *nx; x; x = nx) {
+        nx = x->gone_next;
+        free(x);
+    }
+    free(lb->v);
+    pthread_mutex_destroy(&lb->mu);
+    pthread_cond_destroy(&lb->cv);
+    free(lb->self);
+    free(lb);
+    atomic_fetch_sub(&lb_alive, 1);
+}
+
 /* ------------------------------------------------------------ API */
 
 far_err far__lb_open(far_client **out, const char *spec, const far_client_opts *opts,
@@ -382,6 +486,7 @@ far_err far__lb_open(far_client **out, const char *spec, const far_client_opts *
         free(lb);
         return FAR_ENOMEM;
     }
+    atomic_fetch_add(&lb_alive, 1);
     c->lb = lb;
     snprintf(c->spec, sizeof c->spec, "%s", spec);
     pthread_mutex_init(&lb->mu, NULL);
@@ -425,12 +530,16 @@ far_err far__lb_open(far_client **out, const char *spec, const far_client_opts *
         goto fail;
     }
     lb->health_started = true;
+    lb->self = c;
     *out = c;
     return FAR_OK;
 fail : {
     char why[512];
     snprintf(why, sizeof why, "%s", far_last_error());
-    far__lb_destroy(lb);
+    pthread_mutex_lock(&lb->mu); /* (the source's thread may be reporting) */
+    lb->destroying = true;
+    pthread_mutex_unlock(&lb->mu);
+    lb_free(lb); /* (no health thread) */
     free(c);
     far__set_last_error("%s", why);
     return rc;
@@ -439,31 +548,24 @@ fail : {
 
 void far__lb_destroy(far__lb *lb)
 {
-    if (!lb)
+    pthread_mutex_lock(&lb->mu);
+    if (lb->destroying) { /* (again, from the same callback: once) */
+        pthread_mutex_unlock(&lb->mu);
         return;
-    if (lb->src)
-        lb->sops->close(lb->src); /* no more reports */
-    pthread_mutex_lock(&lb->mu);
+    }
+    lb->destroying = true; /* no more picks, no more reports taken */
     lb->stop = true;
-    pthread_cond_broadcast(&lb->cv);
+    cancel_instances(lb);
+    /* From an async callback (the I/O thread): the health thread ends it
+     * (health_main), this thread may not wait. */
+    bool io = far__io_on_thread();
+    lb->reap = io;
+    pthread_cond_broadcast(&lb->cv); /* the health thread, callers waiting for an instance */
     pthread_mutex_unlock(&lb->mu);
-    if (lb->health_started)
-        pthread_join(lb->health, NULL);
-    /* sync callers still inside finish (within their deadlines) first */
-    pthread_mutex_lock(&lb->mu);
-    lb->destroying = true;
-    while (lb->active > 0)
-        pthread_cond_wait(&lb->cv, &lb->mu);
-    pthread_mutex_unlock(&lb->mu);
-    /* the instances' clients: their async calls complete (ECANCELED) here */
-    for (size_t i = 0; i < lb->n; i++)
-        far_client_destroy(lb->v[i]->cl), lb->v[i]->cl = NULL;
-    for (size_t i = 0; i < lb->n; i++)
-        free(lb->v[i]);
-    free(lb->v);
-    pthread_mutex_destroy(&lb->mu);
-    pthread_cond_destroy(&lb->cv);
-    free(lb);
+    if (io)
+        return;
+    pthread_join(lb->health, NULL);
+    lb_free(lb);
 }
 
 /* Picks for a sync call, waiting (until the deadline) for an instance to be
@@ -524,19 +626,30 @@ far_err far__lb_call(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t proc,
         rc = far_client_call(x->cl, prog, vers, proc, enc, args, dec, res, arena, &co);
         account(lb, x, rc, t0);
         tried[ntried++] = x; /* (compared by address only: the reference goes now) */
+        bool again = rc != FAR_OK && may_retry(sem, rc) && far__now_ns() < deadline;
+        if (again)
+            far__log_debug("balancer: %s: %s; trying another instance", x->addr, st.msg);
         release(lb, x);
-        if (rc == FAR_OK || !may_retry(sem, rc) || far__now_ns() >= deadline)
+        if (!again)
             break;
-        far__log_debug("balancer: %s: %s; trying another instance", x->addr, st.msg);
     }
+    pthread_mutex_lock(&lb->mu);
+    if (rc != FAR_OK && lb->destroying) {
+        /* its instance's call was cancelled, or refused, by the destroy;
+         * or it waited for a healthy instance */
+        rc = st.err = FAR_ECANCELED;
+        snprintf(st.msg, sizeof st.msg,
+                 "prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
+                 ": cancelled: the client was destroyed (balancer)",
+                 prog, vers, proc);
+    }
+    if (--lb->active == 0 && lb->destroying)
+        pthread_cond_broadcast(&lb->cv);
+    pthread_mutex_unlock(&lb->mu); /* (lb may be freed from here) */
     if (opts && opts->status)
         *opts->status = st;
     if (rc != FAR_OK)
         far__set_last_error("%s", st.msg);
-    pthread_mutex_lock(&lb->mu);
-    if (--lb->active == 0 && lb->destroying)
-        pthread_cond_broadcast(&lb->cv);
-    pthread_mutex_unlock(&lb->mu);
     return rc;
 }
 
@@ -580,18 +693,21 @@ static void async_free(async_ctx *a)
 static void async_done(const far_status *st, void *res, void *user);
 
 /* Starts attempt `a` on an instance not tried yet if one is healthy (any
- * other: the tried ones).  FAR_OK: async_done will run. */
-static far_err async_start(async_ctx *a, const far_call_opts *first)
+ * other: the tried ones), counted in lb->active (async_start).  FAR_OK:
+ * async_done will run -- and may have run already. */
+static far_err attempt(async_ctx *a, const far_call_opts *first)
 {
     far__lb *lb = a->lb;
     for (;;) {
         pthread_mutex_lock(&lb->mu);
-        inst *x = lb->destroying ? NULL : pick(lb, a->tried, a->ntried);
+        bool closed = lb->destroying;
+        inst *x = closed ? NULL : pick(lb, a->tried, a->ntried);
         pthread_mutex_unlock(&lb->mu);
         a->x = x;
         if (!x) {
-            far__set_last_error("balancer: no healthy instance");
-            return FAR_ECONNREFUSED;
+            far__set_last_error(closed ? "balancer: the client is being destroyed"
+                                       : "balancer: no healthy instance");
+            return closed ? FAR_ECLOSED : FAR_ECONNREFUSED;
         }
         a->t0 = far__now_ns();
         far_call_opts co = first ? *first : a->o;
@@ -614,6 +730,21 @@ static far_err async_start(async_ctx *a, const far_call_opts *first)
     }
 }
 
+/* attempt(), inside lb->active: a destroy frees no instance's client while
+ * the call is on its way to one.  (From the caller's thread, before any
+ * destroy; or from async_done, i.e. from a callback of an instance's
+ * client, which lb outlives.) */
+static far_err async_start(async_ctx *a, const far_call_opts *first)
+{
+    far__lb *lb = a->lb;
+    pthread_mutex_lock(&lb->mu);
+    lb->active++;
+    pthread_mutex_unlock(&lb->mu);
+    far_err rc = attempt(a, first); /* (on FAR_OK, `a` may be gone already) */
+    leave(lb);
+    return rc;
+}
+
 static void async_done(const far_status *st, void *res, void *user)
 {
     async_ctx *a = user;
@@ -622,16 +753,16 @@ static void async_done(const far_status *st, void *res, void *user)
     account(lb, x, st->err, a->t0);
     if (a->ntried < MAX_TRIES)
         a->tried[a->ntried++] = x; /* (compared by address only) */
-    release(lb, x);
     /* sent again, from this callback (the I/O thread), when its semantics
      * allow it and time is left; the caller's callback runs once, at the
      * end */
-    if (st->err != FAR_OK && may_retry(a->o.semantics, st->err) && a->ntried < MAX_TRIES &&
-        far__now_ns() < a->deadline) {
+    bool again = st->err != FAR_OK && may_retry(a->o.semantics, st->err) && a->ntried < MAX_TRIES &&
+                 far__now_ns() < a->deadline;
+    if (again)
         far__log_debug("balancer: %s: %s; trying another instance", x->addr, st->msg);
-        if (async_start(a, NULL) == FAR_OK)
-            return;
-    }
+    release(lb, x); /* (x may be freed from here) */
+    if (again && async_start(a, NULL) == FAR_OK)
+        return;
     a->cb(st, res, a->user);
     async_free(a);
 }
@@ -681,9 +812,9 @@ far_err far__lb_call_async(far__lb *lb, uint32_t prog, uint32_t vers, uint32_t p
             memset(opts->status, 0, sizeof *opts->status);
             opts->status->err = rc;
             snprintf(opts->status->msg, sizeof opts->status->msg,
-                     "prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32
-                     ": no healthy instance (balancer)",
-                     prog, vers, proc);
+                     "prog %" PRIu32 " vers %" PRIu32 " proc %" PRIu32 ": %s (balancer)", prog,
+                     vers, proc,
+                     rc == FAR_ECLOSED ? "the client is being destroyed" : "no healthy instance");
         }
         async_free(a);
     }
@@ -697,6 +828,9 @@ far_err far__lb_cancel(far__lb *lb, uint64_t call_id)
     for (size_t i = 0; i < lb->n && rc != FAR_OK; i++)
         if (lb->v[i]->cl)
             rc = far_client_cancel(lb->v[i]->cl, call_id);
+    for (inst *x = lb->gone; x && rc != FAR_OK; x = x->gone_next) /* (one that just left) */
+        if (x->cl)
+            rc = far_client_cancel(x->cl, call_id);
     pthread_mutex_unlock(&lb->mu);
     return rc;
 }
