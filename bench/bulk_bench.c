@@ -585,8 +585,10 @@ int main(int argc, char **argv)
          * those pages only at the rename -- on a VM whose guest pages are
          * slow the first time they are touched, a bias of up to 2x. */
         unlink(rp_);
+        sync(); /* (and none of the last one's dirty pages left to write back) */
         rf[i] = raw_file(rp_);
         unlink(dp_);
+        sync();
         far_bulk_spec sf = {.kind = FAR_BULK_PATH, .path = dp_};
         ff[i] = far_fetch(c, P_FILE, &sf);
         if (getenv("BULK_FETCH_ONLY")) {
@@ -598,8 +600,10 @@ int main(int argc, char **argv)
         far_bulk_spec ssm = {.kind = FAR_BULK_MEM, .mem = dst, .len = n_bytes};
         fsm[i] = far_fetch(c, P_SMEM, &ssm);
         unlink(store_path); /* (the child's destination, as above) */
+        sync();
         rsf[i] = raw_store(NULL, true);
         unlink(store_path);
+        sync();
         far_bulk_spec ssf = {.kind = FAR_BULK_PATH, .path = src_path};
         fsf[i] = far_fetch(c, P_SFILE, &ssf);
     }
