@@ -351,6 +351,40 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The client side of a ping-pong: n round trips of REQ / REP bytes (after
+ * 2000 not counted), at most MAX_SECONDS; one line of key=value, its name
+ * first. */
+static void pp_client(int fd, int recv_flags, const char *name, long n)
+{
+    uint64_t *lat = malloc(sizeof *lat * (size_t)n);
+    if (!lat)
+        die("malloc");
+    char req[REQ], rep[REP];
+    memset(req, 'q', sizeof req);
+    long done = 0;
+    uint64_t t0 = 0, dl = 0;
+    for (long i = -2000; i < n; i++) {
+        if (i == 0) {
+            t0 = conc_now_ns();
+            dl = t0 + (uint64_t)MAX_SECONDS * 1000000000u;
+        }
+        uint64_t s = conc_now_ns();
+        if (send(fd, req, REQ, 0) != REQ || recv(fd, rep, REP, recv_flags) != REP)
+            die(name);
+        uint64_t e = conc_now_ns();
+        if (i >= 0) {
+            lat[done++] = e - s;
+            if (e > dl)
+                break;
+        }
+    }
+    double secs = (double)(conc_now_ns() - t0) / 1e9;
+    qsort(lat, (size_t)done, sizeof *lat, cmp_u64);
+    printf("%s p50_us=%.2f p99_us=%.2f calls_s=%.0f\n", name, (double)lat[done / 2] / 1e3,
+           (double)lat[done * 99 / 100] / 1e3, (double)done / secs);
+    free(lat);
+}
+
 static int pp_udp(long n)
 {
     struct sockaddr_in a;
@@ -375,32 +409,8 @@ static int pp_udp(long n)
         die("connect");
     struct timeval tv = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    uint64_t *lat = malloc(sizeof *lat * (size_t)n);
-    char req[REQ], rep[REP];
-    memset(req, 'q', sizeof req);
-    long done = 0;
-    uint64_t t0 = 0, dl = 0;
-    for (long i = -2000; i < n; i++) {
-        if (i == 0) {
-            t0 = conc_now_ns();
-            dl = t0 + (uint64_t)MAX_SECONDS * 1000000000u;
-        }
-        uint64_t s = conc_now_ns();
-        if (send(fd, req, REQ, 0) != REQ || recv(fd, rep, REP, 0) != REP)
-            die("udp");
-        uint64_t e = conc_now_ns();
-        if (i >= 0) {
-            lat[done++] = e - s;
-            if (e > dl)
-                break;
-        }
-    }
-    double secs = (double)(conc_now_ns() - t0) / 1e9;
-    qsort(lat, (size_t)done, sizeof *lat, cmp_u64);
-    printf("raw_pp_udp p50_us=%.2f p99_us=%.2f calls_s=%.0f\n", (double)lat[done / 2] / 1e3,
-           (double)lat[done * 99 / 100] / 1e3, (double)done / secs);
+    pp_client(fd, 0, "raw_pp_udp", n);
     stop_server();
-    free(lat);
     return 0;
 }
 
@@ -462,33 +472,9 @@ static int pp_tcp_epoll(long n)
         die("connect");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    uint64_t *lat = malloc(sizeof *lat * (size_t)n);
-    char req[REQ], rep[REP];
-    memset(req, 'q', sizeof req);
-    long done = 0;
-    uint64_t t0 = 0, dl = 0;
-    for (long i = -2000; i < n; i++) {
-        if (i == 0) {
-            t0 = conc_now_ns();
-            dl = t0 + (uint64_t)MAX_SECONDS * 1000000000u;
-        }
-        uint64_t s = conc_now_ns();
-        if (send(fd, req, REQ, 0) != REQ || recv(fd, rep, REP, MSG_WAITALL) != REP)
-            die("tcp");
-        uint64_t e = conc_now_ns();
-        if (i >= 0) {
-            lat[done++] = e - s;
-            if (e > dl)
-                break;
-        }
-    }
-    double secs = (double)(conc_now_ns() - t0) / 1e9;
-    qsort(lat, (size_t)done, sizeof *lat, cmp_u64);
-    printf("raw_pp_tcp_epoll p50_us=%.2f p99_us=%.2f calls_s=%.0f\n", (double)lat[done / 2] / 1e3,
-           (double)lat[done * 99 / 100] / 1e3, (double)done / secs);
+    pp_client(fd, MSG_WAITALL, "raw_pp_tcp_epoll", n);
     close(fd);
     stop_server();
-    free(lat);
     return 0;
 }
 
