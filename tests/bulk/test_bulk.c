@@ -536,23 +536,42 @@ static void test_limits(void **state)
     clean_dir();
 }
 
+/* A second server with its own far_server and bulk server options, started
+ * on 127.0.0.1; the test program's handlers use bsrv, so it is swapped for
+ * the second's until second_stop. */
+typedef struct second {
+    far_server *s;
+    far_bulk_server *b, *keep;
+    char bound[128];
+} second;
+
+static void second_start(second *x, const far_server_opts *so, const far_bulk_server_opts *bo)
+{
+    assert_int_equal(far_server_create(&x->s, so), FAR_OK);
+    assert_int_equal(far_server_add_program(x->s, &tprog, NULL), FAR_OK);
+    assert_int_equal(far_bulk_server_create(&x->b, x->s, bo), FAR_OK);
+    assert_int_equal(far_server_listen(x->s, "tcp://127.0.0.1:0", x->bound, sizeof x->bound),
+                     FAR_OK);
+    x->keep = bsrv;
+    bsrv = x->b;
+    assert_int_equal(far_server_start(x->s), FAR_OK);
+}
+
+static void second_stop(second *x)
+{
+    far_server_destroy(x->s);
+    far_bulk_server_destroy(x->b);
+    bsrv = x->keep;
+}
+
 /* The disk budget of a second bulk server (its own far_server). */
 static void test_disk_budget(void **state)
 {
     (void)state;
-    far_server *s2;
-    far_bulk_server *b2;
-    far_server_opts so = {.workers = 2};
-    assert_int_equal(far_server_create(&s2, &so), FAR_OK);
-    assert_int_equal(far_server_add_program(s2, &tprog, NULL), FAR_OK);
-    far_bulk_server_opts bo = {.disk_budget = CHUNK + 10};
-    assert_int_equal(far_bulk_server_create(&b2, s2, &bo), FAR_OK);
-    char bound[128];
-    assert_int_equal(far_server_listen(s2, "tcp://127.0.0.1:0", bound, sizeof bound), FAR_OK);
-    /* its handler uses bsrv: swap it for this test */
-    far_bulk_server *keep = bsrv;
-    bsrv = b2;
-    assert_int_equal(far_server_start(s2), FAR_OK);
+    second x;
+    second_start(&x, &(far_server_opts){.workers = 2},
+                 &(far_bulk_server_opts){.disk_budget = CHUNK + 10});
+    const char *bound = x.bound;
     char src[256], dst[256];
     path_in(src, sizeof src, "src");
     path_in(dst, sizeof dst, "dst");
@@ -564,9 +583,7 @@ static void test_disk_budget(void **state)
     assert_int_equal(xfer(c, &sp, &h, NULL), FAR_ELIMIT);
     assert_int_equal(access(dst, F_OK), -1);
     far_client_destroy(c);
-    far_server_destroy(s2);
-    far_bulk_server_destroy(b2);
-    bsrv = keep;
+    second_stop(&x);
     no_leftovers();
     clean_dir();
 }
@@ -583,18 +600,9 @@ static void parent_done_cb(const far_status *st, void *res, void *user)
 static void test_stalled_sender(void **state)
 {
     (void)state;
-    far_server *s2;
-    far_bulk_server *b2;
-    far_server_opts so = {.workers = 2};
-    assert_int_equal(far_server_create(&s2, &so), FAR_OK);
-    assert_int_equal(far_server_add_program(s2, &tprog, NULL), FAR_OK);
-    far_bulk_server_opts bo = {.stall_ms = 300};
-    assert_int_equal(far_bulk_server_create(&b2, s2, &bo), FAR_OK);
-    char bound[128];
-    assert_int_equal(far_server_listen(s2, "tcp://127.0.0.1:0", bound, sizeof bound), FAR_OK);
-    far_bulk_server *keep = bsrv;
-    bsrv = b2;
-    assert_int_equal(far_server_start(s2), FAR_OK);
+    second x;
+    second_start(&x, &(far_server_opts){.workers = 2}, &(far_bulk_server_opts){.stall_ms = 300});
+    const char *bound = x.bound;
     uint8_t room[64];
     set_desc((far_bulk_desc){
         .dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_MEM, .mem = room, .len = sizeof room});
@@ -639,9 +647,7 @@ static void test_stalled_sender(void **state)
                      FAR_OK);
     assert_int_equal(ores.stat, FAR_BULK_NOENT);
     far_client_destroy(c);
-    far_server_destroy(s2);
-    far_bulk_server_destroy(b2);
-    bsrv = keep;
+    second_stop(&x);
 }
 
 /* More transfers at once than the server has handlers.  A transfer's
@@ -697,19 +703,11 @@ static void test_more_transfers_than_handlers(void **state)
     (void)state;
     for (size_t i = 0; i < MANY_BYTES; i++)
         many_src[i] = pattern(i);
-    far_server *s2;
-    far_bulk_server *b2;
-    far_server_opts so = {.workers = 1, .max_workers = 2};
-    assert_int_equal(far_server_create(&s2, &so), FAR_OK);
-    assert_int_equal(far_server_add_program(s2, &tprog, NULL), FAR_OK);
-    /* a stall would be seen within the test's bounds */
-    far_bulk_server_opts bo = {.stall_ms = 3000};
-    assert_int_equal(far_bulk_server_create(&b2, s2, &bo), FAR_OK);
-    char bound[128];
-    assert_int_equal(far_server_listen(s2, "tcp://127.0.0.1:0", bound, sizeof bound), FAR_OK);
-    far_bulk_server *keep = bsrv;
-    bsrv = b2;
-    assert_int_equal(far_server_start(s2), FAR_OK);
+    second x;
+    /* (a stall would be seen within the test's bounds) */
+    second_start(&x, &(far_server_opts){.workers = 1, .max_workers = 2},
+                 &(far_bulk_server_opts){.stall_ms = 3000});
+    const char *bound = x.bound;
     set_desc((far_bulk_desc){
         .dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = many_src, .len = MANY_BYTES});
     many_arg a[MANY];
@@ -737,9 +735,7 @@ static void test_more_transfers_than_handlers(void **state)
     /* as many at once as max_workers: at least that many went through */
     assert_true(done >= 2);
     assert_int_equal(done + refused, MANY);
-    far_server_destroy(s2);
-    far_bulk_server_destroy(b2);
-    bsrv = keep;
+    second_stop(&x);
 }
 
 /* A transfer whose call is cancelled ends: both sides see FAR_ECANCELED. */
