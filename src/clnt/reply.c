@@ -195,7 +195,7 @@ bool far__conn_read_once(far_client *c, int fd, uint64_t gen, bool nowait)
     if (c->addr.t == FAR__UDP)
         return far__udp_read_once(c, fd, flags);
     far_err rerr;
-    ssize_t got = far__stream_recv(&c->st, flags, &rerr);
+    ssize_t got = far__stream_recv(&c->st, fd, flags, &rerr);
     if (got < 0 && rerr != FAR_OK)
         return false;
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))

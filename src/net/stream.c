@@ -148,14 +148,14 @@ ssize_t far__stream_write(far__stream *st, pthread_mutex_t *mu, far__wmsg **done
     return w;
 }
 
-ssize_t far__stream_recv(far__stream *st, int flags, far_err *err)
+ssize_t far__stream_recv(far__stream *st, int fd, int flags, far_err *err)
 {
     uint8_t *buf;
     size_t space;
     *err = FAR_OK;
     if ((*err = far__recrd_room(&st->rd, &buf, &space)) != FAR_OK)
         return -1;
-    ssize_t got = recv(st->fd, buf, space, flags);
+    ssize_t got = recv(fd, buf, space, flags);
     if (got > 0) {
         far__recrd_commit(&st->rd, (size_t)got);
         st->last_space = space;

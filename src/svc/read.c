@@ -251,7 +251,7 @@ static bool read_round(far_server *s, conn *c)
          * peer has hung up -- then read on until EOF. */
         if (!kill && !paused && !stopping && !drained) {
             far_err rerr;
-            ssize_t got = far__stream_recv(&c->st, MSG_DONTWAIT, &rerr);
+            ssize_t got = far__stream_recv(&c->st, c->st.fd, MSG_DONTWAIT, &rerr);
             if (got > 0) {
                 now = 0;
                 drained = (size_t)got < c->st.last_space && !atomic_load(&c->hup);
