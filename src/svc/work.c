@@ -46,11 +46,18 @@ static void grow_pool(far_server *s)
     unsigned long done = atomic_load(&s->completed);
     bool stuck = done == s->seen_completed;
     s->seen_completed = done;
-    if (stuck && atomic_load(&s->state) == ST_RUNNING && atomic_load(&s->cap) < s->o.max_workers &&
-        s->nthreads < s->o.max_workers + 1 &&
-        pthread_create(&s->threads[s->nthreads], NULL, far__svc_worker, s) == 0) {
-        s->nthreads++;
-        atomic_fetch_add(&s->cap, 1);
+    unsigned cap = atomic_load(&s->cap), blocked = atomic_load(&s->blocked);
+    if (stuck && atomic_load(&s->state) == ST_RUNNING && cap < s->o.max_workers) {
+        /* Threads: the handlers', one free for I/O, and one per handler
+         * blocked on others (far__svc_req_block_begin).  A thread one of
+         * those started and no longer needs is taken before a new one. */
+        if (s->nthreads > cap + 1 + blocked) {
+            atomic_fetch_add(&s->cap, 1);
+        } else if (s->nthreads < s->o.max_workers + 1 + blocked &&
+                   pthread_create(&s->threads[s->nthreads], NULL, far__svc_worker, s) == 0) {
+            s->nthreads++;
+            atomic_fetch_add(&s->cap, 1);
+        }
     }
     pthread_mutex_unlock(&s->mu);
     if (atomic_load(&s->qlen))
