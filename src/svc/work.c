@@ -37,6 +37,20 @@ void far__svc_kick_later(far_server *s)
         atomic_store(&s->kick_armed, false);
 }
 
+/* Starts one more thread (s->mu held).  The threads are the handlers', one
+ * free for I/O, and one per handler blocked on others
+ * (far__svc_req_block_begin); so at most max_workers + 1 + blocked, and none
+ * once the server stops. */
+static bool add_thread_locked(far_server *s)
+{
+    if (atomic_load(&s->state) != ST_RUNNING ||
+        s->nthreads >= s->o.max_workers + 1 + atomic_load(&s->blocked) ||
+        pthread_create(&s->threads[s->nthreads], NULL, far__svc_worker, s) != 0)
+        return false;
+    s->nthreads++;
+    return true;
+}
+
 /* The pool grows when the handlers are stuck (see the top of this file). */
 static void grow_pool(far_server *s)
 {
@@ -46,19 +60,12 @@ static void grow_pool(far_server *s)
     unsigned long done = atomic_load(&s->completed);
     bool stuck = done == s->seen_completed;
     s->seen_completed = done;
-    unsigned cap = atomic_load(&s->cap), blocked = atomic_load(&s->blocked);
-    if (stuck && atomic_load(&s->state) == ST_RUNNING && cap < s->o.max_workers) {
-        /* Threads: the handlers', one free for I/O, and one per handler
-         * blocked on others (far__svc_req_block_begin).  A thread one of
-         * those started and no longer needs is taken before a new one. */
-        if (s->nthreads > cap + 1 + blocked) {
-            atomic_fetch_add(&s->cap, 1);
-        } else if (s->nthreads < s->o.max_workers + 1 + blocked &&
-                   pthread_create(&s->threads[s->nthreads], NULL, far__svc_worker, s) == 0) {
-            s->nthreads++;
-            atomic_fetch_add(&s->cap, 1);
-        }
-    }
+    unsigned cap = atomic_load(&s->cap);
+    /* A thread a blocked handler started and no longer needs is taken
+     * before a new one is started. */
+    if (stuck && atomic_load(&s->state) == ST_RUNNING && cap < s->o.max_workers &&
+        (s->nthreads > cap + 1 + atomic_load(&s->blocked) || add_thread_locked(s)))
+        atomic_fetch_add(&s->cap, 1);
     pthread_mutex_unlock(&s->mu);
     if (atomic_load(&s->qlen))
         far__svc_kick_later(s); /* look again a millisecond from now */
@@ -100,10 +107,7 @@ bool far__svc_req_block_begin(far_svc_req *r)
         return true;
     }
     pthread_mutex_lock(&s->mu);
-    if (atomic_load(&s->state) == ST_RUNNING &&
-        s->nthreads < s->o.max_workers + 1 + atomic_load(&s->blocked) &&
-        pthread_create(&s->threads[s->nthreads], NULL, far__svc_worker, s) == 0)
-        s->nthreads++;
+    (void)add_thread_locked(s);
     pthread_mutex_unlock(&s->mu);
     return true;
 }
