@@ -285,7 +285,7 @@ static size_t slot_of(far_client *c, uint32_t xid)
     return (xid * 2654435761u) & (c->tabsize - 1);
 }
 
-void far__tab_insert(far_client *c, call *k)
+void far__tab_insert(far_client *c, call *k, uint64_t now)
 {
     if (c->ncalls >= c->tabsize * 2) {
         size_t nsz = c->tabsize * 4;
@@ -314,7 +314,7 @@ void far__tab_insert(far_client *c, call *k)
     if (k->async)
         c->nasync++;
     if (!k->ctl)
-        far__live_note_call(c);
+        far__live_note_call(c, now);
 }
 
 void far__tab_remove(far_client *c, call *k)

@@ -397,7 +397,7 @@ static void new_key(far_client *c, call *k)
     }
 }
 
-static far_err start(far_client *c, call *k);
+static far_err start(far_client *c, call *k, uint64_t *now);
 
 /* True if at-most-once call k, whose connection was lost, may be sent again
  * (c->mu held): a FAR_CTX call on a stream, connected again to the server
@@ -420,14 +420,14 @@ static far_err resend(far_client *c, call *k)
     k->done = false;
     k->st.err = FAR_OK;
     k->st.msg[0] = 0;
-    far_err rc = start(c, k);
+    far_err rc = start(c, k, NULL);
     if (rc != FAR_OK)
         return rc;
     if (c->addr.t != FAR__UDP && !c->st.flushing) {
         c->st.flushing = true;
         far__conn_flush_locked(c, k);
     }
-    far__conn_wait_sync(c, k);
+    far__conn_wait_sync(c, k, 0);
     return k->st.err;
 }
 
@@ -492,7 +492,7 @@ static void *resender_main(void *arg)
                 k->done = false;
                 k->st.err = FAR_OK;
                 k->st.msg[0] = 0;
-                rc = start(c, k);
+                rc = start(c, k, NULL);
                 if (rc == FAR_OK) {
                     far__io_arm(c, k);
                     bool post = false;
@@ -555,11 +555,17 @@ void far__call_resend_cancel_all(far_client *c, far_err err, const char *why)
 }
 
 /* Sends (or queues) the encoded call k (c->mu held).  FAR_OK: k is in the
- * table and sent or queued. */
-static far_err start(far_client *c, call *k)
+ * table and sent or queued.  *now (NULL, or 0: not known) is the time the
+ * call was made, used instead of reading the clock again; set to 0 if
+ * connecting made it stale. */
+static far_err start(far_client *c, call *k, uint64_t *now)
 {
-    far__conn_check_idle(c);
+    uint64_t t = now ? *now : 0;
+    far__conn_check_idle(c, t);
+    bool was_connected = c->connected;
     far_err rc = far__conn_ensure(c, k->deadline);
+    if (!was_connected && now)
+        t = *now = 0; /* (connecting took its time) */
     if (rc != FAR_OK) {
         far__call_set_status(c, k, rc,
                              rc == FAR_ETIMEDOUT      ? "no connection before the deadline"
@@ -605,7 +611,7 @@ static far_err start(far_client *c, call *k)
         k->handle = h;
         k->srv_boot = atomic_load(&c->srv_boot);
     }
-    far__tab_insert(c, k);
+    far__tab_insert(c, k, t);
     if (c->addr.t == FAR__UDP) {
         k->retry_ms = c->o.retry_ms;
         /* a may-be call is sent once: never retransmitted */
@@ -751,13 +757,14 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
     atomic_fetch_add(&c->preparing, 1); /* destroy waits while we encode */
     call *k = far__call_scratch(c);
     far_err rc = FAR_ENOMEM;
+    uint64_t now = 0; /* when the call was made (read once) */
     if (k) {
         k->async = false;
         k->cancellable = opts && opts->call_id;
         k->prog = prog, k->vers = vers, k->proc = proc;
         k->dec = dec, k->res = res, k->arena = arena;
         k->timeout_ms = inherit(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
-        uint64_t now = far__now_ns();
+        now = far__now_ns();
         k->deadline = now + (uint64_t)k->timeout_ms * 1000000u;
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         if (k->sem == FAR_SEM_EXACTLY_ONCE)
@@ -780,13 +787,13 @@ FAR__API far_err far_client_call(far_client *c, uint32_t prog, uint32_t vers, ui
     }
     c->active++;
     if (rc == FAR_OK)
-        rc = start(c, k);
+        rc = start(c, k, &now);
     if (rc == FAR_OK) {
         if (c->addr.t != FAR__UDP && !c->st.flushing) {
             c->st.flushing = true;
             far__conn_flush_locked(c, k);
         }
-        far__conn_wait_sync(c, k);
+        far__conn_wait_sync(c, k, now);
         rc = k->st.err;
         if (rc == FAR_ECONNLOST && k->handle_off)
             rc = after_loss(c, k);
@@ -839,6 +846,7 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
     call *k = far__call_scratch(c);
     far_err rc = FAR_ENOMEM;
     bool post = false;
+    uint64_t now = 0; /* when the call was made (read once) */
     if (k) {
         k->async = true;
         k->cancellable = false;
@@ -846,7 +854,7 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
         k->dec = dec, k->res = res, k->arena = arena;
         k->cb = cb, k->user = user;
         k->timeout_ms = inherit(opts && opts->timeout_ms ? opts->timeout_ms : c->o.timeout_ms);
-        uint64_t now = far__now_ns();
+        now = far__now_ns();
         k->deadline = now + (uint64_t)k->timeout_ms * 1000000u;
         k->sem = opts ? opts->semantics : FAR_SEM_DEFAULT;
         if (k->sem == FAR_SEM_EXACTLY_ONCE)
@@ -867,7 +875,7 @@ FAR__API far_err far_client_call_async(far_client *c, uint32_t prog, uint32_t ve
     if (rc == FAR_OK)
         rc = far__io_attach(c);
     if (rc == FAR_OK)
-        rc = start(c, k);
+        rc = start(c, k, &now);
     if (rc != FAR_OK) {
         far__set_last_error("%s", k->st.msg[0] ? k->st.msg : far_strerror(rc));
         if (opts && opts->status) {

@@ -153,8 +153,9 @@ struct far_client {
     size_t tabsize, ncalls, nasync;
 
     bool reading, read_pending;
-    call *reader; /* the sync call whose thread holds the reader token, if any */
-    int wakefd;   /* wakes a cancellable sync reader (eventfd; -1 until needed) */
+    call *reader;    /* the sync call whose thread holds the reader token, if any */
+    bool reader_got; /* the reader's own reply was completed (written and read by the reader) */
+    int wakefd;      /* wakes a cancellable sync reader (eventfd; -1 until needed) */
     uint8_t *ubuf;
     call *w_head, *w_tail;
 
@@ -215,7 +216,8 @@ void far__call_refill_scratch(far_client *c);
 void far__call_free(call *k);
 void far__call_unref(far_client *c, call *k);
 void far__call_set_status(far_client *c, call *k, far_err err, const char *detail);
-void far__tab_insert(far_client *c, call *k);
+/* Enters k in the xid table; `now`: the time, if the caller has it (0: not). */
+void far__tab_insert(far_client *c, call *k, uint64_t now);
 void far__tab_remove(far_client *c, call *k);
 call *far__tab_find(far_client *c, uint32_t xid);
 void far__call_complete(far_client *c, call *k);
@@ -234,9 +236,9 @@ bool far__call_detach_args(far_client *c, call *k);
 far_err far__conn_ensure(far_client *c, uint64_t deadline);
 void far__conn_lost(far_client *c, uint64_t gen, far_err err, const char *why);
 void far__conn_maybe_close_dead(far_client *c);
-void far__conn_check_idle(far_client *c);
+void far__conn_check_idle(far_client *c, uint64_t now);
 void far__conn_flush_locked(far_client *c, call *me);
-void far__conn_wait_sync(far_client *c, call *k);
+void far__conn_wait_sync(far_client *c, call *k, uint64_t now);
 void far__conn_release_reader(far_client *c);
 
 /* reply.c */
@@ -256,8 +258,9 @@ void far__ctl_cancel(far_client *c, uint64_t gen, const uint32_t *xids, uint32_t
 void far__ctl_cancel_outstanding(far_client *c);
 /* A FAR_CTL call has completed (far__call_complete). */
 void far__ctl_done(far_client *c, call *k);
-/* A call of the user's entered the table: liveness watches it. */
-void far__live_note_call(far_client *c);
+/* A call of the user's entered the table: liveness watches it (`now`: the
+ * time, if known; 0: the clock is read if needed). */
+void far__live_note_call(far_client *c, uint64_t now);
 /* The liveness check, if its time (c->live_next) has come: a STATUS sent,
  * or the connection given up (FAR_EPEER_DEAD). */
 void far__live_check(far_client *c, uint64_t now);

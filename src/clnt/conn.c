@@ -285,11 +285,11 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
 /* A stream connection that has been quiet for a while may have been closed by
  * the server (idle timeout, restart): look before sending on it, so the call
  * goes out on a fresh connection instead of failing with FAR_ECONNLOST. */
-void far__conn_check_idle(far_client *c)
+void far__conn_check_idle(far_client *c, uint64_t now)
 {
     if (c->addr.t == FAR__UDP || !c->connected || c->ncalls || c->reading || c->st.flushing)
         return;
-    if (far__now_ns() - c->last_io < 100000000u)
+    if ((now ? now : far__now_ns()) - c->last_io < 100000000u)
         return;
     uint8_t b;
     ssize_t n = recv(c->st.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -417,9 +417,8 @@ static void waiter_del(far_client *c, call *k)
  * lowered when it is longer than that, raised when it is much shorter (so a
  * reader never wakes up over and over), and otherwise left alone -- callers
  * with the usual deadline cost no system call. */
-static void bound_recv(far_client *c, int fd, uint64_t until)
+static void bound_recv(far_client *c, int fd, uint64_t until, uint64_t now)
 {
-    uint64_t now = far__now_ns();
     uint64_t left = until > now ? until - now : 0;
     int ms = (int)(left / 1000000u) + 1;
     if (c->rcv_timeo_ms && c->rcv_timeo_ms <= ms + 10 && c->rcv_timeo_ms * 2 >= ms)
@@ -459,6 +458,8 @@ static void read_for(far_client *c, call *k, int fd, uint64_t gen, bool cancella
             far__conn_read_once(c, fd, gen, true);
         } else if (!far__conn_read_once(c, fd, gen, false)) {
             return;
+        } else if (c->reader_got) {
+            return; /* (our reply: handle_replies said so, on this thread) */
         }
         /* Keep reading while data flows and our reply is not here. */
         pthread_mutex_lock(&c->mu);
@@ -470,11 +471,13 @@ static void read_for(far_client *c, call *k, int fd, uint64_t gen, bool cancella
 }
 
 /* A synchronous caller waits for its reply, reading when it may (c->mu
- * held). */
-void far__conn_wait_sync(far_client *c, call *k)
+ * held).  `now`: when the call was made, if the caller knows (0: not), so
+ * the first round reads no clock. */
+void far__conn_wait_sync(far_client *c, call *k, uint64_t now0)
 {
     while (!k->done) {
-        uint64_t now = far__now_ns();
+        uint64_t now = now0 ? now0 : far__now_ns();
+        now0 = 0;
         if (c->live_next && now >= c->live_next) {
             far__live_check(c, now); /* may give the connection up, failing k */
             continue;
@@ -497,6 +500,7 @@ void far__conn_wait_sync(far_client *c, call *k)
         if (!c->reading && c->connected && k->in_table && !c->destroying) {
             c->reading = true;
             c->reader = k;
+            c->reader_got = false;
             int fd = c->st.fd;
             uint64_t gen = c->gen;
             uint64_t until = k->deadline;
@@ -508,7 +512,7 @@ void far__conn_wait_sync(far_client *c, call *k)
                 c->wakefd = far__event_open();
             bool cancellable = k->cancellable && c->wakefd >= 0;
             if (!cancellable)
-                bound_recv(c, fd, until);
+                bound_recv(c, fd, until, now);
             pthread_mutex_unlock(&c->mu);
             read_for(c, k, fd, gen, cancellable, until);
             pthread_mutex_lock(&c->mu);

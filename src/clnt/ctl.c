@@ -113,7 +113,7 @@ static call *send_ctl(far_client *c, uint32_t proc, const uint32_t *xids, uint32
     /* Straight onto the connection it is about (no reconnect: on another
      * connection the xids mean nothing). */
     k->gen = c->gen;
-    far__tab_insert(c, k);
+    far__tab_insert(c, k, 0);
     c->nctl++;
     if (c->addr.t == FAR__UDP) {
         /* one datagram, never sent again: the next STATUS, a third of
@@ -246,12 +246,13 @@ static void live_arm(far_client *c)
         far__io_live_arm(c);
 }
 
-void far__live_note_call(far_client *c)
+void far__live_note_call(far_client *c, uint64_t now)
 {
     bool first = c->ncalls - c->nctl == 1;
     if (c->ctl_off_gen == c->gen || (!first && c->live_next))
         return; /* (the common case of a pipelined window: no clock read) */
-    uint64_t now = far__now_ns();
+    if (!now)
+        now = far__now_ns();
     if (first)
         c->live_base = now; /* the first call outstanding: quiet is counted from here */
     if (!c->live_next) {

@@ -163,6 +163,8 @@ static bool handle_replies(far_client *c, reply *v, int n, uint64_t now, bool st
     for (int i = 0; i < n; i++) {
         if (v[i].k) {
             v[i].k->decoding = false;
+            if (v[i].k == c->reader)
+                c->reader_got = true; /* (read by the reader, without the lock) */
             far__call_complete(c, v[i].k);
         }
     }
