@@ -118,15 +118,15 @@ static void burst_commit(far_server *s, conn *c, burst *b)
     b->n = 0;
     b->bytes = 0;
     b->tab = NULL;
-    if (b->batch && !c->dead) {
-        far__svc_batch_queue(c, b->batch);
-        b->batch = NULL;
-        if (!c->st.flushing) {
-            /* Written now, whatever else of this connection waits (the
-             * runtime's own answers never wait for a handler); they make
-             * room for more of this round. */
-            c->st.flushing = true;
-            far__svc_flush_locked(s, c);
+    if (b->batch && b->batch->n && !c->dead) {
+        /* Written now, whatever else of this connection waits (the
+         * runtime's own answers never wait for a handler); they make room
+         * for more of this round.  A batch written whole is filled again. */
+        if (far__svc_batch_send(s, c, b->batch)) {
+            b->batch->n = 0;
+            b->batch->len = 0;
+        } else {
+            b->batch = NULL;
         }
     }
     unsigned used = c->inflight + c->outq;
@@ -154,7 +154,7 @@ static bool read_round(far_server *s, conn *c)
     unsigned nr = 0;
     const char *kill = NULL;
     char killbuf[200];
-    bool eof = false, drained = false;
+    bool eof = false, drained = false, again = false;
 
     pthread_mutex_lock(&c->mu);
     if (c->reading || c->paused || c->dead) {
@@ -174,6 +174,11 @@ static bool read_round(far_server *s, conn *c)
     c->spare = NULL;
     c->spare_cap = 0;
     burst b = {0};
+    if ((b.batch = c->batch_spare) != NULL) { /* (far__svc_batch_add fills it) */
+        c->batch_spare = NULL;
+        b.batch->n = 0;
+        b.batch->len = 0;
+    }
     far_svc_req *scratch = NULL;
     /* When this read's bytes came: read once, when a call first asks
      * (far__svc_req_now), and again after each read from the socket. */
@@ -282,6 +287,19 @@ static bool read_round(far_server *s, conn *c)
         /* Paused with the peer gone: its end of stream would not be read. */
         if (c->paused && atomic_load(&c->hup))
             eof = true;
+        if (b.batch && !b.batch->n && !c->dead && !c->batch_spare) {
+            c->batch_spare = b.batch; /* for the next round */
+            b.batch = NULL;
+        }
+        if (!rfirst && !kill && !eof) {
+            /* Replies handlers queued while we read and nobody wrote (they
+             * leave them to a reader that is at work), and room made. */
+            if (!c->dead && c->st.nq && !c->st.flushing) {
+                c->st.flushing = true;
+                far__svc_flush_locked(s, c);
+            }
+            again = far__svc_may_resume(s, c);
+        }
         pthread_mutex_unlock(&c->mu);
         break;
     }
@@ -294,9 +312,8 @@ static bool read_round(far_server *s, conn *c)
         far__svc_conn_kill(c, kill);
     if (scratch)
         far__svc_req_put(s, scratch);
-    bool again = false;
     if (b.batch) {
-        /* the connection died before its batch went out */
+        /* the connection died before its batch went out, or a spare was kept */
         free(b.batch->buf);
         free(b.batch);
     }
@@ -305,14 +322,6 @@ static bool read_round(far_server *s, conn *c)
         for (far_svc_req *r = rfirst; r; r = r->next)
             k++;
         far__svc_send_replies(s, c, rfirst, k, &again);
-    } else {
-        pthread_mutex_lock(&c->mu);
-        if (!c->dead && c->st.nq && !c->st.flushing) {
-            c->st.flushing = true;
-            far__svc_flush_locked(s, c);
-        }
-        again = far__svc_may_resume(s, c);
-        pthread_mutex_unlock(&c->mu);
     }
     (void)rlast;
     far__svc_dispatch(s, &c->ln, c, first, last, n);

@@ -345,6 +345,7 @@ far_svc_req *far__svc_calls_find(conn *c, uint32_t xid); /* c->mu held */
 void far__svc_drop_list(far_server *s, conn *c, far_svc_req *r, bool waiting);
 bool far__svc_batch_add(conn *c, rbatch **bp, far_svc_req *r);
 void far__svc_batch_queue(conn *c, rbatch *b);
+bool far__svc_batch_send(far_server *s, conn *c, rbatch *b);
 far_svc_req *far__svc_split_msgs(far__wmsg *m, rbatch **batches, unsigned *nreplies, size_t *bytes);
 void far__svc_drop_msgs(far_server *s, conn *c, far_svc_req *reqs, rbatch *batches, size_t bytes);
 void far__svc_flush_locked(far_server *s, conn *c);

@@ -127,6 +127,49 @@ void far__svc_batch_queue(conn *c, rbatch *b)
     far__stream_push(&c->st, &b->wm, FAR__WMSG_SMALL);
 }
 
+/* Sends a reader's batch of replies (c->mu held, and held again on return).
+ * When nothing else is queued and nobody writes -- a lone call's answer, the
+ * usual case -- it is written straight from the batch with one send (the
+ * lock let go meanwhile, the connection marked as being written), never
+ * queued: true, and the batch is still the caller's, to fill again.  What is
+ * not written so (a full socket, an error, others writing) is queued and
+ * flushed as any reply: false, the batch is the writer's now. */
+bool far__svc_batch_send(far_server *s, conn *c, rbatch *b)
+{
+    if (c->st.flushing || c->st.nq) {
+        far__svc_batch_queue(c, b);
+        if (!c->st.flushing) {
+            c->st.flushing = true;
+            far__svc_flush_locked(s, c);
+        }
+        return false;
+    }
+    c->st.flushing = true;
+    int fd = c->st.fd;
+    pthread_mutex_unlock(&c->mu);
+    ssize_t w = send(fd, b->buf, b->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    pthread_mutex_lock(&c->mu);
+    if (w == (ssize_t)b->len) {
+        /* what others queued meanwhile (they found us writing) goes now;
+         * a kill meanwhile left its queue to us */
+        if (c->st.nq || c->dead)
+            far__svc_flush_locked(s, c);
+        else
+            c->st.flushing = false;
+        return true;
+    }
+    /* The rest, queued ahead of anything queued meanwhile (a record begun
+     * must be finished first); the flush finds a full socket (EPOLLOUT
+     * calls it back) or the error, as for any reply. */
+    far__svc_batch_queue(c, b);
+    if (w > 0) {
+        b->wm.sent = (size_t)w;
+        c->st.cur = &b->wm;
+    }
+    far__svc_flush_locked(s, c);
+    return false;
+}
+
 /* ------------------------------------------------------------ writing */
 
 /* Drops the replies of a dead connection (c->mu held, the caller the
