@@ -184,9 +184,11 @@ void far__svc_drop_list(far_server *s, conn *c, far_svc_req *r, bool waiting)
         size_t held = 0;
         for (far_svc_req *x = r; x; x = x->next)
             held += x->held, x->held = 0;
-        pthread_mutex_lock(&c->mu);
-        c->held -= held;
-        pthread_mutex_unlock(&c->mu);
+        if (held) {
+            pthread_mutex_lock(&c->mu);
+            c->held -= held;
+            pthread_mutex_unlock(&c->mu);
+        }
     }
     while (r) {
         far_svc_req *n = r->next;

@@ -210,8 +210,14 @@ void far__svc_flush_locked(far_server *s, conn *c)
                 size_t bytes;
                 far_svc_req *reqs = far__svc_split_msgs(done, &b, &n, &bytes);
                 c->outq -= n;
+                /* the bytes they held, given back here, under this lock */
+                c->held -= bytes;
+                for (far_svc_req *x = reqs; x; x = x->next) {
+                    c->held -= x->held;
+                    x->held = 0;
+                }
                 pthread_mutex_unlock(&c->mu);
-                far__svc_drop_msgs(s, c, reqs, b, bytes);
+                far__svc_drop_msgs(s, c, reqs, b, 0);
                 pthread_mutex_lock(&c->mu);
             }
             continue;
@@ -268,6 +274,14 @@ void far__svc_conn_flush(far_server *s, conn *c, bool from_event)
         far__svc_conn_read(s, c);
 }
 
+/* A bulk transfer's chunk of data (a PULL's reply) lets small replies
+ * overtake it. */
+static unsigned reply_class(const far_svc_req *r)
+{
+    return r->h.prog == FAR__BULK_PROG && r->h.proc == FAR__BULK_PROC_PULL ? FAR__WMSG_BULK
+                                                                           : FAR__WMSG_SMALL;
+}
+
 /* Queues the replies first..last (n of them, each counted in c->inflight);
  * writes them unless more of this connection's calls are queued (their
  * replies then go out together).  If that makes room to read again, reads --
@@ -292,6 +306,55 @@ void far__svc_send_replies(far_server *s, conn *c, far_svc_req *first, unsigned 
         far__svc_drop_list(s, c, first, false);
         return;
     }
+    atomic_fetch_add(&c->refs, 1); /* keep c alive past req_put in the flush */
+    if (n == 1 && first->niov <= 64 && !c->st.flushing && !c->st.nq &&
+        atomic_load(&c->queued) == 0) {
+        /* A lone reply with nothing queued before it, the usual case: written
+         * straight from its own iovecs, never queued (as a reader's batch). */
+        far_svc_req *r = first;
+        c->st.flushing = true;
+        int fd = c->st.fd;
+        pthread_mutex_unlock(&c->mu);
+        struct msghdr mh = {.msg_iov = r->iov, .msg_iovlen = (size_t)r->niov};
+        ssize_t w = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        pthread_mutex_lock(&c->mu);
+        if (w == (ssize_t)r->total) {
+            atomic_store(&c->last_active, far__now_ns());
+            if (c->st.nq || c->dead)
+                far__svc_flush_locked(s, c); /* (what came meanwhile) */
+            else
+                c->st.flushing = false;
+            bool resume = far__svc_may_resume(s, c);
+            pthread_mutex_unlock(&c->mu);
+            far__svc_drop_list(s, c, r, false);
+            if (resume_out)
+                *resume_out = resume;
+            else if (resume)
+                far__svc_conn_read(s, c);
+            far__svc_conn_put(c);
+            return;
+        }
+        /* the rest queued first (a record begun is finished first) */
+        r->held += r->total;
+        c->held += r->total;
+        r->wm.iov = r->iov;
+        r->wm.niov = r->niov;
+        r->wm.total = r->total;
+        r->wm.sent = w > 0 ? (size_t)w : 0;
+        far__stream_push(&c->st, &r->wm, reply_class(r));
+        if (w > 0)
+            c->st.cur = &r->wm;
+        c->outq += 1;
+        far__svc_flush_locked(s, c);
+        bool resume = far__svc_may_resume(s, c);
+        pthread_mutex_unlock(&c->mu);
+        if (resume_out)
+            *resume_out = resume;
+        else if (resume)
+            far__svc_conn_read(s, c);
+        far__svc_conn_put(c);
+        return;
+    }
     for (far_svc_req *r = first, *nx; r; r = nx) {
         nx = r->next;
         r->held += r->total;
@@ -300,15 +363,9 @@ void far__svc_send_replies(far_server *s, conn *c, far_svc_req *first, unsigned 
         r->wm.niov = r->niov;
         r->wm.total = r->total;
         r->wm.sent = 0;
-        /* a bulk transfer's chunk of data (a PULL's reply) lets small
-         * replies overtake it */
-        far__stream_push(&c->st, &r->wm,
-                         r->h.prog == FAR__BULK_PROG && r->h.proc == FAR__BULK_PROC_PULL
-                             ? FAR__WMSG_BULK
-                             : FAR__WMSG_SMALL);
+        far__stream_push(&c->st, &r->wm, reply_class(r));
     }
-    c->outq += n;                  /* still counted against max_calls_per_conn until written */
-    atomic_fetch_add(&c->refs, 1); /* keep c alive past req_put in the flush */
+    c->outq += n; /* still counted against max_calls_per_conn until written */
     if (!c->st.flushing && atomic_load(&c->queued) == 0) {
         c->st.flushing = true;
         far__svc_flush_locked(s, c);
