@@ -49,6 +49,7 @@ struct drv {
     uint64_t parent_id;
     bool open_done;
     far_err open_rc;
+    char open_why[300]; /* OPEN's status text when it failed (a level refused, say) */
     uint64_t open_id;
     far_bulk_open_res open;
     bool fetch;
@@ -374,6 +375,8 @@ static void open_cb(const far_status *st, void *res, void *user)
     drv *d = user;
     pthread_mutex_lock(&d->mu);
     d->open_rc = st->err;
+    if (st->err != FAR_OK)
+        snprintf(d->open_why, sizeof d->open_why, "OPEN (FAR_BULK) failed: %.270s", st->msg);
     d->open_done = true;
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
@@ -539,7 +542,7 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
                     d->open_rc == FAR_EPROG_UNAVAIL || d->open_rc == FAR_EPROG_MISMATCH
                         ? "the server does not serve FAR_BULK (bulk transfer): a classic ONC RPC "
                           "server, or one without far_bulk_server_create"
-                        : "OPEN (FAR_BULK) failed");
+                        : d->open_why);
     } else if (d->open.stat == FAR_BULK_NOENT) {
         /* the server has no call of that xid in flight on this connection
          * (its handler ended, starting none): the call's reply is on its
