@@ -16,6 +16,12 @@ far__bulk_call_fn far__bulk_call_get(void)
     return far__bulk_client_call;
 }
 
+const far__bulk_placer *far__bulk_placer_get(void)
+{
+    static const far__bulk_placer p = {far__bulk_pull_res_decode, far__bulk_pull_place};
+    return &p;
+}
+
 static far_err resolve(const char *spec, char *addr, size_t n)
 {
     return far_bind_resolve(spec, addr, n);

@@ -52,6 +52,18 @@ typedef far_err (*far__bulk_call_fn)(struct far_client *c, uint32_t prog, uint32
                                      far_xdr_decode_fn dec, void *res, far_arena *arena,
                                      const struct far_call_opts *opts);
 far__bulk_call_fn far__bulk_call_get(void);
+/* Where a PULL's results may be opened straight to (the bulk layer's
+ * placer, handed over by hooks.c): for a call decoded by `dec`, place(res,
+ * ...) with the call's result object, the rest as far__body_place's
+ * (msg/msg.h).  The client offers it to the flavor that unwraps the reply
+ * of such a call, so that at the privacy level a chunk is decrypted into a
+ * memory sink with no copy in between. */
+typedef struct far__bulk_placer {
+    far_xdr_decode_fn dec;
+    bool (*place)(void *res, const uint8_t *head, size_t head_len, size_t plain_len, size_t *at,
+                  size_t *len, uint8_t **dst);
+} far__bulk_placer;
+const far__bulk_placer *far__bulk_placer_get(void);
 /* What the bulk layer asks of the client and the server (client.c, req.c):
  * whether a client's calls go on a stream, and a number naming the
  * connection a call came in on (unique in the server's life; 0 for UDP). */

@@ -90,9 +90,17 @@ typedef struct far__bulk_pull_slot {
     uint32_t stat;  /* far_bulk_stat */
     uint32_t got;   /* bytes written */
     uint64_t h;     /* their checksum */
-    bool damaged;   /* the checksum did not match: nothing written */
+    bool damaged;   /* the checksum did not match: nothing written (or, placed, wiped) */
+    bool placed;    /* far__bulk_pull_place took the data: it was opened into the sink */
 } far__bulk_pull_slot;
 bool far__bulk_pull_res_decode(far_xdr_dec *d, void *slot);
+/* client.c: where a PULL reply's data may be opened straight to
+ * (far__bulk_placer, hooks.h): a memory sink at the offset asked for, when
+ * the results' first bytes are a whole chunk's header as asked and the
+ * results are exactly that long.  Marks the slot placed; the decoder then
+ * finds the data in the sink and checks it there. */
+bool far__bulk_pull_place(void *slot, const uint8_t *head, size_t head_len, size_t plain_len,
+                          size_t *at, size_t *len, uint8_t **dst);
 
 /* Test knobs: the next chunk sent at `off` (a PUSH's data, a PULL reply's)
  * has one byte flipped after its checksum was taken (UINT64_MAX: none). */

@@ -10,7 +10,10 @@
  * callback (never under a lock) and cleans up.
  *
  * A PULL's result is decoded straight into the sink (far__bulk_pull_res_decode):
- * the chunk is checked and written where it lies in the reply's record.
+ * the chunk is checked and written where it lies in the reply's record; at
+ * the privacy level a memory sink's chunk is decrypted where it belongs
+ * (far__bulk_pull_place, offered to the flavor through hooks.h) and checked
+ * there.
  *
  * A transfer cut short leaves in the spec how far it got (done, token,
  * etag): the next call with the same spec asks OPEN to go on from there. */
@@ -49,6 +52,7 @@ struct drv {
     uint64_t parent_id;
     bool open_done;
     far_err open_rc;
+    char open_why[300]; /* OPEN's status text when it failed (a level refused, say) */
     uint64_t open_id;
     far_bulk_open_res open;
     bool fetch;
@@ -104,11 +108,37 @@ static far_err stat_err(uint32_t st)
 
 /* ------------------------------------------------------------ a PULL's result */
 
+/* far_bulk_pull_res before its data: stat, offset, xxh3, the data's length */
+#define PULL_HEAD 24u
+
+bool far__bulk_pull_place(void *v, const uint8_t *head, size_t head_len, size_t plain_len,
+                          size_t *at, size_t *len, uint8_t **dst)
+{
+    far__bulk_pull_slot *s = v;
+    s->placed = false;
+    if (!s->sink || s->sink->fd >= 0 || head_len < PULL_HEAD)
+        return false;
+    uint32_t n = far_xdr_load_u32(head + 20);
+    uint64_t off = far_xdr_load_u64(head + 4);
+    /* what the decoder would accept, and no more than the sink holds */
+    if (far_xdr_load_u32(head) != FAR_BULK_OK || off != s->off || n == 0 || n > s->count ||
+        plain_len != PULL_HEAD + (size_t)n + far_xdr_pad(n) || off > s->sink->cap ||
+        n > s->sink->cap - off)
+        return false;
+    *at = PULL_HEAD;
+    *len = n;
+    *dst = s->sink->mem + off;
+    s->placed = true;
+    return true;
+}
+
 bool far__bulk_pull_res_decode(far_xdr_dec *d, void *v)
 {
     far__bulk_pull_slot *s = v;
     uint32_t st, n;
     uint64_t off, h;
+    bool placed = s->placed;
+    s->placed = false;
     s->got = 0;
     s->damaged = false;
     if (!far_xdr_get_u32(d, &st) || !far_xdr_get_u64(d, &off) || !far_xdr_get_u64(d, &h) ||
@@ -121,18 +151,23 @@ bool far__bulk_pull_res_decode(far_xdr_dec *d, void *v)
     if (off != s->off || n > s->count || n == 0)
         return far_xdr_dec_fail(d, FAR_EBADVALUE, "a PULL answered with other bytes");
     size_t pad = far_xdr_pad(n);
-    const uint8_t *p = far_xdr_take(d, n);
+    /* placed: the data was opened straight into the sink (far__bulk_pull_place,
+     * which checked the same header), and the results hold the rest */
+    const uint8_t *p = placed ? s->sink->mem + off : far_xdr_take(d, n);
     const uint8_t *z = p ? far_xdr_take(d, pad) : NULL;
-    if (!p || (pad && !z))
+    bool ok = p && (!pad || z);
+    for (size_t i = 0; ok && i < pad; i++)
+        ok = z[i] == 0 || far_xdr_dec_fail(d, FAR_EPADDING, "padding not zero");
+    bool damaged = ok && far__bulk_hash(p, n) != h;
+    if (placed && (!ok || damaged))
+        memset(s->sink->mem + off, 0, n); /* not had: nothing of it is left */
+    if (!ok)
         return false;
-    for (size_t i = 0; i < pad; i++)
-        if (z[i])
-            return far_xdr_dec_fail(d, FAR_EPADDING, "padding not zero");
-    if (far__bulk_hash(p, n) != h) {
+    if (damaged) {
         s->damaged = true; /* asked for again */
         return true;
     }
-    if (far__bulk_write(s->sink, off, p, n) != FAR_OK) {
+    if (!placed && far__bulk_write(s->sink, off, p, n) != FAR_OK) {
         s->stat = FAR_BULK_IO;
         return true;
     }
@@ -227,6 +262,7 @@ static void send_slot(drv *d, slot *s)
         s->pull.sink = &d->io;
         s->pull.off = s->off;
         s->pull.count = s->len;
+        s->pull.placed = false;
         far_bulk_pull_args a = {d->token, s->off, s->len};
         rc = far_client_call_async(d->c, FAR_BULK_PROG, FAR_BULK_V1, FAR_BULK_PULL,
                                    far_bulk_pull_args_encode_any, &a, far__bulk_pull_res_decode,
@@ -374,6 +410,8 @@ static void open_cb(const far_status *st, void *res, void *user)
     drv *d = user;
     pthread_mutex_lock(&d->mu);
     d->open_rc = st->err;
+    if (st->err != FAR_OK)
+        snprintf(d->open_why, sizeof d->open_why, "OPEN (FAR_BULK) failed: %.270s", st->msg);
     d->open_done = true;
     pthread_cond_broadcast(&d->cv);
     pthread_mutex_unlock(&d->mu);
@@ -539,7 +577,7 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
                     d->open_rc == FAR_EPROG_UNAVAIL || d->open_rc == FAR_EPROG_MISMATCH
                         ? "the server does not serve FAR_BULK (bulk transfer): a classic ONC RPC "
                           "server, or one without far_bulk_server_create"
-                        : "OPEN (FAR_BULK) failed");
+                        : d->open_why);
     } else if (d->open.stat == FAR_BULK_NOENT) {
         /* the server has no call of that xid in flight on this connection
          * (its handler ended, starting none): the call's reply is on its

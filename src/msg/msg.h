@@ -234,6 +234,19 @@ typedef struct far__sauth {
     uint32_t init_res_len;
 } far__sauth;
 
+/* Where part of a body's plaintext goes instead of the read buffer: a
+ * caller that knows where its bytes belong (a decoder writing them to a
+ * buffer of its own) is asked once, with the first plaintext bytes of the
+ * body opened (`head`, `head_len`) and the body's plaintext length, and
+ * answers true with [*at, *at + *len) of the plaintext to be opened
+ * straight into dst, or false (the body is opened as usual).  Only
+ * authenticated bytes are shown to it. */
+typedef struct far__body_place {
+    bool (*place)(void *user, const uint8_t *head, size_t head_len, size_t plain_len, size_t *at,
+                  size_t *len, uint8_t **dst);
+    void *user;
+} far__body_place;
+
 struct far__auth_ops {
     uint32_t flavor;
     const char *name;
@@ -245,11 +258,15 @@ struct far__auth_ops {
     far_err (*check_reply_verf)(const far__cauth *a, const far__reply_hdr *h,
                                 const far__sec_call *sc);
     /* Wraps the arguments encoded at [args_off, end) of e (integrity,
-     * privacy); unwraps the results at *p, *n in place or into the arena. */
+     * privacy); unwraps the results at *p, *n in place or into the arena.
+     * With `pl` (NULL: none) a flavor that decrypts may open the range pl
+     * names straight into its destination: then *p, *n are the rest of the
+     * plaintext (the bytes before the range, then those after it), and if
+     * the results do not verify, the destination's range is wiped. */
     bool (*wrap_args)(const far__cauth *a, far_xdr_enc *e, size_t args_off,
                       const far__sec_call *sc);
     far_err (*unwrap_results)(const far__cauth *a, const far__sec_call *sc, const uint8_t **p,
-                              size_t *n);
+                              size_t *n, const far__body_place *pl);
     /* Server.  Checks the call's credential and verifier and fills `a`:
      * FAR__AUTH_OK, or the auth_stat to deny the call with. */
     int (*authenticate)(far__sauth *a, const far__call_hdr *h);

@@ -449,6 +449,71 @@ static far_err open_body(const far__noise_cs *cs, uint32_t level, uint64_t seq, 
     return FAR_OK;
 }
 
+/* PRIV: opens the body p[0..n) with part of its plaintext placed by the
+ * caller (far__body_place): chunk 0 is opened in place and shown to
+ * pl->place; then every chunk wholly inside the range it names is opened
+ * straight into its destination -- no move over the tags before it, no
+ * copy out of the read buffer afterwards -- and a chunk that straddles an
+ * end of the range is opened in place and split, its bytes outside the
+ * range moved down to follow the rest.  *res, *outn: the rest of the
+ * plaintext.  FAR_EAUTH if any chunk does not verify: the range is wiped,
+ * so nothing of a body that failed is left in the destination. */
+static far_err open_priv_placed(const far__noise_cs *cs, uint64_t seq, uint8_t *p, size_t n,
+                                const far__body_place *pl, const uint8_t **res, size_t *outn)
+{
+    size_t full = n / (CHUNK + TAG), rem = n % (CHUNK + TAG);
+    size_t k = full + (rem ? 1 : 0);
+    if (!k || (rem && rem < TAG) || (rem == TAG && k != 1) || k >= (1u << 20) - 1)
+        return FAR_EAUTH;
+    size_t plain = n - k * TAG, c0 = k > 1 || !rem ? CHUNK : rem - TAG;
+    if (far__noise_open(cs, nonce(seq, 1), NULL, 0, p, c0 + TAG, p) != FAR_OK)
+        return FAR_EAUTH;
+    size_t at = 0, len = 0;
+    uint8_t *dst = NULL;
+    if (!pl->place(pl->user, p, c0, plain, &at, &len, &dst) || !dst || at > plain ||
+        len > plain - at) {
+        /* not placed: the other chunks as open_body does */
+        for (size_t i = 1; i < k; i++) {
+            size_t clen = i + 1 < k || !rem ? CHUNK + TAG : rem;
+            uint8_t *ct = p + i * (CHUNK + TAG);
+            if (far__noise_open(cs, nonce(seq, 1 + i), NULL, 0, ct, clen, ct) != FAR_OK)
+                return FAR_EAUTH;
+            memmove(p + i * CHUNK, ct, clen - TAG);
+        }
+        *res = p, *outn = plain;
+        return FAR_OK;
+    }
+    size_t rest = 0; /* the plaintext outside the range, gathered at p */
+    for (size_t i = 0; i < k; i++) {
+        size_t from = i * CHUNK, clen = i + 1 < k || !rem ? CHUNK : rem - TAG;
+        uint8_t *pt = p + i * (CHUNK + TAG);
+        if (i > 0 && from >= at && from + clen <= at + len) {
+            if (far__noise_open(cs, nonce(seq, 1 + i), NULL, 0, pt, clen + TAG,
+                                dst + (from - at)) != FAR_OK)
+                goto bad;
+            continue;
+        }
+        if (i > 0 && far__noise_open(cs, nonce(seq, 1 + i), NULL, 0, pt, clen + TAG, pt) != FAR_OK)
+            goto bad;
+        /* [0, b) before the range, [b, e) in it, [e, clen) after it */
+        size_t b = at > from ? (at - from < clen ? at - from : clen) : 0;
+        size_t e = at + len > from ? (at + len - from < clen ? at + len - from : clen) : 0;
+        if (e < b)
+            e = b;
+        memmove(p + rest, pt, b);
+        rest += b;
+        if (e > b)
+            memcpy(dst + (from + b - at), pt + b, e - b);
+        memmove(p + rest, pt + e, clen - e);
+        rest += clen - e;
+    }
+    *res = p, *outn = rest;
+    return FAR_OK;
+bad:
+    far__wipe(dst, len);
+    return FAR_EAUTH;
+}
+
 /* ------------------------------------------------------------ client ops */
 
 static bool sec_put(const far__cauth *a, far_xdr_enc *e, uint32_t xid, const far__call_meta *m)
@@ -488,13 +553,17 @@ static bool sec_wrap_args(const far__cauth *a, far_xdr_enc *e, size_t args_off,
     return sc && sc->sess && seal_body(&sc->sess->tx, sc->sess->level, sc->seq, e, args_off);
 }
 
-/* The reply's bytes are the client's read buffer: opened in place. */
+/* The reply's bytes are the client's read buffer: opened in place, or at
+ * PRIV with the range a placement names opened straight into its
+ * destination. */
 static far_err sec_unwrap_results(const far__cauth *a, const far__sec_call *sc, const uint8_t **p,
-                                  size_t *n)
+                                  size_t *n, const far__body_place *pl)
 {
     (void)a;
     if (!sc || !sc->sess)
         return FAR_EAUTH;
+    if (pl && sc->sess->level == FAR__CTX_SVC_PRIV)
+        return open_priv_placed(&sc->sess->rx, sc->seq, (uint8_t *)*p, *n, pl, p, n);
     return open_body(&sc->sess->rx, sc->sess->level, sc->seq, (uint8_t *)*p, *n, NULL, p, n);
 }
 

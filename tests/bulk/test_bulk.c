@@ -9,11 +9,19 @@
  * cut mid-transfer and the transfer resumed by the next attempt, resending
  * at most one window; limits (the receiver's largest transfer, its disk
  * budget); a stalled sender; more transfers at once than the server has
- * handlers; a cancelled call; a handler that starts none. */
+ * handlers; a cancelled call; a handler that starts none.  At the security
+ * levels auth, integ and priv: the sizes around the privacy level's AEAD
+ * chunk and the bulk chunk, both ways, files and memory, on servers that
+ * require the level of FAR_BULK; a chunk damaged in flight (a relay flips a
+ * byte) caught by the checksum at auth and refused by the AEAD at integ and
+ * priv, the transfer failing clearly and the next attempt completing it;
+ * clients below the level FAR_BULK requires refused (AUTH_TOOWEAK). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +65,7 @@ static char dir[64];
 static far_bulk_desc g_desc;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int g_rc = -1;
+static atomic_int g_level = -1; /* the last transfer call's level, as its handler saw it */
 static _Atomic uint64_t g_srv_progress;
 
 static void cut_client_connections(void);
@@ -93,6 +102,7 @@ static far_err h_xfer(const void *impl, far_svc_req *r, const void *a, void *res
     far_bulk_desc d = g_desc;
     pthread_mutex_unlock(&g_mu);
     d.on_progress = srv_progress;
+    atomic_store(&g_level, (int)far_svc_req_security(r));
     far_bulk *t;
     far_err rc = far_bulk_start(bsrv, r, &d, &t);
     if (rc == FAR_OK) {
@@ -251,14 +261,14 @@ static far_err xfer(far_client *c, far_bulk_spec *sp, uint32_t *hrc, uint64_t *c
 
 static const uint64_t sizes[] = {0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17};
 
-static void fetch_file(const char *addr, uint64_t n)
+/* Fetches an n-byte file on client c: every byte checked, nothing left. */
+static void fetch_file_on(far_client *c, uint64_t n)
 {
     char src[256], dst[256];
     path_in(src, sizeof src, "src");
     path_in(dst, sizeof dst, "dst");
     write_file(src, n);
     set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_PATH, .path = src});
-    far_client *c = open_client(addr);
     far_bulk_spec sp = {.kind = FAR_BULK_PATH, .path = dst};
     uint32_t h;
     assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
@@ -268,18 +278,24 @@ static void fetch_file(const char *addr, uint64_t n)
     assert_int_equal(sp.done, n);
     check_file(dst, n);
     no_leftovers();
-    far_client_destroy(c);
     clean_dir();
 }
 
-static void store_file(const char *addr, uint64_t n)
+static void fetch_file(const char *addr, uint64_t n)
+{
+    far_client *c = open_client(addr);
+    fetch_file_on(c, n);
+    far_client_destroy(c);
+}
+
+/* Stores an n-byte file on client c: every byte checked, nothing left. */
+static void store_file_on(far_client *c, uint64_t n)
 {
     char src[256], dst[256];
     path_in(src, sizeof src, "src");
     path_in(dst, sizeof dst, "dst");
     write_file(src, n);
     set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_PATH, .path = dst});
-    far_client *c = open_client(addr);
     far_bulk_spec sp = {.kind = FAR_BULK_PATH, .path = src};
     uint32_t h;
     assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
@@ -287,8 +303,14 @@ static void store_file(const char *addr, uint64_t n)
     assert_int_equal(sp.size, n);
     check_file(dst, n);
     no_leftovers();
-    far_client_destroy(c);
     clean_dir();
+}
+
+static void store_file(const char *addr, uint64_t n)
+{
+    far_client *c = open_client(addr);
+    store_file_on(c, n);
+    far_client_destroy(c);
 }
 
 static void test_sizes_fetch_file(void **state)
@@ -305,36 +327,40 @@ static void test_sizes_store_file(void **state)
         store_file(addr4, sizes[i]);
 }
 
+/* Fetches and stores n bytes of memory on client c, every byte checked. */
+static void memory_on(far_client *c, uint64_t n)
+{
+    uint8_t *a = malloc(n + 1), *b = calloc(1, n + 1);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = pattern(k);
+    uint32_t h;
+    /* fetch: server memory -> client memory */
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n});
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp.done, n);
+    assert_memory_equal(a, b, n);
+    /* store: client memory -> server memory */
+    memset(b, 0, n + 1);
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_MEM, .mem = b, .len = n});
+    far_bulk_spec sp2 = {.kind = FAR_BULK_MEM, .mem = a, .len = n};
+    assert_int_equal(xfer(c, &sp2, &h, NULL), FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_memory_equal(a, b, n);
+    free(a);
+    free(b);
+}
+
 static void test_sizes_memory(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        uint64_t n = sizes[i];
-        uint8_t *a = malloc(n + 1), *b = calloc(1, n + 1);
-        assert_non_null(a);
-        assert_non_null(b);
-        for (uint64_t k = 0; k < n; k++)
-            a[k] = pattern(k);
         far_client *c = open_client(addr4);
-        uint32_t h;
-        /* fetch: server memory -> client memory */
-        set_desc(
-            (far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n});
-        far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
-        assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
-        assert_int_equal(h, FAR_OK);
-        assert_memory_equal(a, b, n);
-        /* store: client memory -> server memory */
-        memset(b, 0, n + 1);
-        set_desc(
-            (far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_MEM, .mem = b, .len = n});
-        far_bulk_spec sp2 = {.kind = FAR_BULK_MEM, .mem = a, .len = n};
-        assert_int_equal(xfer(c, &sp2, &h, NULL), FAR_OK);
-        assert_int_equal(h, FAR_OK);
-        assert_memory_equal(a, b, n);
+        memory_on(c, sizes[i]);
         far_client_destroy(c);
-        free(a);
-        free(b);
     }
 }
 
@@ -544,24 +570,72 @@ typedef struct second {
     far_bulk_server *b, *keep;
     char bound[128];
 } second;
+/* The one running, for second_teardown (a copy: a failed test's frame is gone). */
+static second g_second;
+static bool g_second_on;
 
-static void second_start(second *x, const far_server_opts *so, const far_bulk_server_opts *bo)
+#define SEC_ID "bulk-test"
+static const uint8_t sec_key[FAR_KEY_BYTES] = {
+    0x6b, 0x1f, 0x93, 0x0e, 0x52, 0xa8, 0x3d, 0xc4, 0x07, 0xe9, 0x71, 0x2a, 0xbd, 0x58, 0x16, 0xf0,
+    0x8c, 0x34, 0xd2, 0x65, 0x9a, 0x0b, 0xe7, 0x4f, 0x21, 0xc6, 0x7d, 0x38, 0xaf, 0x50, 0x13, 0x99};
+
+/* The key of the one identity a protected test server knows. */
+static bool sec_lookup(const char *id, size_t len, uint8_t key[FAR_KEY_BYTES], void *user)
+{
+    (void)user;
+    if (len != strlen(SEC_ID) || memcmp(id, SEC_ID, len) != 0)
+        return false;
+    memcpy(key, sec_key, FAR_KEY_BYTES);
+    return true;
+}
+
+/* A second server that requires level `call` of the test program and
+ * `bulk` of FAR_BULK (whose calls are the chunks), keys by sec_lookup. */
+static void second_start_at(second *x, const far_server_opts *so, const far_bulk_server_opts *bo,
+                            far_security call, far_security bulk)
 {
     assert_int_equal(far_server_create(&x->s, so), FAR_OK);
+    if (call != FAR_SEC_NONE || bulk != FAR_SEC_NONE) {
+        assert_int_equal(far_server_set_key_lookup(x->s, sec_lookup, NULL), FAR_OK);
+        assert_int_equal(far_server_set_min_security(x->s, TPROG, 0, -1, call), FAR_OK);
+        assert_int_equal(far_server_set_min_security(x->s, FAR_BULK_PROG, 0, -1, bulk), FAR_OK);
+    }
     assert_int_equal(far_server_add_program(x->s, &tprog, NULL), FAR_OK);
     assert_int_equal(far_bulk_server_create(&x->b, x->s, bo), FAR_OK);
     assert_int_equal(far_server_listen(x->s, "tcp://127.0.0.1:0", x->bound, sizeof x->bound),
                      FAR_OK);
     x->keep = bsrv;
     bsrv = x->b;
+    g_second = *x;
+    g_second_on = true;
     assert_int_equal(far_server_start(x->s), FAR_OK);
+}
+
+static void second_start(second *x, const far_server_opts *so, const far_bulk_server_opts *bo)
+{
+    second_start_at(x, so, bo, FAR_SEC_NONE, FAR_SEC_NONE);
 }
 
 static void second_stop(second *x)
 {
+    g_second_on = false;
     far_server_destroy(x->s);
     far_bulk_server_destroy(x->b);
     bsrv = x->keep;
+}
+
+static void relay_teardown(void);
+
+/* A test that failed with a second server (or a relay) running: stopped here. */
+static int second_teardown(void **state)
+{
+    (void)state;
+    relay_teardown();
+    far__bulk_test_corrupt(UINT64_MAX);
+    if (g_second_on)
+        second_stop(&g_second);
+    clean_dir();
+    return 0;
 }
 
 /* The disk budget of a second bulk server (its own far_server). */
@@ -832,6 +906,434 @@ static void test_from_callback(void **state)
     far_client_destroy(g_cb_client);
 }
 
+/* ------------------------------------------------------- security levels */
+
+/* A transfer runs at its connection's level: its chunks are calls of that
+ * connection (docs/bulk.md).  Each level's server requires the level of the
+ * test program and of FAR_BULK, so a chunk sent below it would be refused
+ * (AUTH_TOOWEAK), and the handler checks the call's level. */
+
+#define SEAL (65504u) /* the privacy level's AEAD chunk (src/msg/sec.c) */
+
+static const uint64_t sec_sizes[] = {
+    0, 1, SEAL - 1, SEAL, SEAL + 1, CHUNK - 1, CHUNK + 1, (3ull << 20) + 17,
+};
+
+static far_client *open_client_at(const char *addr, far_security level)
+{
+    far_client *c = NULL;
+    far_client_opts o = {.timeout_ms = 20000, .security = level};
+    if (level != FAR_SEC_NONE) {
+        o.identity = SEC_ID;
+        o.key = sec_key;
+    }
+    assert_int_equal(far_client_open(&c, addr, &o), FAR_OK);
+    return c;
+}
+
+static void sizes_at(far_security level)
+{
+    second x;
+    second_start_at(&x, &(far_server_opts){.workers = 2}, &(far_bulk_server_opts){.stall_ms = 5000},
+                    level, level);
+    far_client *c = open_client_at(x.bound, level);
+    for (size_t i = 0; i < sizeof sec_sizes / sizeof sec_sizes[0]; i++) {
+        uint64_t n = sec_sizes[i];
+        atomic_store(&g_level, -1);
+        fetch_file_on(c, n);
+        assert_int_equal(atomic_load(&g_level), level);
+        atomic_store(&g_level, -1);
+        store_file_on(c, n);
+        assert_int_equal(atomic_load(&g_level), level);
+        atomic_store(&g_level, -1);
+        memory_on(c, n);
+        assert_int_equal(atomic_load(&g_level), level);
+    }
+    far_client_destroy(c);
+    second_stop(&x);
+}
+
+static void test_level_auth_sizes(void **state)
+{
+    (void)state;
+    sizes_at(FAR_SEC_AUTH);
+}
+
+static void test_level_integ_sizes(void **state)
+{
+    (void)state;
+    sizes_at(FAR_SEC_INTEG);
+}
+
+static void test_level_priv_sizes(void **state)
+{
+    (void)state;
+    sizes_at(FAR_SEC_PRIV);
+}
+
+/* A TCP relay on 127.0.0.1 between the client and a server that flips one
+ * byte in flight: in the middle of the nth record fragment of 64 KiB or
+ * more going one way (to_client: the PULL replies; else the PUSH calls),
+ * once.  The byte is past the call's header, in its sealed body. */
+typedef struct relay {
+    int ls, to_port;
+    bool to_client;
+    unsigned nth;
+    char addr[64];
+    atomic_int flipped;
+    atomic_bool stop;
+    pthread_t th;
+} relay;
+
+static relay g_relay;   /* the one relay (its thread uses it: not on a test's stack) */
+static bool g_relay_on; /* running, for second_teardown */
+
+typedef struct relay_way {
+    uint8_t mark[4];
+    unsigned nmark;
+    uint32_t len, pos; /* the fragment being forwarded: its length, bytes gone */
+    unsigned big;      /* fragments of 64 KiB or more seen */
+    bool armed;
+    uint32_t flip_at;
+} relay_way;
+
+static void relay_scan(relay *r, relay_way *w, uint8_t *b, size_t n, bool flip_way)
+{
+    for (size_t i = 0; i < n;) {
+        if (w->pos == w->len) { /* a record mark (RFC 5531 §11) */
+            w->mark[w->nmark++] = b[i++];
+            if (w->nmark == 4) {
+                w->len = ((uint32_t)w->mark[0] << 24 | (uint32_t)w->mark[1] << 16 |
+                          (uint32_t)w->mark[2] << 8 | w->mark[3]) &
+                         0x7fffffffu;
+                w->pos = 0;
+                w->nmark = 0;
+                if (flip_way && w->len >= 65536 && ++w->big == r->nth &&
+                    !atomic_load(&r->flipped)) {
+                    w->armed = true;
+                    w->flip_at = w->len / 2;
+                }
+            }
+            continue;
+        }
+        size_t t = n - i < w->len - w->pos ? n - i : w->len - w->pos;
+        if (w->armed && w->flip_at >= w->pos && w->flip_at < w->pos + t) {
+            b[i + (w->flip_at - w->pos)] ^= 0x01;
+            w->armed = false;
+            atomic_store(&r->flipped, 1);
+        }
+        w->pos += (uint32_t)t;
+        i += t;
+    }
+}
+
+static bool write_all_fd(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* One connection at a time, until stopped. */
+static void *relay_main(void *v)
+{
+    relay *r = v;
+    uint8_t *buf = malloc(65536);
+    assert_non_null(buf);
+    while (!atomic_load(&r->stop)) {
+        struct pollfd pl = {.fd = r->ls, .events = POLLIN};
+        if (poll(&pl, 1, 50) <= 0)
+            continue;
+        int a = accept(r->ls, NULL, NULL);
+        if (a < 0)
+            continue;
+        int b = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->to_port)};
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (b < 0 || connect(b, (struct sockaddr *)&sin, sizeof sin) != 0) {
+            close(a);
+            if (b >= 0)
+                close(b);
+            continue;
+        }
+        relay_way w[2] = {{{0}}}; /* 0: client to server, 1: server to client */
+        bool end = false;
+        while (!end && !atomic_load(&r->stop)) {
+            struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+            int k = poll(p, 2, 50);
+            if (k < 0)
+                break;
+            for (int j = 0; k > 0 && j < 2 && !end; j++) {
+                if (!(p[j].revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                ssize_t got = read(p[j].fd, buf, 65536);
+                if (got <= 0) {
+                    end = true;
+                    break;
+                }
+                relay_scan(r, &w[j], buf, (size_t)got, (j == 1) == r->to_client);
+                end = !write_all_fd(p[1 - j].fd, buf, (size_t)got);
+            }
+        }
+        close(a);
+        close(b);
+    }
+    free(buf);
+    return NULL;
+}
+
+static relay *relay_start(const char *to, bool to_client, unsigned nth)
+{
+    relay *r = &g_relay;
+    assert_false(g_relay_on);
+    memset(r, 0, sizeof *r);
+    r->to_port = atoi(strrchr(to, ':') + 1);
+    r->to_client = to_client;
+    r->nth = nth;
+    r->ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(r->ls >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sin;
+    assert_int_equal(bind(r->ls, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(r->ls, 4), 0);
+    assert_int_equal(getsockname(r->ls, (struct sockaddr *)&sin, &sl), 0);
+    snprintf(r->addr, sizeof r->addr, "tcp://127.0.0.1:%d", ntohs(sin.sin_port));
+    assert_int_equal(pthread_create(&r->th, NULL, relay_main, r), 0);
+    g_relay_on = true;
+    return r;
+}
+
+static void relay_stop(relay *r)
+{
+    g_relay_on = false;
+    atomic_store(&r->stop, true);
+    pthread_join(r->th, NULL);
+    close(r->ls);
+}
+
+static void relay_teardown(void)
+{
+    if (g_relay_on)
+        relay_stop(&g_relay);
+}
+
+/* One transfer through a relay that damages its second chunk in flight.
+ * Without protection of the bodies (AUTH) the chunk checksum sees it and
+ * the chunk is asked for or sent again; at INTEG and PRIV the AEAD refuses
+ * the message and the transfer fails with the call's error -- never with
+ * wrong bytes delivered as complete; what it has in order is right, and the
+ * next attempt (resuming) completes it with every byte right. */
+static void corrupt_case(const char *bound, far_security level, bool fetch, bool mem)
+{
+    uint64_t n = 4 * CHUNK + 3;
+    char src[256], dst[256];
+    path_in(src, sizeof src, "src");
+    path_in(dst, sizeof dst, "dst");
+    uint8_t *a = malloc(n), *b = calloc(1, n);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = pattern(k);
+    relay *r = relay_start(bound, fetch, 2);
+    far_client *c = open_client_at(r->addr, level);
+    far_bulk_spec sp = {.kind = mem ? FAR_BULK_MEM : FAR_BULK_PATH};
+    if (fetch) {
+        if (mem)
+            set_desc((far_bulk_desc){
+                .dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n, .etag = 7});
+        else
+            set_desc(
+                (far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_PATH, .path = src});
+        sp.mem = b, sp.len = n, sp.path = dst;
+    } else {
+        if (mem)
+            set_desc((far_bulk_desc){
+                .dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_MEM, .mem = b, .len = n});
+        else
+            set_desc(
+                (far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_PATH, .path = dst});
+        sp.mem = a, sp.len = n, sp.path = src;
+    }
+    if (!mem || !fetch)
+        write_file(src, n);
+    uint32_t h = 0;
+    atomic_store(&g_level, -1);
+    far_err rc = xfer(c, &sp, &h, NULL);
+    print_message("  %s %s %s: %s, %u checksum errors, %llu bytes in order\n",
+                  far_security_name(level), fetch ? "fetch" : "store", mem ? "memory" : "file",
+                  far_strerror(rc), sp.checksum_errors, (unsigned long long)sp.done);
+    assert_int_equal(atomic_load(&r->flipped), 1); /* it was damaged */
+    assert_int_equal(atomic_load(&g_level), level);
+    if (level < FAR_SEC_INTEG) {
+        /* the body is not protected: the chunk checksum catches it */
+        assert_int_equal(rc, FAR_OK);
+        assert_int_equal(h, FAR_OK);
+        assert_int_equal(sp.checksum_errors, 1);
+    } else {
+        /* the AEAD refuses it: the reply's results do not open (a fetch),
+         * the server cannot decode the call's arguments (a store) */
+        assert_int_equal(rc, fetch ? FAR_EAUTH : FAR_EGARBAGE_ARGS);
+        assert_int_equal(sp.err, rc);
+        assert_int_equal(sp.checksum_errors, 0);
+        assert_true(sp.done < n);
+        if (!mem)
+            assert_int_equal(access(dst, F_OK), -1); /* never a partial file under its name */
+        if (fetch && mem) {
+            assert_memory_equal(a, b, sp.done); /* what it has in order is right */
+            /* and past it, the bytes of chunks that verified or nothing: the
+             * chunk refused left nothing of itself in the sink */
+            for (uint64_t k = sp.done; k < n; k++)
+                if (b[k] != 0 && b[k] != a[k])
+                    fail_msg("byte %llu of a refused transfer is wrong", (unsigned long long)k);
+        }
+        /* the next attempt goes on from there and completes it */
+        rc = xfer(c, &sp, &h, NULL);
+        assert_int_equal(rc, FAR_OK);
+        assert_int_equal(h, FAR_OK);
+    }
+    if (fetch && !mem)
+        check_file(dst, n);
+    else if (!fetch && !mem)
+        check_file(dst, n);
+    else
+        assert_memory_equal(a, b, n);
+    /* (a store cut with nothing in order is not resumed: its partial file
+     * stays parked on the server until it expires or the server ends --
+     * corrupt_at looks after second_stop) */
+    if (fetch)
+        no_leftovers();
+    far_client_destroy(c);
+    relay_stop(r);
+    unlink(src);
+    unlink(dst);
+    free(a);
+    free(b);
+}
+
+static void corrupt_at(far_security level)
+{
+    second x;
+    second_start_at(&x, &(far_server_opts){.workers = 2}, &(far_bulk_server_opts){.stall_ms = 5000},
+                    level, level);
+    for (int fetch = 1; fetch >= 0; fetch--)
+        for (int mem = 0; mem < 2; mem++)
+            corrupt_case(x.bound, level, fetch, mem);
+    /* damaged before it was sealed (the test knob: after its checksum was
+     * taken): the AEAD passes it, the chunk checksum sees it, and the chunk
+     * is asked for or sent again */
+    uint64_t n = 4 * CHUNK + 3;
+    uint8_t *a = malloc(n), *b = calloc(1, n);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = pattern(k);
+    far_client *c = open_client_at(x.bound, level);
+    uint32_t h;
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n});
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    far__bulk_test_corrupt(2 * CHUNK);
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp.checksum_errors, 1);
+    assert_memory_equal(a, b, n);
+    memset(b, 0, n);
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_MEM, .mem = b, .len = n});
+    far_bulk_spec sp2 = {.kind = FAR_BULK_MEM, .mem = a, .len = n};
+    far__bulk_test_corrupt(CHUNK);
+    assert_int_equal(xfer(c, &sp2, &h, NULL), FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp2.checksum_errors, 1);
+    assert_memory_equal(a, b, n);
+    far__bulk_test_corrupt(UINT64_MAX);
+    far_client_destroy(c);
+    free(a);
+    free(b);
+    second_stop(&x);
+    no_leftovers(); /* the server removed what it kept for resuming */
+}
+
+static void test_level_auth_corrupt(void **state)
+{
+    (void)state;
+    corrupt_at(FAR_SEC_AUTH);
+}
+
+static void test_level_integ_corrupt(void **state)
+{
+    (void)state;
+    corrupt_at(FAR_SEC_INTEG);
+}
+
+static void test_level_priv_corrupt(void **state)
+{
+    (void)state;
+    corrupt_at(FAR_SEC_PRIV);
+}
+
+/* A server that requires the privacy level of FAR_BULK (and nothing of the
+ * test program): a client below it gets its call through to the handler,
+ * whose transfer cannot run -- OPEN is refused (AUTH_TOOWEAK) and the call
+ * fails with FAR_EAUTH saying so, nothing moved; a client at PRIV moves. */
+static void test_level_refused(void **state)
+{
+    (void)state;
+    second x;
+    second_start_at(&x, &(far_server_opts){.workers = 2}, &(far_bulk_server_opts){.stall_ms = 3000},
+                    FAR_SEC_NONE, FAR_SEC_PRIV);
+    uint8_t a[3000], b[sizeof a];
+    for (size_t k = 0; k < sizeof a; k++)
+        a[k] = pattern(k);
+    set_desc((far_bulk_desc){
+        .dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = sizeof a});
+    static const far_security below[] = {FAR_SEC_NONE, FAR_SEC_AUTH, FAR_SEC_INTEG};
+    for (size_t i = 0; i < sizeof below / sizeof below[0]; i++) {
+        far_client *c = open_client_at(x.bound, below[i]);
+        memset(b, 0, sizeof b);
+        far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = sizeof b};
+        uint32_t arg = 0, res = 0xffffffffu;
+        far_status st;
+        far_call_opts o = {.bulk = &sp, .status = &st};
+        atomic_store(&g_level, -1);
+        atomic_store(&g_rc, -1);
+        far_err rc = far_client_call(c, TPROG, 1, P_XFER, u32_enc, &arg, u32_dec, &res, NULL, &o);
+        print_message("  %s: %s: %s\n", far_security_name(below[i]), far_strerror(rc), st.msg);
+        assert_int_equal(rc, FAR_EAUTH);
+        assert_int_equal(st.err, FAR_EAUTH);
+        assert_int_equal(sp.err, FAR_EAUTH);
+        assert_non_null(strstr(st.msg, "AUTH_TOOWEAK"));
+        assert_int_equal(sp.done, 0);
+        for (size_t k = 0; k < sizeof b; k++)
+            assert_int_equal(b[k], 0);
+        assert_int_equal(atomic_load(&g_level), below[i]); /* the call itself ran */
+        /* its handler's transfer ended (cancelled by the client) */
+        for (int t = 0; t < 500 && atomic_load(&g_rc) == -1; t++)
+            usleep(10000);
+        assert_int_not_equal(atomic_load(&g_rc), -1);
+        assert_int_not_equal(atomic_load(&g_rc), FAR_OK);
+        /* and the connection goes on working */
+        uint32_t e = 9, er = 0;
+        assert_int_equal(
+            far_client_call(c, TPROG, 1, P_ECHO, u32_enc, &e, u32_dec, &er, NULL, NULL), FAR_OK);
+        assert_int_equal(er, 9);
+        far_client_destroy(c);
+    }
+    far_client *c = open_client_at(x.bound, FAR_SEC_PRIV);
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = sizeof b};
+    uint32_t h;
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(atomic_load(&g_level), FAR_SEC_PRIV);
+    far_client_destroy(c);
+    second_stop(&x);
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static int setup(void **state)
@@ -878,12 +1380,19 @@ int main(void)
         cmocka_unit_test(test_resume_fetch),
         cmocka_unit_test(test_resume_store),
         cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_disk_budget),
-        cmocka_unit_test(test_stalled_sender),
-        cmocka_unit_test(test_more_transfers_than_handlers),
+        cmocka_unit_test_teardown(test_disk_budget, second_teardown),
+        cmocka_unit_test_teardown(test_stalled_sender, second_teardown),
+        cmocka_unit_test_teardown(test_more_transfers_than_handlers, second_teardown),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_no_transfer),
         cmocka_unit_test(test_from_callback),
+        cmocka_unit_test_teardown(test_level_auth_sizes, second_teardown),
+        cmocka_unit_test_teardown(test_level_integ_sizes, second_teardown),
+        cmocka_unit_test_teardown(test_level_priv_sizes, second_teardown),
+        cmocka_unit_test_teardown(test_level_auth_corrupt, second_teardown),
+        cmocka_unit_test_teardown(test_level_integ_corrupt, second_teardown),
+        cmocka_unit_test_teardown(test_level_priv_corrupt, second_teardown),
+        cmocka_unit_test_teardown(test_level_refused, second_teardown),
         cmocka_unit_test(test_one_gib),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
