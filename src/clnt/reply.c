@@ -83,17 +83,19 @@ static void decode_reply(far_client *c, reply *v, bool steal)
         }
         const uint8_t *p = v->d.p;
         size_t n = far_xdr_dec_left(&v->d);
-        /* a bulk PULL's chunk may be opened straight into its sink (hooks.h) */
-        far__body_place pl = {0};
-        if (k->prog == FAR__BULK_PROG && k->proc == FAR__BULK_PROC_PULL && k->res) {
-            const far__bulk_placer *bp = far__bulk_placer_get();
-            if (k->dec == bp->dec)
-                pl = (far__body_place){bp->place, k->res};
-        }
-        if (rc == FAR_OK && a->ops->unwrap_results &&
-            (rc = a->ops->unwrap_results(a, &k->sec, &p, &n, pl.place ? &pl : NULL)) != FAR_OK) {
-            k->st.auth_stat = FAR_AUTH_INVALIDRESP;
-            detail = "the results do not unwrap (their protection does not verify)";
+        if (rc == FAR_OK && a->ops->unwrap_results) {
+            /* a bulk PULL's chunk may be opened straight into its sink (hooks.h) */
+            far__body_place pl = {0};
+            if (k->prog == FAR__BULK_PROG && k->proc == FAR__BULK_PROC_PULL && k->res) {
+                const far__bulk_placer *bp = far__bulk_placer_get();
+                if (k->dec == bp->dec)
+                    pl = (far__body_place){bp->place, k->res};
+            }
+            if ((rc = a->ops->unwrap_results(a, &k->sec, &p, &n, pl.place ? &pl : NULL)) !=
+                FAR_OK) {
+                k->st.auth_stat = FAR_AUTH_INVALIDRESP;
+                detail = "the results do not unwrap (their protection does not verify)";
+            }
         }
         if (rc == FAR_OK && k->dec) {
             unsigned flags = 0;
