@@ -307,71 +307,55 @@ void far__svc_send_replies(far_server *s, conn *c, far_svc_req *first, unsigned 
         return;
     }
     atomic_fetch_add(&c->refs, 1); /* keep c alive past req_put in the flush */
-    if (n == 1 && first->niov <= 64 && !c->st.flushing && !c->st.nq &&
-        atomic_load(&c->queued) == 0) {
-        /* A lone reply with nothing queued before it, the usual case: written
-         * straight from its own iovecs, never queued (as a reader's batch). */
-        far_svc_req *r = first;
+    /* A lone reply with nothing queued before it and nobody writing, the
+     * usual case: written straight from its own iovecs, never queued (as a
+     * reader's batch is).  What that leaves goes through the queue, the
+     * rest of a record begun first. */
+    bool direct =
+        n == 1 && first->niov <= 64 && !c->st.flushing && !c->st.nq && atomic_load(&c->queued) == 0;
+    ssize_t w = -1;
+    if (direct) {
         c->st.flushing = true;
         int fd = c->st.fd;
         pthread_mutex_unlock(&c->mu);
-        struct msghdr mh = {.msg_iov = r->iov, .msg_iovlen = (size_t)r->niov};
-        ssize_t w = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        struct msghdr mh = {.msg_iov = first->iov, .msg_iovlen = (size_t)first->niov};
+        w = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
         pthread_mutex_lock(&c->mu);
-        if (w == (ssize_t)r->total) {
-            atomic_store(&c->last_active, far__now_ns());
-            if (c->st.nq || c->dead)
-                far__svc_flush_locked(s, c); /* (what came meanwhile) */
-            else
-                c->st.flushing = false;
-            bool resume = far__svc_may_resume(s, c);
-            pthread_mutex_unlock(&c->mu);
-            far__svc_drop_list(s, c, r, false);
-            if (resume_out)
-                *resume_out = resume;
-            else if (resume)
-                far__svc_conn_read(s, c);
-            far__svc_conn_put(c);
-            return;
+    }
+    bool written = direct && w == (ssize_t)first->total;
+    if (written) {
+        atomic_store(&c->last_active, far__now_ns());
+        if (c->st.nq || c->dead)
+            far__svc_flush_locked(s, c); /* (what came meanwhile) */
+        else
+            c->st.flushing = false;
+    } else {
+        for (far_svc_req *r = first, *nx; r; r = nx) {
+            nx = r->next;
+            r->held += r->total;
+            c->held += r->total;
+            r->wm.iov = r->iov;
+            r->wm.niov = r->niov;
+            r->wm.total = r->total;
+            r->wm.sent = 0;
+            far__stream_push(&c->st, &r->wm, reply_class(r));
         }
-        /* the rest queued first (a record begun is finished first) */
-        r->held += r->total;
-        c->held += r->total;
-        r->wm.iov = r->iov;
-        r->wm.niov = r->niov;
-        r->wm.total = r->total;
-        r->wm.sent = w > 0 ? (size_t)w : 0;
-        far__stream_push(&c->st, &r->wm, reply_class(r));
-        if (w > 0)
-            c->st.cur = &r->wm;
-        c->outq += 1;
-        far__svc_flush_locked(s, c);
-        bool resume = far__svc_may_resume(s, c);
-        pthread_mutex_unlock(&c->mu);
-        if (resume_out)
-            *resume_out = resume;
-        else if (resume)
-            far__svc_conn_read(s, c);
-        far__svc_conn_put(c);
-        return;
-    }
-    for (far_svc_req *r = first, *nx; r; r = nx) {
-        nx = r->next;
-        r->held += r->total;
-        c->held += r->total;
-        r->wm.iov = r->iov;
-        r->wm.niov = r->niov;
-        r->wm.total = r->total;
-        r->wm.sent = 0;
-        far__stream_push(&c->st, &r->wm, reply_class(r));
-    }
-    c->outq += n; /* still counted against max_calls_per_conn until written */
-    if (!c->st.flushing && atomic_load(&c->queued) == 0) {
-        c->st.flushing = true;
-        far__svc_flush_locked(s, c);
+        if (w > 0) {
+            first->wm.sent = (size_t)w;
+            c->st.cur = &first->wm;
+        }
+        c->outq += n; /* still counted against max_calls_per_conn until written */
+        if (direct) { /* (we are the writer) */
+            far__svc_flush_locked(s, c);
+        } else if (!c->st.flushing && atomic_load(&c->queued) == 0) {
+            c->st.flushing = true;
+            far__svc_flush_locked(s, c);
+        }
     }
     bool resume = far__svc_may_resume(s, c);
     pthread_mutex_unlock(&c->mu);
+    if (written)
+        far__svc_drop_list(s, c, first, false);
     if (resume_out)
         *resume_out = resume;
     else if (resume)
