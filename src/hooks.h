@@ -68,6 +68,10 @@ const far__bulk_placer *far__bulk_placer_get(void);
  * whether a client's calls go on a stream, and a number naming the
  * connection a call came in on (unique in the server's life; 0 for UDP). */
 bool far__client_is_stream(const struct far_client *c);
+/* When c's last call other than a bulk chunk or FAR_CTL was made
+ * (far__now_ns; 0: none yet, or only calls made again): a fetch cuts its
+ * chunks into small pieces while such calls come (bulk/client.c). */
+uint64_t far__client_small_last(const struct far_client *c);
 bool far__io_on_thread(void); /* (clnt/io.c) this thread is the clients' I/O thread */
 uint64_t far__svc_req_conn_key(const struct far_svc_req *r);
 /* True if a call with this xid is in flight on r's connection. */

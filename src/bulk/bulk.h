@@ -26,6 +26,12 @@
 #define FAR__BULK_WINDOW   4u
 #define FAR__BULK_STALL_MS 30000u
 #define FAR__BULK_REORDER  64u /* chunk checksums held out of order, at most */
+/* A fetch yields to the other calls of its client: while they come (one
+ * made in the last FAR__BULK_YIELD_NS), its chunks are PULLed in pieces of
+ * FAR__BULK_PIECE, one at a time (docs/bulk.md, "Small calls during a
+ * transfer"). */
+#define FAR__BULK_PIECE    (16u << 10)
+#define FAR__BULK_YIELD_NS (20u * 1000000u)
 
 /* The checksum of a whole transfer: XXH3-128 of its chunks' XXH3-64 values
  * in offset order (far_bulk.x).  Chunks may complete out of order (a window
@@ -39,9 +45,25 @@ typedef struct far__bulk_sum {
     uint64_t ahead_len[FAR__BULK_REORDER];
     uint64_t ahead_h[FAR__BULK_REORDER];
     bool ahead_used[FAR__BULK_REORDER];
+    /* a chunk coming in pieces (a transfer that yields to small calls):
+     * its XXH3-64 taken as they come, in order, [part_off, part_next) */
+    void *part; /* XXH3_state_t, made at the first piece */
+    uint64_t part_off, part_next;
+    bool part_open;
 } far__bulk_sum;
 
 far_err far__bulk_sum_init(far__bulk_sum *s, uint64_t chunk);
+/* A piece of a chunk, [off, off+n) of the transfer at p (not a whole
+ * chunk): the chunk's checksum is taken across its pieces, which must come
+ * in order from the chunk's start; once they reach the chunk's end, or
+ * `last` (the transfer's end, if known), the chunk enters the checksum as a
+ * whole one would.  False: out of order (or out of memory): not counted. */
+bool far__bulk_sum_piece(far__bulk_sum *s, uint64_t off, const void *p, size_t n, uint64_t last);
+/* A store's end: a chunk begun in pieces that ends at `size` is counted. */
+void far__bulk_sum_piece_end(far__bulk_sum *s, uint64_t size);
+/* The bytes had in order from 0: the chunks counted, and a chunk's pieces
+ * that follow them. */
+uint64_t far__bulk_sum_in_order(const far__bulk_sum *s);
 void far__bulk_sum_fini(far__bulk_sum *s);
 /* Starts over at offset 0. */
 void far__bulk_sum_reset(far__bulk_sum *s);
@@ -105,6 +127,9 @@ bool far__bulk_pull_place(void *slot, const uint8_t *head, size_t head_len, size
 /* Test knobs: the next chunk sent at `off` (a PUSH's data, a PULL reply's)
  * has one byte flipped after its checksum was taken (UINT64_MAX: none). */
 void far__bulk_test_corrupt(uint64_t off);
+/* Pieces of chunks a client sent or asked for (it yielded), in this process. */
+uint64_t far__bulk_test_pieces(void);
+void far__bulk_count_piece(void);
 bool far__bulk_test_corrupt_take(uint64_t off);
 
 #endif

@@ -63,7 +63,8 @@ struct drv {
     int own_fd;
     char *tmp; /* a fetch to a path: path.far-part */
     far__bulk_sum sum;
-    uint64_t next_off; /* the next chunk to send or ask for */
+    uint64_t next_off;   /* the next chunk (or piece of one) to send or ask for */
+    uint64_t small_base; /* far__client_small_last once the call was made: its own */
     unsigned inflight;
     unsigned cbs;     /* chunk callbacks running: d is freed once none is */
     bool no_transfer; /* the call ended without one: its outcome stands */
@@ -180,13 +181,33 @@ bool far__bulk_pull_res_decode(far_xdr_dec *d, void *v)
 
 static void chunk_cb(const far_status *st, void *res, void *user);
 
-/* The next chunk for a free slot (d->mu held), or NULL. */
-static slot *take_slot_locked(drv *d)
+/* True while the fetch yields to its client's other calls: one was made in
+ * the last FAR__BULK_YIELD_NS, after the transfer's own call. */
+static bool yielding(const drv *d)
+{
+    uint64_t last = far__client_small_last(d->c);
+    return last != d->small_base && last + FAR__BULK_YIELD_NS > far__now_ns();
+}
+
+/* The next chunk for a free slot (d->mu held), or NULL.  While the fetch
+ * yields, the chunk is asked for in pieces, one at a time: a small call's
+ * reply then waits behind at most a piece, not the window's bytes in the
+ * sockets.  A piece goes only once everything asked for before it is in,
+ * and after one the rest of its chunk comes as one piece, so the window's
+ * chunks stay on the chunk grid (the checksums and reorder tables of both
+ * sides count whole chunks). */
+static slot *take_slot_locked(drv *d, bool yield)
 {
     /* the window is anchored at the first byte not yet had in order: a slow
      * chunk holds the others back, so no chunk is ever more than a window
      * ahead of it (the receiver's reorder table is bounded) */
     if (d->failed || d->next_off >= d->size || d->next_off >= d->done + d->window * d->chunk)
+        return NULL;
+    uint64_t in = d->next_off % d->chunk, end = d->next_off - in + d->chunk;
+    if (end > d->size)
+        end = d->size;
+    bool piece = yield || in != 0;
+    if (piece && d->inflight)
         return NULL;
     for (unsigned i = 0; i < d->window; i++) {
         slot *s = &d->slots[i];
@@ -194,13 +215,28 @@ static slot *take_slot_locked(drv *d)
             continue;
         s->busy = true;
         s->off = d->next_off;
-        uint64_t n = d->size - d->next_off;
-        s->len = (uint32_t)(n < d->chunk ? n : d->chunk);
+        uint64_t n = piece ? end - d->next_off : d->size - d->next_off;
+        if (n > (yield ? FAR__BULK_PIECE : d->chunk))
+            n = yield ? FAR__BULK_PIECE : d->chunk;
+        s->len = (uint32_t)n;
         d->next_off += s->len;
         d->inflight++;
+        if (piece)
+            far__bulk_count_piece();
         return s;
     }
     return NULL;
+}
+
+/* A store: slot s's bytes at p (checksum h) enter the transfer's checksum
+ * before they are sent (d->mu held): a whole chunk as it is, a piece
+ * (take_slot_locked) across its chunk's pieces, as the server takes them. */
+static void count_sent_locked(drv *d, const slot *s, const uint8_t *p, uint64_t h)
+{
+    if (s->off % d->chunk == 0 && (s->len == d->chunk || s->off + s->len == d->size))
+        (void)far__bulk_sum_add(&d->sum, s->off, s->len, h);
+    else
+        (void)far__bulk_sum_piece(&d->sum, s->off, p, s->len, d->size);
 }
 
 /* A store from a file: FAR_BULK_PUSH's arguments encoded with the chunk
@@ -234,7 +270,7 @@ static bool push_encode_file(far_xdr_enc *e, const void *v)
     uint64_t h = far__bulk_hash(data, s->len);
     if (!ps->counted) {
         pthread_mutex_lock(&d->mu);
-        (void)far__bulk_sum_add(&d->sum, s->off, s->len, h);
+        count_sent_locked(d, s, data, h);
         pthread_mutex_unlock(&d->mu);
         ps->counted = true;
     }
@@ -283,7 +319,7 @@ static void send_slot(drv *d, slot *s)
         if (rc == FAR_OK) {
             uint64_t h = far__bulk_hash(p, s->len);
             pthread_mutex_lock(&d->mu);
-            (void)far__bulk_sum_add(&d->sum, s->off, s->len, h);
+            count_sent_locked(d, s, p, h);
             pthread_mutex_unlock(&d->mu);
             if (far__bulk_test_corrupt_take(s->off) &&
                 (s->buf || (s->buf = malloc(d->chunk)) != NULL)) {
@@ -315,9 +351,10 @@ static void send_slot(drv *d, slot *s)
 /* Fills the window. */
 static void fill(drv *d)
 {
+    bool yield = yielding(d);
     for (unsigned i = 0; i < d->window; i++) {
         pthread_mutex_lock(&d->mu);
-        slot *s = take_slot_locked(d);
+        slot *s = take_slot_locked(d, yield);
         pthread_mutex_unlock(&d->mu);
         if (!s)
             return;
@@ -332,6 +369,7 @@ static void chunk_cb(const far_status *st, void *res, void *user)
     slot *s = user;
     drv *d = s->d;
     bool again = false;
+    bool yield = yielding(d);
     pthread_mutex_lock(&d->mu);
     d->cbs++;
     if (st->err != FAR_OK) {
@@ -346,8 +384,16 @@ static void chunk_cb(const far_status *st, void *res, void *user)
             fail_locked(d, stat_err(s->pull.stat), "the server ended the transfer");
         } else if (s->pull.got != s->len) {
             fail_locked(d, FAR_EPROTO, "a chunk came short");
-        } else if (!far__bulk_sum_add(&d->sum, s->off, s->len, s->pull.h)) {
-            fail_locked(d, FAR_EPROTO, "a chunk came too far out of order");
+        } else if (s->off % d->chunk == 0 && (s->len == d->chunk || s->off + s->len == d->size)) {
+            if (!far__bulk_sum_add(&d->sum, s->off, s->len, s->pull.h))
+                fail_locked(d, FAR_EPROTO, "a chunk came too far out of order");
+        } else if ((s->off + s->len) % d->chunk == 0 || s->off + s->len == d->size) {
+            /* the last piece of a chunk (take_slot_locked): everything
+             * before the chunk is in, so the chunk's checksum -- the one
+             * the transfer's counts, as the server's does -- is taken from
+             * the sink, where its pieces were checked in */
+            if (far__bulk_sum_from(&d->sum, &d->io, s->off + s->len) != FAR_OK)
+                fail_locked(d, FAR_EIO, "a fetched chunk could not be read back for its checksum");
         }
     } else {
         if (s->push_res.stat == FAR_BULK_CHECKSUM) {
@@ -371,7 +417,7 @@ static void chunk_cb(const far_status *st, void *res, void *user)
         d->acked = s->push_res.acked <= d->size ? s->push_res.acked : d->size;
     /* a fetch has what entered its checksum; a store what the server has */
     d->done = d->fetch ? d->sum.next : d->acked;
-    slot *next = again ? s : take_slot_locked(d);
+    slot *next = again ? s : take_slot_locked(d, yield);
     pthread_mutex_unlock(&d->mu);
     if (next)
         send_slot(d, next);
@@ -536,6 +582,7 @@ far_err far__bulk_client_call(far_client *c, uint32_t prog, uint32_t vers, uint3
     if (!po.timeout_ms)
         po.timeout_ms = UINT32_MAX / 2;
     rc = far_client_call_async(c, prog, vers, proc, enc, args, dec, res, arena, &po, parent_cb, d);
+    d->small_base = far__client_small_last(c); /* (the call's own, as a rule) */
     if (rc != FAR_OK) {
         pthread_cond_destroy(&d->cv);
         pthread_mutex_destroy(&d->mu);

@@ -599,7 +599,7 @@ static far_err do_pull(const void *impl, far_svc_req *r, const void *args, void 
     uint64_t chunk = t->sum.chunk;
     if (t->dir != FAR_BULK_DIR_FETCH) {
         o->stat = FAR_BULK_WRONGDIR;
-    } else if (a->offset % chunk || a->offset >= t->size || a->count == 0) {
+    } else if (a->offset >= t->size || a->count == 0) {
         o->stat = FAR_BULK_BADOFF;
     } else {
         o->stat = FAR_BULK_OK;
@@ -608,11 +608,15 @@ static far_err do_pull(const void *impl, far_svc_req *r, const void *args, void 
     pthread_mutex_unlock(&bs->mu);
     if (o->stat != FAR_BULK_OK)
         return FAR_OK;
-    uint64_t n = t->size - a->offset;
-    if (n > chunk)
-        n = chunk;
+    /* a chunk, or a piece of one (a client that yields to its other calls,
+     * bulk/client.c): never past the chunk's end */
+    uint64_t in = a->offset % chunk, end = a->offset - in + chunk;
+    if (end > t->size)
+        end = t->size;
+    uint64_t n = end - a->offset;
     if (n > a->count)
         n = a->count;
+    bool whole = in == 0 && a->offset + n == end;
     /* A file's chunk is read into the call's arena, freed once the reply is
      * written; memory is referred to where it is, the reply counted until
      * it is written or dropped (far_bulk_destroy waits for it: the handler
@@ -639,7 +643,12 @@ static far_err do_pull(const void *impl, far_svc_req *r, const void *args, void 
     }
     pthread_mutex_lock(&bs->mu);
     if (rc == FAR_OK) {
-        (void)far__bulk_sum_add(&t->sum, a->offset, n, h); /* out of reach: DONE reads it */
+        /* the transfer's checksum counts whole chunks: a chunk, or one
+         * taken across its pieces; else (out of reach) DONE reads it */
+        if (whole)
+            (void)far__bulk_sum_add(&t->sum, a->offset, n, h);
+        else
+            (void)far__bulk_sum_piece(&t->sum, a->offset, p, (size_t)n, t->size);
         t->last_ns = far__now_ns();
     } else {
         far__log_warn("%s: bulk fetch of xid %08" PRIx32 ": reading at %" PRIu64 " failed",
@@ -673,12 +682,15 @@ static far_err do_push(const void *impl, far_svc_req *r, const void *args, void 
         pthread_mutex_unlock(&bs->mu);
         return FAR_OK;
     }
-    o->acked = t->sum.next;
+    o->acked = far__bulk_sum_in_order(&t->sum);
     uint64_t chunk = t->sum.chunk;
+    /* a chunk, or a piece of one (a client that yields to its other calls,
+     * bulk/client.c): never past the chunk's end */
+    bool whole = a->offset % chunk == 0 && n == chunk;
     o->stat = FAR_BULK_OK;
     if (t->dir != FAR_BULK_DIR_STORE) {
         o->stat = FAR_BULK_WRONGDIR;
-    } else if (a->offset % chunk || n == 0 || n > chunk ||
+    } else if (n == 0 || a->offset % chunk + n > chunk ||
                (a->offset >= t->sum.next &&
                 (a->offset - t->sum.next) / chunk >= FAR__BULK_REORDER)) {
         o->stat = FAR_BULK_BADOFF;
@@ -719,13 +731,18 @@ static far_err do_push(const void *impl, far_svc_req *r, const void *args, void 
     }
     pthread_mutex_lock(&bs->mu);
     if (o->stat == FAR_BULK_OK && rc == FAR_OK) {
-        (void)far__bulk_sum_add(&t->sum, a->offset, n, h); /* within reach: checked above */
+        /* within reach: checked above; a short chunk is taken as a piece (a
+         * store's last one is counted at DONE, which says where it ends) */
+        if (whole)
+            (void)far__bulk_sum_add(&t->sum, a->offset, n, h);
+        else
+            (void)far__bulk_sum_piece(&t->sum, a->offset, a->data.data_val, n, UINT64_MAX);
         t->last_ns = far__now_ns();
     } else if (rc != FAR_OK) {
         o->stat = rc == FAR_ELIMIT ? FAR_BULK_TOOBIG : FAR_BULK_IO;
         fail_locked(t, rc);
     }
-    o->acked = t->sum.next;
+    o->acked = far__bulk_sum_in_order(&t->sum);
     pthread_mutex_unlock(&bs->mu);
     if (o->stat == FAR_BULK_OK)
         progress(t, o->acked);
@@ -755,8 +772,10 @@ static far_err do_done(const void *impl, far_svc_req *r, const void *args, void 
             o->stat = FAR_BULK_BADOFF;
         else if (t->sum.next < t->size && far__bulk_sum_from(&t->sum, &t->io, t->size) != FAR_OK)
             o->stat = FAR_BULK_IO;
-    } else if (a->size != t->sum.next || a->size > t->size) {
-        o->stat = FAR_BULK_BADOFF; /* chunks missing */
+    } else {
+        far__bulk_sum_piece_end(&t->sum, a->size); /* a last chunk that came short */
+        if (a->size != t->sum.next || a->size > t->size)
+            o->stat = FAR_BULK_BADOFF; /* chunks missing */
     }
     if (o->stat == FAR_BULK_OK) {
         far__bulk_sum_digest(&t->sum, &o->xxh3_hi, &o->xxh3_lo);

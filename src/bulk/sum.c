@@ -34,13 +34,16 @@ void far__bulk_sum_fini(far__bulk_sum *s)
 {
     if (s->st)
         XXH3_freeState(s->st);
-    s->st = NULL;
+    if (s->part)
+        XXH3_freeState(s->part);
+    s->st = s->part = NULL;
 }
 
 void far__bulk_sum_reset(far__bulk_sum *s)
 {
     XXH3_128bits_reset(s->st);
     s->next = 0;
+    s->part_open = false;
     memset(s->ahead_used, 0, sizeof s->ahead_used);
 }
 
@@ -132,6 +135,47 @@ far_err far__bulk_write(const far__bulk_io *io, uint64_t off, const void *p, siz
     return put == n ? FAR_OK : FAR_EIO;
 }
 
+static void part_close(far__bulk_sum *s)
+{
+    s->part_open = false;
+    (void)far__bulk_sum_add(s, s->part_off, s->part_next - s->part_off,
+                            XXH3_64bits_digest(s->part));
+}
+
+bool far__bulk_sum_piece(far__bulk_sum *s, uint64_t off, const void *p, size_t n, uint64_t last)
+{
+    uint64_t start = off - off % s->chunk, end = start + s->chunk;
+    if (end > last)
+        end = last;
+    if (n == 0 || off + n > end)
+        return false;
+    if (off == start) {
+        if (!s->part && !(s->part = XXH3_createState()))
+            return false;
+        XXH3_64bits_reset(s->part);
+        s->part_off = s->part_next = start;
+        s->part_open = true;
+    } else if (!s->part_open || s->part_off != start || off != s->part_next) {
+        return off < s->part_next && off >= s->part_off; /* (a piece had already) */
+    }
+    XXH3_64bits_update(s->part, p, n);
+    s->part_next = off + n;
+    if (s->part_next == end)
+        part_close(s);
+    return true;
+}
+
+void far__bulk_sum_piece_end(far__bulk_sum *s, uint64_t size)
+{
+    if (s->part_open && s->part_next == size)
+        part_close(s);
+}
+
+uint64_t far__bulk_sum_in_order(const far__bulk_sum *s)
+{
+    return s->part_open && s->part_off == s->next ? s->part_next : s->next;
+}
+
 far_err far__bulk_sum_from(far__bulk_sum *s, const far__bulk_io *io, uint64_t upto)
 {
     uint8_t *buf = io->fd >= 0 ? malloc(s->chunk) : NULL;
@@ -139,6 +183,7 @@ far_err far__bulk_sum_from(far__bulk_sum *s, const far__bulk_io *io, uint64_t up
         return FAR_ENOMEM;
     far_err rc = FAR_OK;
     memset(s->ahead_used, 0, sizeof s->ahead_used);
+    s->part_open = false;
     while (s->next < upto && rc == FAR_OK) {
         size_t n = (size_t)(upto - s->next < s->chunk ? upto - s->next : s->chunk);
         const uint8_t *p;
@@ -151,6 +196,18 @@ far_err far__bulk_sum_from(far__bulk_sum *s, const far__bulk_io *io, uint64_t up
 }
 
 /* ------------------------------------------------------------ test knob */
+
+static _Atomic uint64_t pieces;
+
+uint64_t far__bulk_test_pieces(void)
+{
+    return atomic_load(&pieces);
+}
+
+void far__bulk_count_piece(void)
+{
+    atomic_fetch_add_explicit(&pieces, 1, memory_order_relaxed);
+}
 
 static _Atomic uint64_t corrupt_at = UINT64_MAX;
 

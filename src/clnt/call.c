@@ -313,8 +313,11 @@ void far__tab_insert(far_client *c, call *k, uint64_t now)
     c->ncalls++;
     if (k->async)
         c->nasync++;
-    if (!k->ctl)
+    if (!k->ctl) {
         far__live_note_call(c, now);
+        if (now && k->prog != FAR__BULK_PROG)
+            atomic_store_explicit(&c->small_last, now, memory_order_relaxed);
+    }
 }
 
 void far__tab_remove(far_client *c, call *k)

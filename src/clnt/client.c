@@ -637,6 +637,11 @@ bool far__client_is_stream(const far_client *c)
     return c->addr.t != FAR__UDP;
 }
 
+uint64_t far__client_small_last(const far_client *c)
+{
+    return atomic_load_explicit(&c->small_last, memory_order_relaxed);
+}
+
 /* A FAR_CTX call whose connection went while it was in flight (c->mu
  * held): once a connection is made again (within the call's deadline), the
  * server's boot tells whether it restarted -- then the call may or may not

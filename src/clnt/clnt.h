@@ -202,6 +202,10 @@ struct far_client {
     call *status_k;
     uint64_t status_sent_ns, live_next, live_base;
     _Atomic uint64_t last_rx;
+    /* when the last call of the user's (not a bulk transfer's chunk, not
+     * the runtime's FAR_CTL) was made: a transfer on this client yields to
+     * such calls (far__client_small_last, hooks.h) */
+    _Atomic uint64_t small_last;
     far__timer live_timer; /* async clients: the liveness check on the I/O thread */
     unsigned long ctl_cancels_sent, ctl_statuses_sent, ctl_statuses_answered;
 };

@@ -48,6 +48,7 @@
 /* Test knobs of the library (src/bulk/bulk.h, server.c). */
 void far__bulk_test_corrupt(uint64_t off);
 unsigned long far__bulk_server_checksum_errors(far_bulk_server *bs);
+uint64_t far__bulk_test_pieces(void);
 
 #define TPROG     0x20fa0bf1u
 #define P_XFER    1 /* starts g_desc, waits, returns far_bulk_wait's outcome */
@@ -518,6 +519,141 @@ static void test_resume_fetch(void **state)
 {
     (void)state;
     resume_case(true);
+}
+
+/* ------------------------------------------------------- small calls meanwhile */
+
+/* Small calls on the transfer's own client, from a thread of their own,
+ * back to back until told to stop (bounded in count and time). */
+typedef struct chatter {
+    far_client *c;
+    pthread_t th;
+    atomic_bool stop;
+    atomic_uint ok, failed;
+} chatter;
+
+static void *chatter_main(void *arg)
+{
+    chatter *ch = arg;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (unsigned i = 0; i < 5000000 && !atomic_load(&ch->stop); i++) {
+        uint32_t a = i, r = 0;
+        far_call_opts o = {.timeout_ms = 2000};
+        if (far_client_call(ch->c, TPROG, 1, P_ECHO, u32_enc, &a, u32_dec, &r, NULL, &o) ==
+                FAR_OK &&
+            r == a)
+            atomic_fetch_add(&ch->ok, 1);
+        else
+            atomic_fetch_add(&ch->failed, 1);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec > 60)
+            break;
+    }
+    return NULL;
+}
+
+/* Starts the chatter and waits until its calls flow. */
+static void chatter_start(chatter *ch, far_client *c)
+{
+    ch->c = c;
+    atomic_store(&ch->stop, false);
+    atomic_store(&ch->ok, 0);
+    atomic_store(&ch->failed, 0);
+    assert_int_equal(pthread_create(&ch->th, NULL, chatter_main, ch), 0);
+    for (int i = 0; i < 2000 && atomic_load(&ch->ok) < 20; i++)
+        usleep(1000);
+    assert_true(atomic_load(&ch->ok) >= 20);
+}
+
+static void chatter_stop(chatter *ch)
+{
+    atomic_store(&ch->stop, true);
+    pthread_join(ch->th, NULL);
+}
+
+/* A transfer yields to the small calls of its client: while they come, its
+ * chunks move in pieces, one at a time (bulk/client.c), both ways, to memory
+ * and to files; every byte and the whole checksum right; and once the small
+ * calls stop, whole chunks again. */
+static void test_yield_to_small_calls(void **state)
+{
+    (void)state;
+    far_client *c = open_client(addr4);
+    const uint64_t ns[] = {1, 3 * CHUNK + 17, 12 * CHUNK + 5};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        uint64_t n = ns[i];
+        chatter ch;
+        chatter_start(&ch, c);
+        uint64_t p0 = far__bulk_test_pieces();
+        memory_on(c, n);     /* a fetch and a store, memory to memory */
+        fetch_file_on(c, n); /* and files both ways */
+        store_file_on(c, n);
+        uint64_t pieces = far__bulk_test_pieces() - p0;
+        unsigned during = atomic_load(&ch.ok);
+        chatter_stop(&ch);
+        print_message("  %llu bytes: %llu pieces, %u small calls meanwhile, %u failed\n",
+                      (unsigned long long)n, (unsigned long long)pieces, during,
+                      atomic_load(&ch.failed));
+        assert_int_equal(atomic_load(&ch.failed), 0);
+        /* four transfers of n bytes, each in pieces of at most 16 KiB */
+        if (n > 1)
+            assert_true(pieces >= 4 * ((n + (16u << 10) - 1) / (16u << 10)) / 2);
+        else
+            assert_true(pieces >= 1);
+    }
+    /* no small calls (and the last one long enough ago): whole chunks */
+    usleep(100 * 1000);
+    uint64_t p0 = far__bulk_test_pieces();
+    memory_on(c, 12 * CHUNK + 5);
+    assert_int_equal(far__bulk_test_pieces() - p0, 0);
+    far_client_destroy(c);
+}
+
+/* A fetch cut while it yields resumes right: its pieces' chunk is had
+ * again from its start, and the whole checksum still matches. */
+static void test_yield_resume(void **state)
+{
+    (void)state;
+    uint64_t n = 24 * CHUNK + 123;
+    char src[256], dst[256];
+    path_in(src, sizeof src, "src");
+    path_in(dst, sizeof dst, "dst");
+    write_file(src, n);
+    far_client *c = open_client(addr4);
+    for (int fetch = 1; fetch >= 0; fetch--) {
+        chatter ch;
+        chatter_start(&ch, c);
+        uint64_t p0 = far__bulk_test_pieces();
+        if (fetch)
+            set_desc(
+                (far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_PATH, .path = src});
+        else
+            set_desc(
+                (far_bulk_desc){.dir = FAR_BULK_DIR_STORE, .kind = FAR_BULK_PATH, .path = dst});
+        atomic_store(&g_cut_at, n / 2 + 5000); /* (inside a chunk) */
+        far_bulk_spec sp = {.kind = FAR_BULK_PATH, .path = fetch ? dst : src};
+        uint32_t h;
+        far_err rc = xfer(c, &sp, &h, NULL);
+        assert_int_equal(atomic_load(&g_cut_at), UINT64_MAX); /* it was cut */
+        assert_int_not_equal(rc, FAR_OK);
+        assert_int_equal(access(dst, F_OK), -1);
+        uint64_t had = sp.done;
+        rc = xfer(c, &sp, &h, NULL);
+        uint64_t pieces = far__bulk_test_pieces() - p0;
+        chatter_stop(&ch);
+        print_message("  %s: cut after %llu of %llu bytes, resumed: %s; %llu pieces\n",
+                      fetch ? "fetch" : "store", (unsigned long long)had, (unsigned long long)n,
+                      far_strerror(rc), (unsigned long long)pieces);
+        assert_int_equal(rc, FAR_OK);
+        assert_int_equal(h, FAR_OK);
+        assert_true(pieces > 0);
+        check_file(dst, n);
+        unlink(dst);
+        no_leftovers();
+    }
+    far_client_destroy(c);
+    clean_dir();
 }
 
 static void test_resume_store(void **state)
@@ -1379,6 +1515,8 @@ int main(void)
         cmocka_unit_test(test_corrupt_chunk),
         cmocka_unit_test(test_resume_fetch),
         cmocka_unit_test(test_resume_store),
+        cmocka_unit_test(test_yield_to_small_calls),
+        cmocka_unit_test(test_yield_resume),
         cmocka_unit_test(test_limits),
         cmocka_unit_test_teardown(test_disk_budget, second_teardown),
         cmocka_unit_test_teardown(test_stalled_sender, second_teardown),
