@@ -48,6 +48,9 @@
 /* Test knobs of the library (src/bulk/bulk.h, server.c). */
 void far__bulk_test_corrupt(uint64_t off);
 unsigned long far__bulk_server_checksum_errors(far_bulk_server *bs);
+/* ... and of the client (clnt/reply.c): bytes its readers received straight
+ * into memory sinks. */
+uint64_t far__client_direct_bytes(void);
 
 #define TPROG     0x20fa0bf1u
 #define P_XFER    1 /* starts g_desc, waits, returns far_bulk_wait's outcome */
@@ -327,6 +330,54 @@ static void test_sizes_store_file(void **state)
         store_file(addr4, sizes[i]);
 }
 
+/* The least of an n-byte memory fetch that must come straight into its
+ * sink (clnt/reply.c, try_direct): every chunk whose reply is 64 KiB or
+ * more but the bytes read with its head (at most DIRECT_PEEK, 256), and
+ * 16 KiB (the reader's first buffer) once, for a reply read before the
+ * reader knew of PULLs in flight. */
+static uint64_t direct_min(uint64_t n)
+{
+    uint64_t min = 0;
+    for (uint64_t off = 0; off < n; off += CHUNK) {
+        uint64_t len = n - off < CHUNK ? n - off : CHUNK;
+        if (len >= 64 * 1024)
+            min += len - 256;
+    }
+    return min > 16384 ? min - 16384 : 0;
+}
+
+/* Fetches an n-byte memory source into memory on client c, every byte
+ * checked; `direct`: received straight into the sink (levels none and
+ * auth), else never (the body is protected: it is verified first). */
+static void fetch_memory_on(far_client *c, uint64_t n, bool direct)
+{
+    uint8_t *a = malloc(n + 1), *b = calloc(1, n + 1);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = pattern(k);
+    uint32_t h;
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n});
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    uint64_t before = far__client_direct_bytes();
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    uint64_t got = far__client_direct_bytes() - before;
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp.done, n);
+    assert_memory_equal(a, b, n);
+    assert_int_equal(b[n], 0);
+    print_message("  %llu bytes: %llu straight into the sink (at least %llu)\n",
+                  (unsigned long long)n, (unsigned long long)got,
+                  (unsigned long long)direct_min(n));
+    assert_true(got <= n);
+    if (direct)
+        assert_true(got >= direct_min(n));
+    else
+        assert_int_equal(got, 0);
+    free(a);
+    free(b);
+}
+
 /* Fetches and stores n bytes of memory on client c, every byte checked. */
 static void memory_on(far_client *c, uint64_t n)
 {
@@ -360,6 +411,22 @@ static void test_sizes_memory(void **state)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         far_client *c = open_client(addr4);
         memory_on(c, sizes[i]);
+        far_client_destroy(c);
+    }
+}
+
+/* A memory fetch receives its chunks straight into the sink (level none):
+ * one byte, a chunk and one either side, a few MiB, 64 MiB; over TCP and a
+ * Unix socket, on one client one after the other. */
+static void test_direct_memory(void **state)
+{
+    (void)state;
+    static const uint64_t n[] = {1, CHUNK - 1, CHUNK, CHUNK + 1, (3u << 20) + 17, 64ull << 20};
+    const char *addrs[] = {addr4, addru};
+    for (size_t j = 0; j < 2; j++) {
+        far_client *c = open_client(addrs[j]);
+        for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
+            fetch_memory_on(c, n[i], true);
         far_client_destroy(c);
     }
 }
@@ -518,6 +585,49 @@ static void test_resume_fetch(void **state)
 {
     (void)state;
     resume_case(true);
+}
+
+/* A memory fetch received straight into its sink, cut in the middle: what
+ * it has in order is right, past it only chunks that verified (a chunk cut
+ * while it came straight in is wiped), and the next attempt resumes it. */
+static void test_resume_fetch_memory(void **state)
+{
+    (void)state;
+    uint64_t n = 64 * CHUNK + 123;
+    uint8_t *a = malloc(n), *b = calloc(1, n);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = pattern(k);
+    far_client *c = open_client(addr4);
+    set_desc((far_bulk_desc){
+        .dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n, .etag = 9});
+    atomic_store(&g_cut_at, n / 2);
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    uint32_t h;
+    uint64_t before = far__client_direct_bytes();
+    far_err rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(atomic_load(&g_cut_at), UINT64_MAX); /* it was cut */
+    assert_int_not_equal(rc, FAR_OK);
+    uint64_t had = sp.done;
+    print_message("  cut after %llu of %llu bytes (%s)\n", (unsigned long long)had,
+                  (unsigned long long)n, far_strerror(rc));
+    assert_true(had >= n / 2 - 9 * CHUNK && had < n);
+    assert_memory_equal(a, b, had);
+    for (uint64_t k = had; k < n; k++)
+        if (b[k] != 0 && b[k] != a[k])
+            fail_msg("byte %llu of a cut transfer is wrong", (unsigned long long)k);
+    rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(rc, FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_true(sp.sent_bytes <= n - had + 8ull * CHUNK);
+    assert_memory_equal(a, b, n);
+    uint64_t got = far__client_direct_bytes() - before;
+    print_message("  %llu bytes straight into the sink\n", (unsigned long long)got);
+    assert_true(got >= direct_min(n) - 8ull * CHUNK);
+    far_client_destroy(c);
+    free(a);
+    free(b);
 }
 
 static void test_resume_store(void **state)
@@ -948,6 +1058,7 @@ static void sizes_at(far_security level)
         atomic_store(&g_level, -1);
         memory_on(c, n);
         assert_int_equal(atomic_load(&g_level), level);
+        fetch_memory_on(c, n, level < FAR_SEC_INTEG);
     }
     far_client_destroy(c);
     second_stop(&x);
@@ -1368,16 +1479,59 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A chunk received straight into a memory sink (level none) and damaged:
+ * the server's knob damages it after its checksum was taken, then a relay
+ * flips a byte of it on the way.  Its XXH3, checked in the sink, sees it;
+ * the range is wiped, the chunk asked for again, and every byte is right. */
+static void test_direct_corrupt(void **state)
+{
+    (void)state;
+    uint64_t n = 4 * CHUNK + 3;
+    uint8_t *a = malloc(n), *b = calloc(1, n);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = pattern(k);
+    far_client *c = open_client(addr4);
+    uint32_t h;
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n});
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    uint64_t before = far__client_direct_bytes();
+    far__bulk_test_corrupt(2 * CHUNK);
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    far__bulk_test_corrupt(UINT64_MAX);
+    uint64_t got = far__client_direct_bytes() - before;
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp.checksum_errors, 1);
+    assert_memory_equal(a, b, n);
+    /* (the damaged chunk came straight in too, and again) */
+    assert_true(got >= direct_min(n) + CHUNK - 256 && got <= n + CHUNK);
+    far_client_destroy(c);
+    /* through a relay that flips a byte of the second chunk */
+    second x;
+    second_start_at(&x, &(far_server_opts){.workers = 2}, &(far_bulk_server_opts){.stall_ms = 5000},
+                    FAR_SEC_NONE, FAR_SEC_NONE);
+    before = far__client_direct_bytes();
+    corrupt_case(x.bound, FAR_SEC_NONE, true, true);
+    got = far__client_direct_bytes() - before;
+    assert_true(got >= direct_min(n) + CHUNK - 256 && got <= n + CHUNK);
+    second_stop(&x);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes_fetch_file),
         cmocka_unit_test(test_sizes_store_file),
         cmocka_unit_test(test_sizes_memory),
+        cmocka_unit_test(test_direct_memory),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_udp_refused),
         cmocka_unit_test(test_corrupt_chunk),
         cmocka_unit_test(test_resume_fetch),
+        cmocka_unit_test(test_resume_fetch_memory),
         cmocka_unit_test(test_resume_store),
         cmocka_unit_test(test_limits),
         cmocka_unit_test_teardown(test_disk_budget, second_teardown),
@@ -1393,6 +1547,7 @@ int main(void)
         cmocka_unit_test_teardown(test_level_integ_corrupt, second_teardown),
         cmocka_unit_test_teardown(test_level_priv_corrupt, second_teardown),
         cmocka_unit_test_teardown(test_level_refused, second_teardown),
+        cmocka_unit_test_teardown(test_direct_corrupt, second_teardown),
         cmocka_unit_test(test_one_gib),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
