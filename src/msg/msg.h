@@ -413,6 +413,7 @@ typedef struct far__recrd {
                       * into buf before its owner looked at them (far__recrd_partial); and
                       * between records, at most a header and this many */
     bool looked;     /* ... the owner has looked at the current record */
+    size_t span_min; /* "large" here: records of this many bytes or more (0: FAR__RECRD_EXACT) */
     uint64_t direct; /* bytes received into spans, in all */
 } far__recrd;
 
@@ -454,7 +455,7 @@ void far__recrd_give_spare(far__recrd *r, uint8_t *buf, size_t cap);
  * far__recrd_partial: when far__recrd_next wants more bytes, true with the
  * body of the record being read so far (*p, *have bytes) and the bytes
  * still to come (*left), if it is one fragment (the last), of
- * FAR__RECRD_EXACT bytes or more, with no span, and not looked at yet
+ * FAR__RECRD_EXACT bytes or more (span_min), with no span, and not looked at yet
  * (with `peek` set, at least that many bytes of it are buffered). */
 bool far__recrd_partial(const far__recrd *r, const uint8_t **p, size_t *have, size_t *left);
 /* The owner has looked at the current record (and sets no span): the rest

@@ -189,8 +189,8 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
         *space = 4 + r->peek - (r->len - r->pos);
     size_t have = r->wr - r->rec;
     if (r->peek && r->in_frag && r->last && !r->span_on && !r->looked &&
-        r->frag_len >= FAR__RECRD_EXACT && have + r->frag_left == r->frag_len &&
-        have<r->peek && * space> r->peek - have)
+        r->frag_len >= (r->span_min ? r->span_min : FAR__RECRD_EXACT) &&
+        have + r->frag_left == r->frag_len && have<r->peek && * space> r->peek - have)
         *space = r->peek - have;
     return FAR_OK;
 }
@@ -199,7 +199,8 @@ bool far__recrd_partial(const far__recrd *r, const uint8_t **p, size_t *have, si
 {
     size_t h = r->wr - r->rec;
     if (!r->in_frag || !r->last || r->span_on || r->span_dead || r->looked || r->pos != r->len ||
-        h + r->frag_left != r->frag_len || r->frag_len < FAR__RECRD_EXACT || h < r->peek)
+        h + r->frag_left != r->frag_len ||
+        r->frag_len < (r->span_min ? r->span_min : FAR__RECRD_EXACT) || h < r->peek)
         return false;
     *p = r->buf + r->rec;
     *have = h;
