@@ -528,6 +528,24 @@ static void test_corrupt_chunk(void **state)
 
 /* ------------------------------------------------------------ resumption */
 
+/* Checks a memory sink after a cut fetch: what it has in order is right,
+ * and past it each chunk is all there (it verified) or all zeros (it was
+ * wiped, or never came) -- never part of a chunk, as a chunk cut while it
+ * was received straight into the sink would leave. */
+static void check_cut_sink(const uint8_t *a, const uint8_t *b, uint64_t n, uint64_t done)
+{
+    assert_memory_equal(a, b, done);
+    for (uint64_t off = done; off < n; off += CHUNK) {
+        uint64_t len = n - off < CHUNK ? n - off : CHUNK;
+        bool all = memcmp(a + off, b + off, len) == 0, none = true;
+        for (uint64_t k = 0; none && k < len; k++)
+            none = b[off + k] == 0;
+        if (!all && !none)
+            fail_msg("the chunk at %llu of a cut transfer is there in part",
+                     (unsigned long long)off);
+    }
+}
+
 /* Cuts this process's client connections to the test server (a
  * connection lost mid-transfer), from the client's side. */
 static void cut_client_connections(void)
@@ -613,10 +631,7 @@ static void test_resume_fetch_memory(void **state)
     print_message("  cut after %llu of %llu bytes (%s)\n", (unsigned long long)had,
                   (unsigned long long)n, far_strerror(rc));
     assert_true(had >= n / 2 - 9 * CHUNK && had < n);
-    assert_memory_equal(a, b, had);
-    for (uint64_t k = had; k < n; k++)
-        if (b[k] != 0 && b[k] != a[k])
-            fail_msg("byte %llu of a cut transfer is wrong", (unsigned long long)k);
+    check_cut_sink(a, b, n, had);
     rc = xfer(c, &sp, &h, NULL);
     assert_int_equal(rc, FAR_OK);
     assert_int_equal(h, FAR_OK);
@@ -1090,6 +1105,7 @@ typedef struct relay {
     int ls, to_port;
     bool to_client;
     unsigned nth;
+    bool cut; /* cut the connection in the middle of that record instead */
     char addr[64];
     atomic_int flipped;
     atomic_bool stop;
@@ -1108,7 +1124,9 @@ typedef struct relay_way {
     uint32_t flip_at;
 } relay_way;
 
-static void relay_scan(relay *r, relay_way *w, uint8_t *b, size_t n, bool flip_way)
+/* Returns how many of the n bytes to forward: all, or with r->cut up to the
+ * middle of the record chosen (the connection is then closed). */
+static size_t relay_scan(relay *r, relay_way *w, uint8_t *b, size_t n, bool flip_way)
 {
     for (size_t i = 0; i < n;) {
         if (w->pos == w->len) { /* a record mark (RFC 5531 §11) */
@@ -1129,13 +1147,16 @@ static void relay_scan(relay *r, relay_way *w, uint8_t *b, size_t n, bool flip_w
         }
         size_t t = n - i < w->len - w->pos ? n - i : w->len - w->pos;
         if (w->armed && w->flip_at >= w->pos && w->flip_at < w->pos + t) {
-            b[i + (w->flip_at - w->pos)] ^= 0x01;
             w->armed = false;
             atomic_store(&r->flipped, 1);
+            if (r->cut)
+                return i + (w->flip_at - w->pos);
+            b[i + (w->flip_at - w->pos)] ^= 0x01;
         }
         w->pos += (uint32_t)t;
         i += t;
     }
+    return n;
 }
 
 static bool write_all_fd(int fd, const uint8_t *p, size_t n)
@@ -1187,8 +1208,8 @@ static void *relay_main(void *v)
                     end = true;
                     break;
                 }
-                relay_scan(r, &w[j], buf, (size_t)got, (j == 1) == r->to_client);
-                end = !write_all_fd(p[1 - j].fd, buf, (size_t)got);
+                size_t fw = relay_scan(r, &w[j], buf, (size_t)got, (j == 1) == r->to_client);
+                end = !write_all_fd(p[1 - j].fd, buf, fw) || fw < (size_t)got;
             }
         }
         close(a);
@@ -1520,6 +1541,49 @@ static void test_direct_corrupt(void **state)
     free(b);
 }
 
+/* A relay cuts the connection in the middle of a chunk being received
+ * straight into a memory sink (level none): the reader lets go of the sink
+ * (far__direct_release), the part of the chunk that came is wiped, the
+ * call fails with the connection, and the next attempt resumes it. */
+static void test_direct_cut(void **state)
+{
+    (void)state;
+    uint64_t n = 8 * CHUNK + 5;
+    uint8_t *a = malloc(n), *b = calloc(1, n);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = (uint8_t)(pattern(k) | 1); /* (no zeros: a wiped byte shows) */
+    second x;
+    second_start_at(&x, &(far_server_opts){.workers = 2}, &(far_bulk_server_opts){.stall_ms = 5000},
+                    FAR_SEC_NONE, FAR_SEC_NONE);
+    relay *r = relay_start(x.bound, true, 3);
+    r->cut = true;
+    far_client *c = open_client_at(r->addr, FAR_SEC_NONE);
+    set_desc((far_bulk_desc){
+        .dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n, .etag = 11});
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    uint32_t h;
+    uint64_t before = far__client_direct_bytes();
+    far_err rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(atomic_load(&r->flipped), 1); /* it was cut */
+    assert_int_equal(rc, FAR_ECONNLOST);
+    assert_true(sp.done < n);
+    print_message("  cut: %llu bytes in order, %llu straight into the sink\n",
+                  (unsigned long long)sp.done,
+                  (unsigned long long)(far__client_direct_bytes() - before));
+    check_cut_sink(a, b, n, sp.done);
+    rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(rc, FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_memory_equal(a, b, n);
+    far_client_destroy(c);
+    relay_stop(r);
+    second_stop(&x);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1548,6 +1612,7 @@ int main(void)
         cmocka_unit_test_teardown(test_level_priv_corrupt, second_teardown),
         cmocka_unit_test_teardown(test_level_refused, second_teardown),
         cmocka_unit_test_teardown(test_direct_corrupt, second_teardown),
+        cmocka_unit_test_teardown(test_direct_cut, second_teardown),
         cmocka_unit_test(test_one_gib),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
