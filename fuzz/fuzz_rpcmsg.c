@@ -152,6 +152,85 @@ static far_err feed(const uint8_t *p, size_t n, const uint8_t *sizes, size_t nsi
     return err;
 }
 
+/* As feed, with the record reader's direct spans (far__recrd_direct, as
+ * the client receives a bulk chunk into its sink): a peek limit, and of
+ * every record of 16 bytes or more in one fragment a range the sizes pick
+ * received outside the buffer (or none: read as usual).  Each record put
+ * together again (its body before the span, the span, the rest) must be
+ * what the plain reader returned, and so must the error. */
+static far_err feed_spans(const uint8_t *p, size_t n, const uint8_t *sizes, size_t nsizes,
+                          digest *g)
+{
+    static uint8_t dst[MAX_RECORD], whole[MAX_RECORD];
+    far__recrd r;
+    far__recrd_init(&r, MAX_RECORD, 16);
+    r.span_min = 16;
+    r.peek = nsizes ? sizes[0] % 32 : 0;
+    far_err err = FAR_OK;
+    size_t off = 0, si = 0;
+    uint64_t spanned = 0, copied = 0;
+    while (off < n && err == FAR_OK) {
+        uint8_t *room, *sd;
+        size_t space;
+        CHECK(far__recrd_room(&r, &room, &space) == FAR_OK);
+        CHECK(space > 0);
+        CHECK(r.cap <= MAX_RECORD + 8 || r.cap <= 16);
+        size_t dn = far__recrd_span(&r, &sd);
+        size_t want = nsizes ? (size_t)sizes[si++ % nsizes] + 1 : n - off;
+        if (want > dn + space)
+            want = dn + space;
+        if (want > n - off)
+            want = n - off;
+        size_t d = want < dn ? want : dn;
+        if (d)
+            memcpy(sd, p + off, d);
+        far__recrd_span_commit(&r, d);
+        memcpy(room, p + off + d, want - d);
+        far__recrd_commit(&r, want - d);
+        off += want;
+        for (;;) {
+            uint8_t *rec;
+            size_t len;
+            int rc = far__recrd_next(&r, &rec, &len, &err);
+            if (rc < 0)
+                break;
+            if (rc == 0) {
+                const uint8_t *hp;
+                size_t have, left;
+                if (!far__recrd_partial(&r, &hp, &have, &left))
+                    break;
+                CHECK(have >= r.peek && have + left >= 16);
+                if (nsizes && sizes[(si + 2) % nsizes] % 4 == 0) {
+                    far__recrd_looked(&r); /* (read as usual) */
+                    break;
+                }
+                size_t at = nsizes ? sizes[si % nsizes] % (have + 1) : 0;
+                size_t most = have - at + left;
+                size_t k = nsizes ? (size_t)sizes[(si + 1) % nsizes] * most / 255 : most;
+                CHECK(!far__recrd_direct(&r, at, dst, most + 1));
+                CHECK(far__recrd_direct(&r, at, dst, k));
+                copied += have - at < k ? have - at : k;
+                spanned += k;
+                break;
+            }
+            if (!r.got_span) {
+                CHECK(len > 0 && len <= MAX_RECORD);
+                digest_add(g, rec, len);
+                continue;
+            }
+            size_t at = r.got_span_at, k = r.got_span_len;
+            CHECK(at <= len && len + k <= MAX_RECORD);
+            memcpy(whole, rec, at);
+            memcpy(whole + at, dst, k);
+            memcpy(whole + at + k, rec + at, len - at);
+            digest_add(g, whole, len + k);
+        }
+    }
+    CHECK(r.direct + copied <= spanned);
+    far__recrd_fini(&r);
+    return err;
+}
+
 static void records(const uint8_t *p, size_t n)
 {
     if (n < 1)
@@ -163,14 +242,17 @@ static void records(const uint8_t *p, size_t n)
         nsizes = n;
     const uint8_t *sizes = p + n - nsizes;
     n -= nsizes;
-    static digest whole, pieces;
+    static digest whole, pieces, spans;
     memset(&whole, 0, sizeof whole);
     memset(&pieces, 0, sizeof pieces);
+    memset(&spans, 0, sizeof spans);
     far_err e1 = feed(p, n, NULL, 0, &whole);
     far_err e2 = feed(p, n, sizes, nsizes, &pieces);
-    CHECK(e1 == e2);
-    CHECK(whole.records == pieces.records);
+    far_err e3 = feed_spans(p, n, sizes, nsizes, &spans);
+    CHECK(e1 == e2 && e1 == e3);
+    CHECK(whole.records == pieces.records && whole.records == spans.records);
     CHECK(whole.len == pieces.len && memcmp(whole.buf, pieces.buf, whole.len) == 0);
+    CHECK(whole.len == spans.len && memcmp(whole.buf, spans.buf, whole.len) == 0);
 }
 
 static void uaddr(const uint8_t *p, size_t n)

@@ -311,6 +311,8 @@ void far__tab_insert(far_client *c, call *k, uint64_t now)
     c->tab[h] = k;
     k->in_table = true;
     c->ncalls++;
+    if (k->prog == FAR__BULK_PROG && k->proc == FAR__BULK_PROC_PULL)
+        atomic_fetch_add_explicit(&c->npull, 1, memory_order_relaxed);
     if (k->async)
         c->nasync++;
     if (!k->ctl) {
@@ -333,6 +335,8 @@ void far__tab_remove(far_client *c, call *k)
     k->in_table = false;
     k->hnext = NULL;
     c->ncalls--;
+    if (k->prog == FAR__BULK_PROG && k->proc == FAR__BULK_PROC_PULL)
+        atomic_fetch_sub_explicit(&c->npull, 1, memory_order_relaxed);
     if (k->async) {
         c->nasync--;
         far__io_disarm(c, k);

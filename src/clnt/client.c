@@ -240,6 +240,7 @@ void far__client_destroy_now(far_client *c)
     while (c->active > 0 || atomic_load(&c->preparing) > 0 || c->reading || c->st.flushing ||
            c->connecting || c->resender_on)
         pthread_cond_wait(&c->cv, &c->mu);
+    far__direct_release(c, FAR_ECANCELED, "client destroyed");
     pthread_mutex_unlock(&c->mu);
     far__io_detach(c); /* the callbacks still due run before this returns */
     far__client_free(c);

@@ -30,6 +30,7 @@
 #define CALL_POOL_BIG          2           /* of them, with an encoder grown past 64 KiB ... */
 #define CALL_BIG_MAX           (4u << 20)  /* ... up to this (a large sealed call's buffer) */
 #define STEAL_MIN              (64 * 1024) /* replies this large are decoded in place */
+#define DIRECT_PEEK            256 /* of a large reply, bytes read before the rest may go to a sink */
 #define RESOLVE_BACKOFF_MIN_MS 100
 #define RESOLVE_BACKOFF_MAX_MS 5000
 
@@ -155,7 +156,18 @@ struct far_client {
     bool reading, read_pending;
     call *reader;    /* the sync call whose thread holds the reader token, if any */
     bool reader_got; /* the reader's own reply was completed (written and read by the reader) */
-    int wakefd;      /* wakes a cancellable sync reader (eventfd; -1 until needed) */
+    /* A bulk PULL's reply being received straight into its memory sink
+     * (reply.c, a direct span of st.rd): its call, taken out of the table
+     * by the reader once the reply's head was in (no deadline or cancel
+     * ends it meanwhile, so its sink outlives the span), the sink's range,
+     * the connection.  Ended by the reader with the reply, or by
+     * far__direct_release.  Under mu. */
+    call *direct_k;
+    uint8_t *direct_dst;
+    size_t direct_len;
+    uint64_t direct_gen;
+    atomic_uint npull; /* bulk PULLs in the table: the reader peeks at large replies */
+    int wakefd;        /* wakes a cancellable sync reader (eventfd; -1 until needed) */
     uint8_t *ubuf;
     call *w_head, *w_tail;
 
@@ -235,6 +247,13 @@ void far__call_resend_cancel_all(far_client *c, far_err err, const char *why);
 void far__call_unlink_outq(far_client *c, call *k);
 void far__call_fail_all(far_client *c, uint64_t gen, far_err err, const char *why);
 bool far__call_detach_args(far_client *c, call *k);
+
+/* reply.c: ends the direct reply in progress, if any, with err (c->mu
+ * held; by the reader, or when no one reads): its sink range wiped, the
+ * reader's span cancelled (it reads that connection no more). */
+void far__direct_release(far_client *c, far_err err, const char *why);
+/* reply.c: bytes received straight into sinks by the process's clients. */
+uint64_t far__client_direct_bytes(void);
 
 /* conn.c */
 far_err far__conn_ensure(far_client *c, uint64_t deadline);

@@ -52,6 +52,8 @@ void far__conn_lost(far_client *c, uint64_t gen, far_err err, const char *why)
     c->dead_fd = fd;
     c->st.fd = -1;
     far__call_fail_all(c, gen, err, why);
+    if (!c->reading)
+        far__direct_release(c, err, why); /* (else its reader does, seeing the close) */
     /* Queued calls not being written go; a partly written one stays until
      * its writer lets go (the queue is dropped then, below). */
     if (!c->st.flushing) {
@@ -71,6 +73,8 @@ void far__conn_lost(far_client *c, uint64_t gen, far_err err, const char *why)
 
 void far__conn_maybe_close_dead(far_client *c)
 {
+    if (c->direct_k && !c->reading && (!c->connected || c->gen != c->direct_gen))
+        far__direct_release(c, FAR_ECONNLOST, "the connection was lost");
     if (c->dead_fd >= 0 && !c->reading && !c->st.flushing) {
         close(c->dead_fd);
         c->dead_fd = -1;
@@ -275,6 +279,7 @@ far_err far__conn_ensure(far_client *c, uint64_t deadline)
     c->peer_hup = false;
     c->rcv_timeo_ms = 0;
     if (c->addr.t != FAR__UDP) {
+        far__direct_release(c, FAR_ECONNLOST, "the connection was lost");
         far__recrd_fini(&c->st.rd);
         far__recrd_init(&c->st.rd, c->o.max_record, 16384);
     }

@@ -285,6 +285,12 @@ static inline bool far__auth_is_ctx(const far__auth_ops *o)
     return o == &far__auth_ctx || o == &far__auth_sec;
 }
 
+/* True if a's flavor leaves call sc's results as they were sent: no
+ * unwrap_results, or a security level below integrity (the authentication
+ * level's MAC covers the reply's header, not its body).  Such results may
+ * be received where they belong before the reply is checked. */
+bool far__auth_results_plain(const far__cauth *a, const far__sec_call *sc);
+
 /* Overwrites n bytes at p with zeros (kept by the compiler). */
 void far__wipe(void *p, size_t n);
 /* The DATA credential of FAR_CTX (ctx.c) with `service`, `handle` and
@@ -391,6 +397,24 @@ typedef struct far__recrd {
     bool too_big_exact; /* ... and that is all of it (its last fragment was seen) */
     uint8_t *spare;     /* a big buffer to read into instead of growing buf */
     size_t spare_cap;
+    uint32_t frag_len; /* the current fragment's length */
+    /* A direct span (far__recrd_direct): bytes of the current record that
+     * its owner receives straight into memory of its own (span_dst), not
+     * into buf.  Framing is unchanged: they count in frag_left until they
+     * are in (far__recrd_span_commit). */
+    uint8_t *span_dst;
+    size_t span_left;                 /* bytes of it still to come */
+    size_t span_at, span_len;         /* where in the record's body, how long */
+    bool span_on;                     /* the current record has one */
+    bool span_dead;                   /* far__recrd_span_cancel: the reader reads no more */
+    bool got_span;                    /* the record far__recrd_next returned last had one: */
+    size_t got_span_at, got_span_len; /* its bytes [at, at + len) are not in it */
+    size_t peek;     /* 0, or: of a large record, at most this many bytes of its body are read
+                      * into buf before its owner looked at them (far__recrd_partial); and
+                      * between records, at most a header and this many */
+    bool looked;     /* ... the owner has looked at the current record */
+    size_t span_min; /* "large" here: records of this many bytes or more (0: FAR__RECRD_EXACT) */
+    uint64_t direct; /* bytes received into spans, in all */
 } far__recrd;
 
 void far__recrd_init(far__recrd *r, size_t max_record, size_t min_cap);
@@ -401,8 +425,11 @@ int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err);
 /* Makes room for reading: discards consumed records and grows the buffer as the
  * current fragment requires (bounded).  p and space describe the free tail;
  * inside a record of FAR__RECRD_EXACT bytes or more, only up to its
- * fragment's end and the next header (so the next large record starts where
- * the buffer does).  A record being read is not moved while its rest fits. */
+ * fragment's end and the next header, and `peek` bytes more (so the next
+ * large record starts where the buffer does); between records, and of a
+ * large record not looked at yet, at most a header and `peek` bytes.  A record being read is not
+ * moved while its rest fits.  A direct span's bytes are not counted in: they
+ * go to the span (far__recrd_span).  FAR_EPROTO after far__recrd_span_cancel. */
 #define FAR__RECRD_EXACT (64u * 1024)
 far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space);
 static inline void far__recrd_commit(far__recrd *r, size_t n)
@@ -424,6 +451,52 @@ uint8_t *far__recrd_steal(far__recrd *r, size_t *old_cap);
  * replacement, so that reading big records does not allocate and fault in
  * fresh memory each time.  The reader keeps at most one (the bigger). */
 void far__recrd_give_spare(far__recrd *r, uint8_t *buf, size_t cap);
+/* Direct spans: a record's payload received straight where it belongs.
+ * far__recrd_partial: when far__recrd_next wants more bytes, true with the
+ * body of the record being read so far (*p, *have bytes) and the bytes
+ * still to come (*left), if it is one fragment (the last), of
+ * FAR__RECRD_EXACT bytes or more (span_min), with no span, and not looked at yet
+ * (with `peek` set, at least that many bytes of it are buffered). */
+bool far__recrd_partial(const far__recrd *r, const uint8_t **p, size_t *have, size_t *left);
+/* The owner has looked at the current record (and sets no span): the rest
+ * of it is read as usual. */
+static inline void far__recrd_looked(far__recrd *r)
+{
+    r->looked = true;
+}
+/* Bytes [at, at + len) of the body of the record far__recrd_partial showed
+ * go to dst instead: what of them is buffered already is copied there now,
+ * the rest is received there (far__recrd_span).  far__recrd_next then
+ * returns the record without them (got_span, got_span_at, got_span_len).
+ * False (nothing done) if the range is not in the record's rest.  dst must
+ * stay valid until the record is returned or far__recrd_span_cancel. */
+bool far__recrd_direct(far__recrd *r, size_t at, uint8_t *dst, size_t len);
+/* The span's bytes still to come (0: none), *dst where they go. */
+static inline size_t far__recrd_span(const far__recrd *r, uint8_t **dst)
+{
+    *dst = r->span_dst;
+    return r->span_left;
+}
+/* n bytes were received at the span's *dst. */
+static inline void far__recrd_span_commit(far__recrd *r, size_t n)
+{
+    if (n == 0)
+        return;
+    r->span_dst += n;
+    r->span_left -= n;
+    r->frag_left -= (uint32_t)n;
+    r->direct += n;
+}
+/* The span's memory is no longer to be written (its connection is gone):
+ * the reader reads nothing more -- far__recrd_room fails -- until it is
+ * made again (far__recrd_fini, far__recrd_init). */
+static inline void far__recrd_span_cancel(far__recrd *r)
+{
+    r->span_dst = NULL;
+    r->span_left = 0;
+    r->span_dead = true;
+}
+
 /* Frees the spare buffer, and the read buffer if it has grown past min_cap
  * and holds nothing unparsed: for connections gone quiet.  Returns the bytes
  * released.  Not while a reader is using r. */

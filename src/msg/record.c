@@ -50,6 +50,8 @@ size_t far__recrd_trim(far__recrd *r)
 
 int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err)
 {
+    if (r->span_left || r->span_dead)
+        return 0; /* (the span's bytes come first: nothing else is buffered) */
     for (;;) {
         if (!r->in_frag) {
             if (r->len - r->pos < 4)
@@ -67,8 +69,11 @@ int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err)
                 *err = FAR_EPROTO; /* an empty non-final fragment (libtirpc rejects it too) */
                 return -1;
             }
-            if (have == 0)
+            if (have == 0) {
                 r->rec = r->wr = r->pos + 4;
+                r->looked = false;
+            }
+            r->frag_len = flen;
             r->pos += 4;
             r->in_frag = true;
             r->last = (h & FAR__REC_LAST) != 0;
@@ -88,8 +93,12 @@ int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err)
         if (r->last) {
             *p = r->buf + r->rec;
             *n = r->wr - r->rec;
+            r->got_span = r->span_on;
+            r->got_span_at = r->span_at;
+            r->got_span_len = r->span_len;
+            r->span_on = false;
             r->rec = r->wr = r->pos;
-            if (*n == 0) {
+            if (*n == 0 && !r->got_span) {
                 *err = FAR_EPROTO;
                 return -1;
             }
@@ -100,6 +109,10 @@ int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err)
 
 far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
 {
+    if (r->span_dead)
+        return FAR_EPROTO;
+    /* the current fragment's bytes still to come into buf (a span's go elsewhere) */
+    size_t fl = r->frag_left - r->span_left;
     /* Close the gap left by squeezed-out headers, then drop consumed bytes. */
     if (r->wr < r->pos) {
         memmove(r->buf + r->wr, r->buf + r->pos, r->len - r->pos);
@@ -112,7 +125,7 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
      * large record leaves in front of it), a copy of up to every byte of a
      * 256 KiB bulk chunk.  Moved when it costs at most what it frees. */
     size_t keep = r->len - r->rec;
-    bool fits = r->in_frag && r->pos + r->frag_left + 4 <= r->cap;
+    bool fits = r->in_frag && r->pos + fl + 4 <= r->cap;
     if (r->rec > 0 && (!fits || keep <= r->rec || keep <= 4096)) {
         memmove(r->buf, r->buf + r->rec, keep);
         r->len -= r->rec;
@@ -124,7 +137,7 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
      * max_record plus a header; at least min_cap. */
     size_t want = r->min_cap;
     if (r->in_frag) {
-        size_t need = r->pos + r->frag_left + 4;
+        size_t need = r->pos + fl + 4;
         if (need > want)
             want = need;
     }
@@ -161,11 +174,61 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
      * only: a
      * read that ran on into the next large record would leave its start to
      * be moved to the front of the buffer by the next call (a copy of up to
-     * a whole record per record, the bulk layer's 256 KiB chunks). */
-    if (r->in_frag && r->wr - r->rec + r->frag_left >= FAR__RECRD_EXACT && r->pos == r->len &&
-        *space > (size_t)r->frag_left + 4)
-        *space = (size_t)r->frag_left + 4;
+     * a whole record per record, the bulk layer's 256 KiB chunks) -- and,
+     * with `peek`, that many bytes more: the next record's first bytes,
+     * for its owner to look at before the rest of it is read. */
+    size_t exact = fl + 4 + r->peek;
+    if (r->in_frag && (r->wr - r->rec + r->frag_left >= FAR__RECRD_EXACT || r->span_on) &&
+        r->pos == r->len && *space > exact)
+        *space = exact;
+    /* Between records (a large one may come next), and of a large record
+     * not looked at yet: no more than `peek` bytes of its body before its
+     * owner has looked at them (far__recrd_partial). */
+    if (r->peek && !r->in_frag &&
+        r->len - r->pos<4 + r->peek && * space> 4 + r->peek - (r->len - r->pos))
+        *space = 4 + r->peek - (r->len - r->pos);
+    size_t have = r->wr - r->rec;
+    if (r->peek && r->in_frag && r->last && !r->span_on && !r->looked &&
+        r->frag_len >= (r->span_min ? r->span_min : FAR__RECRD_EXACT) &&
+        have + r->frag_left == r->frag_len && have<r->peek && * space> r->peek - have)
+        *space = r->peek - have;
     return FAR_OK;
+}
+
+bool far__recrd_partial(const far__recrd *r, const uint8_t **p, size_t *have, size_t *left)
+{
+    size_t h = r->wr - r->rec;
+    if (!r->in_frag || !r->last || r->span_on || r->span_dead || r->looked || r->pos != r->len ||
+        h + r->frag_left != r->frag_len ||
+        r->frag_len < (r->span_min ? r->span_min : FAR__RECRD_EXACT) || h < r->peek)
+        return false;
+    *p = r->buf + r->rec;
+    *have = h;
+    *left = r->frag_left;
+    return true;
+}
+
+bool far__recrd_direct(far__recrd *r, size_t at, uint8_t *dst, size_t len)
+{
+    size_t have = r->wr - r->rec;
+    if (!r->in_frag || !r->last || r->span_on || r->span_dead || r->pos != r->len ||
+        have + r->frag_left != r->frag_len || at > have || len > have - at + r->frag_left)
+        return false;
+    /* what of the range is buffered already goes now; what follows it in
+     * the buffer (if the range ends there) closes up */
+    size_t in = have - at < len ? have - at : len;
+    uint8_t *s = r->buf + r->rec + at;
+    if (in)
+        memcpy(dst, s, in);
+    if (have - at > in)
+        memmove(s, s + in, have - at - in);
+    r->wr -= in;
+    r->span_dst = dst + in;
+    r->span_left = len - in;
+    r->span_on = r->looked = true;
+    r->span_at = at;
+    r->span_len = len;
+    return true;
 }
 
 uint8_t *far__recrd_steal(far__recrd *r, size_t *old_cap)

@@ -567,6 +567,13 @@ static far_err sec_unwrap_results(const far__cauth *a, const far__sec_call *sc, 
     return open_body(&sc->sess->rx, sc->sess->level, sc->seq, (uint8_t *)*p, *n, NULL, p, n);
 }
 
+bool far__auth_results_plain(const far__cauth *a, const far__sec_call *sc)
+{
+    if (!a->ops->unwrap_results)
+        return true;
+    return a->ops == &far__auth_sec && sc && sc->sess && sc->sess->level < FAR__CTX_SVC_INTEG;
+}
+
 /* ------------------------------------------------------------ server ops */
 
 static int sec_authenticate(far__sauth *a, const far__call_hdr *h)

@@ -136,8 +136,9 @@ far__wmsg *far__stream_take_all(far__stream *st);
  * *done; 0 with *err 0 (nothing queued) or EAGAIN (the socket is full); -1
  * with *err the errno (EINTR: try again). */
 ssize_t far__stream_write(far__stream *st, pthread_mutex_t *mu, far__wmsg **done, int *err);
-/* One recv from fd into the record reader (room made first): what recv
- * returned; -1 with *err set when no room could be made (FAR_ENOMEM).  fd is
+/* One recv from fd into the record reader (room made first), with the
+ * reader's direct span first if it has one (far__recrd_direct: one recvmsg
+ * into both): what recv returned; -1 with *err set when no room could be made (FAR_ENOMEM).  fd is
  * the stream's socket as the reader took it (under its owner's lock): the
  * client sets st->fd under its lock when a connection is lost, while its
  * reader reads without that lock. */

@@ -155,10 +155,26 @@ ssize_t far__stream_recv(far__stream *st, int fd, int flags, far_err *err)
     *err = FAR_OK;
     if ((*err = far__recrd_room(&st->rd, &buf, &space)) != FAR_OK)
         return -1;
-    ssize_t got = recv(fd, buf, space, flags);
+    uint8_t *dst;
+    size_t dn = far__recrd_span(&st->rd, &dst);
+    if (dn == 0) {
+        ssize_t got = recv(fd, buf, space, flags);
+        if (got > 0) {
+            far__recrd_commit(&st->rd, (size_t)got);
+            st->last_space = space;
+        }
+        return got;
+    }
+    /* A direct span (far__recrd_direct): its bytes straight where they
+     * belong, then the rest of the record and what follows into buf. */
+    struct iovec iov[2] = {{dst, dn}, {buf, space}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t got = recvmsg(fd, &mh, flags);
     if (got > 0) {
-        far__recrd_commit(&st->rd, (size_t)got);
-        st->last_space = space;
+        size_t d = (size_t)got < dn ? (size_t)got : dn;
+        far__recrd_span_commit(&st->rd, d);
+        far__recrd_commit(&st->rd, (size_t)got - d);
+        st->last_space = dn + space;
     }
     return got;
 }

@@ -49,6 +49,9 @@
 void far__bulk_test_corrupt(uint64_t off);
 unsigned long far__bulk_server_checksum_errors(far_bulk_server *bs);
 uint64_t far__bulk_test_pieces(void);
+/* ... and of the client (clnt/reply.c): bytes its readers received straight
+ * into memory sinks. */
+uint64_t far__client_direct_bytes(void);
 
 #define TPROG     0x20fa0bf1u
 #define P_XFER    1 /* starts g_desc, waits, returns far_bulk_wait's outcome */
@@ -328,6 +331,54 @@ static void test_sizes_store_file(void **state)
         store_file(addr4, sizes[i]);
 }
 
+/* The least of an n-byte memory fetch that must come straight into its
+ * sink (clnt/reply.c, try_direct): every chunk whose reply is 64 KiB or
+ * more but the bytes read with its head (at most DIRECT_PEEK, 256), and
+ * 16 KiB (the reader's first buffer) once, for a reply read before the
+ * reader knew of PULLs in flight. */
+static uint64_t direct_min(uint64_t n)
+{
+    uint64_t min = 0;
+    for (uint64_t off = 0; off < n; off += CHUNK) {
+        uint64_t len = n - off < CHUNK ? n - off : CHUNK;
+        if (len >= 64 * 1024)
+            min += len - 256;
+    }
+    return min > 16384 ? min - 16384 : 0;
+}
+
+/* Fetches an n-byte memory source into memory on client c, every byte
+ * checked; `direct`: received straight into the sink (levels none and
+ * auth), else never (the body is protected: it is verified first). */
+static void fetch_memory_on(far_client *c, uint64_t n, bool direct)
+{
+    uint8_t *a = malloc(n + 1), *b = calloc(1, n + 1);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = pattern(k);
+    uint32_t h;
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n});
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    uint64_t before = far__client_direct_bytes();
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    uint64_t got = far__client_direct_bytes() - before;
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp.done, n);
+    assert_memory_equal(a, b, n);
+    assert_int_equal(b[n], 0);
+    print_message("  %llu bytes: %llu straight into the sink (at least %llu)\n",
+                  (unsigned long long)n, (unsigned long long)got,
+                  (unsigned long long)direct_min(n));
+    assert_true(got <= n);
+    if (direct)
+        assert_true(got >= direct_min(n));
+    else
+        assert_int_equal(got, 0);
+    free(a);
+    free(b);
+}
+
 /* Fetches and stores n bytes of memory on client c, every byte checked. */
 static void memory_on(far_client *c, uint64_t n)
 {
@@ -361,6 +412,22 @@ static void test_sizes_memory(void **state)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         far_client *c = open_client(addr4);
         memory_on(c, sizes[i]);
+        far_client_destroy(c);
+    }
+}
+
+/* A memory fetch receives its chunks straight into the sink (level none):
+ * one byte, a chunk and one either side, a few MiB, 64 MiB; over TCP and a
+ * Unix socket, on one client one after the other. */
+static void test_direct_memory(void **state)
+{
+    (void)state;
+    static const uint64_t n[] = {1, CHUNK - 1, CHUNK, CHUNK + 1, (3u << 20) + 17, 64ull << 20};
+    const char *addrs[] = {addr4, addru};
+    for (size_t j = 0; j < 2; j++) {
+        far_client *c = open_client(addrs[j]);
+        for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
+            fetch_memory_on(c, n[i], true);
         far_client_destroy(c);
     }
 }
@@ -461,6 +528,24 @@ static void test_corrupt_chunk(void **state)
 }
 
 /* ------------------------------------------------------------ resumption */
+
+/* Checks a memory sink after a cut fetch: what it has in order is right,
+ * and past it each chunk is all there (it verified) or all zeros (it was
+ * wiped, or never came) -- never part of a chunk, as a chunk cut while it
+ * was received straight into the sink would leave. */
+static void check_cut_sink(const uint8_t *a, const uint8_t *b, uint64_t n, uint64_t done)
+{
+    assert_memory_equal(a, b, done);
+    for (uint64_t off = done; off < n; off += CHUNK) {
+        uint64_t len = n - off < CHUNK ? n - off : CHUNK;
+        bool all = memcmp(a + off, b + off, len) == 0, none = true;
+        for (uint64_t k = 0; none && k < len; k++)
+            none = b[off + k] == 0;
+        if (!all && !none)
+            fail_msg("the chunk at %llu of a cut transfer is there in part",
+                     (unsigned long long)off);
+    }
+}
 
 /* Cuts this process's client connections to the test server (a
  * connection lost mid-transfer), from the client's side. */
@@ -654,6 +739,46 @@ static void test_yield_resume(void **state)
     }
     far_client_destroy(c);
     clean_dir();
+}
+
+/* A memory fetch received straight into its sink, cut in the middle: what
+ * it has in order is right, past it only chunks that verified (a chunk cut
+ * while it came straight in is wiped), and the next attempt resumes it. */
+static void test_resume_fetch_memory(void **state)
+{
+    (void)state;
+    uint64_t n = 64 * CHUNK + 123;
+    uint8_t *a = malloc(n), *b = calloc(1, n);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = pattern(k);
+    far_client *c = open_client(addr4);
+    set_desc((far_bulk_desc){
+        .dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n, .etag = 9});
+    atomic_store(&g_cut_at, n / 2);
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    uint32_t h;
+    uint64_t before = far__client_direct_bytes();
+    far_err rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(atomic_load(&g_cut_at), UINT64_MAX); /* it was cut */
+    assert_int_not_equal(rc, FAR_OK);
+    uint64_t had = sp.done;
+    print_message("  cut after %llu of %llu bytes (%s)\n", (unsigned long long)had,
+                  (unsigned long long)n, far_strerror(rc));
+    assert_true(had >= n / 2 - 9 * CHUNK && had < n);
+    check_cut_sink(a, b, n, had);
+    rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(rc, FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_true(sp.sent_bytes <= n - had + 8ull * CHUNK);
+    assert_memory_equal(a, b, n);
+    uint64_t got = far__client_direct_bytes() - before;
+    print_message("  %llu bytes straight into the sink\n", (unsigned long long)got);
+    assert_true(got >= direct_min(n) - 8ull * CHUNK);
+    far_client_destroy(c);
+    free(a);
+    free(b);
 }
 
 static void test_resume_store(void **state)
@@ -1084,6 +1209,7 @@ static void sizes_at(far_security level)
         atomic_store(&g_level, -1);
         memory_on(c, n);
         assert_int_equal(atomic_load(&g_level), level);
+        fetch_memory_on(c, n, level < FAR_SEC_INTEG);
     }
     far_client_destroy(c);
     second_stop(&x);
@@ -1115,6 +1241,7 @@ typedef struct relay {
     int ls, to_port;
     bool to_client;
     unsigned nth;
+    bool cut; /* cut the connection in the middle of that record instead */
     char addr[64];
     atomic_int flipped;
     atomic_bool stop;
@@ -1133,7 +1260,9 @@ typedef struct relay_way {
     uint32_t flip_at;
 } relay_way;
 
-static void relay_scan(relay *r, relay_way *w, uint8_t *b, size_t n, bool flip_way)
+/* Returns how many of the n bytes to forward: all, or with r->cut up to the
+ * middle of the record chosen (the connection is then closed). */
+static size_t relay_scan(relay *r, relay_way *w, uint8_t *b, size_t n, bool flip_way)
 {
     for (size_t i = 0; i < n;) {
         if (w->pos == w->len) { /* a record mark (RFC 5531 §11) */
@@ -1154,13 +1283,16 @@ static void relay_scan(relay *r, relay_way *w, uint8_t *b, size_t n, bool flip_w
         }
         size_t t = n - i < w->len - w->pos ? n - i : w->len - w->pos;
         if (w->armed && w->flip_at >= w->pos && w->flip_at < w->pos + t) {
-            b[i + (w->flip_at - w->pos)] ^= 0x01;
             w->armed = false;
             atomic_store(&r->flipped, 1);
+            if (r->cut)
+                return i + (w->flip_at - w->pos);
+            b[i + (w->flip_at - w->pos)] ^= 0x01;
         }
         w->pos += (uint32_t)t;
         i += t;
     }
+    return n;
 }
 
 static bool write_all_fd(int fd, const uint8_t *p, size_t n)
@@ -1212,8 +1344,8 @@ static void *relay_main(void *v)
                     end = true;
                     break;
                 }
-                relay_scan(r, &w[j], buf, (size_t)got, (j == 1) == r->to_client);
-                end = !write_all_fd(p[1 - j].fd, buf, (size_t)got);
+                size_t fw = relay_scan(r, &w[j], buf, (size_t)got, (j == 1) == r->to_client);
+                end = !write_all_fd(p[1 - j].fd, buf, fw) || fw < (size_t)got;
             }
         }
         close(a);
@@ -1504,16 +1636,102 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A chunk received straight into a memory sink (level none) and damaged:
+ * the server's knob damages it after its checksum was taken, then a relay
+ * flips a byte of it on the way.  Its XXH3, checked in the sink, sees it;
+ * the range is wiped, the chunk asked for again, and every byte is right. */
+static void test_direct_corrupt(void **state)
+{
+    (void)state;
+    uint64_t n = 4 * CHUNK + 3;
+    uint8_t *a = malloc(n), *b = calloc(1, n);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = pattern(k);
+    far_client *c = open_client(addr4);
+    uint32_t h;
+    set_desc((far_bulk_desc){.dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n});
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    uint64_t before = far__client_direct_bytes();
+    far__bulk_test_corrupt(2 * CHUNK);
+    assert_int_equal(xfer(c, &sp, &h, NULL), FAR_OK);
+    far__bulk_test_corrupt(UINT64_MAX);
+    uint64_t got = far__client_direct_bytes() - before;
+    assert_int_equal(h, FAR_OK);
+    assert_int_equal(sp.checksum_errors, 1);
+    assert_memory_equal(a, b, n);
+    /* (the damaged chunk came straight in too, and again) */
+    assert_true(got >= direct_min(n) + CHUNK - 256 && got <= n + CHUNK);
+    far_client_destroy(c);
+    /* through a relay that flips a byte of the second chunk */
+    second x;
+    second_start_at(&x, &(far_server_opts){.workers = 2}, &(far_bulk_server_opts){.stall_ms = 5000},
+                    FAR_SEC_NONE, FAR_SEC_NONE);
+    before = far__client_direct_bytes();
+    corrupt_case(x.bound, FAR_SEC_NONE, true, true);
+    got = far__client_direct_bytes() - before;
+    assert_true(got >= direct_min(n) + CHUNK - 256 && got <= n + CHUNK);
+    second_stop(&x);
+    free(a);
+    free(b);
+}
+
+/* A relay cuts the connection in the middle of a chunk being received
+ * straight into a memory sink (level none): the reader lets go of the sink
+ * (far__direct_release), the part of the chunk that came is wiped, the
+ * call fails with the connection, and the next attempt resumes it. */
+static void test_direct_cut(void **state)
+{
+    (void)state;
+    uint64_t n = 8 * CHUNK + 5;
+    uint8_t *a = malloc(n), *b = calloc(1, n);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (uint64_t k = 0; k < n; k++)
+        a[k] = (uint8_t)(pattern(k) | 1); /* (no zeros: a wiped byte shows) */
+    second x;
+    second_start_at(&x, &(far_server_opts){.workers = 2}, &(far_bulk_server_opts){.stall_ms = 5000},
+                    FAR_SEC_NONE, FAR_SEC_NONE);
+    relay *r = relay_start(x.bound, true, 3);
+    r->cut = true;
+    far_client *c = open_client_at(r->addr, FAR_SEC_NONE);
+    set_desc((far_bulk_desc){
+        .dir = FAR_BULK_DIR_FETCH, .kind = FAR_BULK_MEM, .mem = a, .len = n, .etag = 11});
+    far_bulk_spec sp = {.kind = FAR_BULK_MEM, .mem = b, .len = n};
+    uint32_t h;
+    uint64_t before = far__client_direct_bytes();
+    far_err rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(atomic_load(&r->flipped), 1); /* it was cut */
+    assert_int_equal(rc, FAR_ECONNLOST);
+    assert_true(sp.done < n);
+    print_message("  cut: %llu bytes in order, %llu straight into the sink\n",
+                  (unsigned long long)sp.done,
+                  (unsigned long long)(far__client_direct_bytes() - before));
+    check_cut_sink(a, b, n, sp.done);
+    rc = xfer(c, &sp, &h, NULL);
+    assert_int_equal(rc, FAR_OK);
+    assert_int_equal(h, FAR_OK);
+    assert_memory_equal(a, b, n);
+    far_client_destroy(c);
+    relay_stop(r);
+    second_stop(&x);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sizes_fetch_file),
         cmocka_unit_test(test_sizes_store_file),
         cmocka_unit_test(test_sizes_memory),
+        cmocka_unit_test(test_direct_memory),
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_udp_refused),
         cmocka_unit_test(test_corrupt_chunk),
         cmocka_unit_test(test_resume_fetch),
+        cmocka_unit_test(test_resume_fetch_memory),
         cmocka_unit_test(test_resume_store),
         cmocka_unit_test(test_yield_to_small_calls),
         cmocka_unit_test(test_yield_resume),
@@ -1531,6 +1749,8 @@ int main(void)
         cmocka_unit_test_teardown(test_level_integ_corrupt, second_teardown),
         cmocka_unit_test_teardown(test_level_priv_corrupt, second_teardown),
         cmocka_unit_test_teardown(test_level_refused, second_teardown),
+        cmocka_unit_test_teardown(test_direct_corrupt, second_teardown),
+        cmocka_unit_test_teardown(test_direct_cut, second_teardown),
         cmocka_unit_test(test_one_gib),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -284,6 +284,199 @@ static void test_record_large_not_moved(void **state)
     free(in);
 }
 
+/* Direct spans (far__recrd_direct): a large record's range received
+ * outside the buffer, as the client receives a bulk chunk into its sink.
+ * Records: small; large with a span inside; small; large with a span to
+ * its very end; large in two fragments (never offered); large looked at
+ * and read as usual; small.  Whatever the reads' sizes, every record comes
+ * out framed exactly, the span's bytes where they were sent. */
+enum { SP_NREC = 7 };
+static const size_t sp_len[SP_NREC] = {20, 100000, 8, 70000, 80000, 65536, 12};
+
+static void span_case(size_t step, size_t peek)
+{
+    size_t total = 0;
+    for (int i = 0; i < SP_NREC; i++)
+        total += sp_len[i] + (i == 4 ? 8 : 4);
+    uint8_t *in = malloc(total), *dst = malloc(100000);
+    assert_non_null(in);
+    assert_non_null(dst);
+    size_t start[SP_NREC], o = 0; /* where each record's body starts in `in` (fragments apart) */
+    for (int i = 0; i < SP_NREC; i++) {
+        if (i == 4) {
+            put32(in + o, 40000);
+            o += 4;
+            start[i] = o;
+            for (size_t k = 0; k < 40000; k++)
+                in[o + k] = (uint8_t)(k * 13 + (size_t)i);
+            o += 40000;
+            put32(in + o, FAR__REC_LAST | 40000);
+            o += 4;
+            for (size_t k = 0; k < 40000; k++)
+                in[o + k] = (uint8_t)((k + 40000) * 13 + (size_t)i);
+            o += 40000;
+            continue;
+        }
+        put32(in + o, FAR__REC_LAST | (uint32_t)sp_len[i]);
+        o += 4;
+        start[i] = o;
+        for (size_t k = 0; k < sp_len[i]; k++)
+            in[o + k] = (uint8_t)(k * 13 + (size_t)i);
+        o += sp_len[i];
+    }
+    assert_int_equal(o, total);
+    far__recrd r;
+    far__recrd_init(&r, 1u << 20, 4096);
+    r.peek = peek;
+    size_t off = 0, sp_at[SP_NREC] = {0}, sp_n[SP_NREC] = {0}, copied = 0, spans = 0;
+    bool spanned[SP_NREC] = {false};
+    int nrec = 0;
+    for (;;) {
+        uint8_t *p;
+        size_t n;
+        far_err err = FAR_OK;
+        int rc;
+        while ((rc = far__recrd_next(&r, &p, &n, &err)) == 1) {
+            assert_true(nrec < SP_NREC);
+            int i = nrec++;
+            assert_int_equal(r.got_span, spanned[i]);
+            const uint8_t *want = in + start[i];
+            if (i == 4) {
+                assert_int_equal(n, 80000);
+                assert_memory_equal(p, want, 40000);
+                assert_memory_equal(p + 40000, want + 40004, 40000);
+                continue;
+            }
+            if (!spanned[i]) {
+                assert_int_equal(n, sp_len[i]);
+                assert_memory_equal(p, want, n);
+                continue;
+            }
+            assert_int_equal(r.got_span_at, sp_at[i]);
+            assert_int_equal(r.got_span_len, sp_n[i]);
+            assert_int_equal(n, sp_len[i] - sp_n[i]);
+            assert_memory_equal(p, want, sp_at[i]);
+            assert_memory_equal(p + sp_at[i], want + sp_at[i] + sp_n[i], n - sp_at[i]);
+            assert_memory_equal(dst, want + sp_at[i], sp_n[i]);
+        }
+        assert_int_equal(rc, 0);
+        const uint8_t *hp;
+        size_t have, left;
+        if (far__recrd_partial(&r, &hp, &have, &left)) {
+            int i = nrec;
+            assert_true(i == 1 || i == 3 || i == 5); /* (never the one in two fragments) */
+            assert_true(have >= peek);
+            assert_int_equal(have + left, sp_len[i]);
+            assert_memory_equal(hp, in + start[i], have);
+            if (i == 5) {
+                far__recrd_looked(&r);
+            } else {
+                size_t at = i == 1 ? (have < 60 ? have : 60) : 40;
+                if (at > have)
+                    at = have;
+                size_t len = i == 1 ? sp_len[i] - 3 - at : sp_len[i] - at;
+                /* a range past the record is refused */
+                assert_false(far__recrd_direct(&r, at, dst, sp_len[i] - at + 1));
+                assert_true(far__recrd_direct(&r, at, dst, len));
+                assert_false(far__recrd_partial(&r, &hp, &have, &left));
+                spanned[i] = true;
+                sp_at[i] = at;
+                sp_n[i] = len;
+                copied += have - at < len ? have - at : len;
+                spans += len;
+            }
+        }
+        if (off == total)
+            break;
+        uint8_t *room, *sd;
+        size_t space;
+        assert_int_equal(far__recrd_room(&r, &room, &space), FAR_OK);
+        size_t dn = far__recrd_span(&r, &sd);
+        assert_true(space > 0);
+        size_t k = total - off < step ? total - off : step;
+        if (k > dn + space)
+            k = dn + space;
+        size_t d = k < dn ? k : dn;
+        if (d)
+            memcpy(sd, in + off, d); /* (as far__stream_recv's recvmsg) */
+        far__recrd_span_commit(&r, d);
+        memcpy(room, in + off + d, k - d);
+        far__recrd_commit(&r, k - d);
+        off += k;
+    }
+    assert_int_equal(nrec, SP_NREC);
+    assert_false(far__recrd_pending(&r));
+    assert_int_equal(r.direct + copied, spans);
+    if (peek && step >= 4096)
+        assert_true(spanned[1] && spanned[3]); /* the peek leaves the chunks to their spans */
+    far__recrd_fini(&r);
+    free(in);
+    free(dst);
+}
+
+static void test_record_direct_span(void **state)
+{
+    (void)state;
+    static const size_t steps[] = {1, 3, 100, 4096, 65536, 1u << 20};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        span_case(steps[i], 0);
+        span_case(steps[i], 256);
+    }
+    /* a span cancelled (its memory gone): the reader reads no more */
+    far__recrd r;
+    far__recrd_init(&r, 1u << 20, 4096);
+    uint8_t *room, *p, dst[100];
+    size_t space, n, have, left;
+    const uint8_t *hp;
+    far_err err;
+    assert_int_equal(far__recrd_room(&r, &room, &space), FAR_OK);
+    put32(room, FAR__REC_LAST | 70000);
+    memset(room + 4, 'x', 50);
+    far__recrd_commit(&r, 54);
+    assert_int_equal(far__recrd_next(&r, &p, &n, &err), 0);
+    assert_true(far__recrd_partial(&r, &hp, &have, &left));
+    assert_int_equal(have, 50);
+    assert_true(far__recrd_direct(&r, 40, dst, 100));
+    assert_memory_equal(dst, "xxxxxxxxxx", 10);
+    far__recrd_span_cancel(&r);
+    assert_int_equal(far__recrd_room(&r, &room, &space), FAR_EPROTO);
+    assert_int_equal(far__recrd_next(&r, &p, &n, &err), 0);
+    far__recrd_fini(&r);
+    /* a span all buffered already: copied out, what follows it closes up */
+    far__recrd_init(&r, 1u << 20, 4096);
+    assert_int_equal(far__recrd_room(&r, &room, &space), FAR_OK);
+    put32(room, FAR__REC_LAST | 70000);
+    for (int i = 0; i < 50; i++)
+        room[4 + i] = (uint8_t)i;
+    far__recrd_commit(&r, 54);
+    assert_int_equal(far__recrd_next(&r, &p, &n, &err), 0);
+    assert_true(far__recrd_partial(&r, &hp, &have, &left));
+    assert_true(far__recrd_direct(&r, 10, dst, 20));
+    assert_int_equal(far__recrd_span(&r, &p), 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(dst[i], 10 + i);
+    size_t rest = 70000 - 50;
+    while (rest) {
+        assert_int_equal(far__recrd_room(&r, &room, &space), FAR_OK);
+        size_t k = rest < space ? rest : space;
+        memset(room, 0xee, k);
+        far__recrd_commit(&r, k);
+        rest -= k;
+        if (rest)
+            assert_int_equal(far__recrd_next(&r, &p, &n, &err), 0);
+    }
+    assert_int_equal(far__recrd_next(&r, &p, &n, &err), 1);
+    assert_int_equal(n, 70000 - 20);
+    assert_true(r.got_span && r.got_span_at == 10 && r.got_span_len == 20);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(p[i], i);
+    for (int i = 10; i < 30; i++)
+        assert_int_equal(p[i], 20 + i);
+    assert_int_equal(p[30], 0xee);
+    assert_int_equal(r.direct, 0);
+    far__recrd_fini(&r);
+}
+
 static void test_rec_frame(void **state)
 {
     (void)state;
@@ -483,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_record_many_small_fragments),
         cmocka_unit_test(test_record_large_back_to_back),
         cmocka_unit_test(test_record_large_not_moved),
+        cmocka_unit_test(test_record_direct_span),
         cmocka_unit_test(test_rec_frame),
         cmocka_unit_test(test_auth_sys_limits),
         cmocka_unit_test(test_headers),
