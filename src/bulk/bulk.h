@@ -30,7 +30,7 @@
  * made in the last FAR__BULK_YIELD_NS), its chunks are PULLed in pieces of
  * FAR__BULK_PIECE, one at a time (docs/bulk.md, "Small calls during a
  * transfer"). */
-#define FAR__BULK_PIECE    (16u << 10)
+#define FAR__BULK_PIECE    (8u << 10)
 #define FAR__BULK_YIELD_NS (20u * 1000000u)
 
 /* The checksum of a whole transfer: XXH3-128 of its chunks' XXH3-64 values
