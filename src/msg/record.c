@@ -107,6 +107,22 @@ int far__recrd_next(far__recrd *r, uint8_t **p, size_t *n, far_err *err)
     }
 }
 
+/* The size from which a record is large enough to be looked at before the
+ * rest of it is read (far__recrd_partial). */
+static size_t span_min(const far__recrd *r)
+{
+    return r->span_min ? r->span_min : FAR__RECRD_EXACT;
+}
+
+/* True while the last fragment of a one-fragment record is being read and
+ * everything read so far is buffered (no span yet): the only state in which
+ * its owner may look at it or give it a span. */
+static bool lone_frag_reading(const far__recrd *r)
+{
+    return r->in_frag && r->last && !r->span_on && !r->span_dead && r->pos == r->len &&
+           r->wr - r->rec + r->frag_left == r->frag_len;
+}
+
 far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
 {
     if (r->span_dead)
@@ -184,13 +200,13 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
     /* Between records (a large one may come next), and of a large record
      * not looked at yet: no more than `peek` bytes of its body before its
      * owner has looked at them (far__recrd_partial). */
-    if (r->peek && !r->in_frag &&
-        r->len - r->pos<4 + r->peek && * space> 4 + r->peek - (r->len - r->pos))
-        *space = 4 + r->peek - (r->len - r->pos);
+    size_t buffered = r->len - r->pos;
+    if (r->peek && !r->in_frag && (buffered < 4 + r->peek) && (*space > 4 + r->peek - buffered))
+        *space = 4 + r->peek - buffered;
     size_t have = r->wr - r->rec;
     if (r->peek && r->in_frag && r->last && !r->span_on && !r->looked &&
-        r->frag_len >= (r->span_min ? r->span_min : FAR__RECRD_EXACT) &&
-        have + r->frag_left == r->frag_len && have<r->peek && * space> r->peek - have)
+        r->frag_len >= span_min(r) && have + r->frag_left == r->frag_len && (have < r->peek) &&
+        (*space > r->peek - have))
         *space = r->peek - have;
     return FAR_OK;
 }
@@ -198,9 +214,7 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
 bool far__recrd_partial(const far__recrd *r, const uint8_t **p, size_t *have, size_t *left)
 {
     size_t h = r->wr - r->rec;
-    if (!r->in_frag || !r->last || r->span_on || r->span_dead || r->looked || r->pos != r->len ||
-        h + r->frag_left != r->frag_len ||
-        r->frag_len < (r->span_min ? r->span_min : FAR__RECRD_EXACT) || h < r->peek)
+    if (!lone_frag_reading(r) || r->looked || r->frag_len < span_min(r) || h < r->peek)
         return false;
     *p = r->buf + r->rec;
     *have = h;
@@ -211,8 +225,7 @@ bool far__recrd_partial(const far__recrd *r, const uint8_t **p, size_t *have, si
 bool far__recrd_direct(far__recrd *r, size_t at, uint8_t *dst, size_t len)
 {
     size_t have = r->wr - r->rec;
-    if (!r->in_frag || !r->last || r->span_on || r->span_dead || r->pos != r->len ||
-        have + r->frag_left != r->frag_len || at > have || len > have - at + r->frag_left)
+    if (!lone_frag_reading(r) || at > have || len > have - at + r->frag_left)
         return false;
     /* what of the range is buffered already goes now; what follows it in
      * the buffer (if the range ends there) closes up */

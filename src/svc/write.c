@@ -134,6 +134,31 @@ void far__svc_batch_queue(conn *c, rbatch *b)
  * queued: true, and the batch is still the caller's, to fill again.  What is
  * not written so (a full socket, an error, others writing) is queued and
  * flushed as any reply: false, the batch is the writer's now. */
+/* Writes one message straight from its iovecs, nothing being queued or
+ * written (c->mu held, let go meanwhile, held again on return; the
+ * connection marked as being written).  Written whole: what others queued
+ * meanwhile (they found us writing) goes now, or a kill meanwhile left its
+ * queue to us; else the caller queues the rest and flushes (it is the
+ * writer).  Returns what sendmsg returned. */
+static inline __attribute__((always_inline)) ssize_t
+write_straight(far_server *s, conn *c, struct iovec *iov, int niov, size_t total)
+{
+    c->st.flushing = true;
+    int fd = c->st.fd;
+    pthread_mutex_unlock(&c->mu);
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+    ssize_t w = niov == 1 ? send(fd, iov->iov_base, iov->iov_len, MSG_DONTWAIT | MSG_NOSIGNAL)
+                          : sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    pthread_mutex_lock(&c->mu);
+    if (w == (ssize_t)total) {
+        if (c->st.nq || c->dead)
+            far__svc_flush_locked(s, c);
+        else
+            c->st.flushing = false;
+    }
+    return w;
+}
+
 bool far__svc_batch_send(far_server *s, conn *c, rbatch *b)
 {
     if (c->st.flushing || c->st.nq) {
@@ -144,20 +169,10 @@ bool far__svc_batch_send(far_server *s, conn *c, rbatch *b)
         }
         return false;
     }
-    c->st.flushing = true;
-    int fd = c->st.fd;
-    pthread_mutex_unlock(&c->mu);
-    ssize_t w = send(fd, b->buf, b->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    pthread_mutex_lock(&c->mu);
-    if (w == (ssize_t)b->len) {
-        /* what others queued meanwhile (they found us writing) goes now;
-         * a kill meanwhile left its queue to us */
-        if (c->st.nq || c->dead)
-            far__svc_flush_locked(s, c);
-        else
-            c->st.flushing = false;
+    struct iovec v = {b->buf, b->len};
+    ssize_t w = write_straight(s, c, &v, 1, b->len);
+    if (w == (ssize_t)b->len)
         return true;
-    }
     /* The rest, queued ahead of anything queued meanwhile (a record begun
      * must be finished first); the flush finds a full socket (EPOLLOUT
      * calls it back) or the error, as for any reply. */
@@ -313,22 +328,10 @@ void far__svc_send_replies(far_server *s, conn *c, far_svc_req *first, unsigned 
      * rest of a record begun first. */
     bool direct =
         n == 1 && first->niov <= 64 && !c->st.flushing && !c->st.nq && atomic_load(&c->queued) == 0;
-    ssize_t w = -1;
-    if (direct) {
-        c->st.flushing = true;
-        int fd = c->st.fd;
-        pthread_mutex_unlock(&c->mu);
-        struct msghdr mh = {.msg_iov = first->iov, .msg_iovlen = (size_t)first->niov};
-        w = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-        pthread_mutex_lock(&c->mu);
-    }
+    ssize_t w = direct ? write_straight(s, c, first->iov, (int)first->niov, first->total) : -1;
     bool written = direct && w == (ssize_t)first->total;
     if (written) {
         atomic_store(&c->last_active, far__now_ns());
-        if (c->st.nq || c->dead)
-            far__svc_flush_locked(s, c); /* (what came meanwhile) */
-        else
-            c->st.flushing = false;
     } else {
         for (far_svc_req *r = first, *nx; r; r = nx) {
             nx = r->next;
