@@ -139,7 +139,7 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
      * a record being read whose rest fits after it: that would move all of
      * it so far on every read (its own header first of all, which every
      * large record leaves in front of it), a copy of up to every byte of a
-     * bulk chunk (512 KiB by default).  Moved when it costs at most what it frees. */
+     * 256 KiB bulk chunk.  Moved when it costs at most what it frees. */
     size_t keep = r->len - r->rec;
     bool fits = r->in_frag && r->pos + fl + 4 <= r->cap;
     if (r->rec > 0 && (!fits || keep <= r->rec || keep <= 4096)) {
@@ -190,7 +190,7 @@ far_err far__recrd_room(far__recrd *r, uint8_t **p, size_t *space)
      * only: a
      * read that ran on into the next large record would leave its start to
      * be moved to the front of the buffer by the next call (a copy of up to
-     * a whole record per record, the bulk layer's chunks, 512 KiB by default) -- and,
+     * a whole record per record, the bulk layer's 256 KiB chunks) -- and,
      * with `peek`, that many bytes more: the next record's first bytes,
      * for its owner to look at before the rest of it is read. */
     size_t exact = fl + 4 + r->peek;
