@@ -101,7 +101,7 @@ typedef struct far_bulk_server_opts {
     uint64_t max_transfer; /* largest store taken; 0: 1 TiB */
     uint64_t disk_budget;  /* bytes all stores to files may hold at once (partial files
                             * kept for resuming included); 0: 16 GiB */
-    uint32_t chunk;        /* bytes per chunk; 0: 512 KiB; at most FAR_BULK_MAXCHUNK */
+    uint32_t chunk;        /* bytes per chunk; 0: 256 KiB; at most FAR_BULK_MAXCHUNK */
     uint32_t window;       /* chunks a client may have in flight; 0: 4 */
     uint32_t stall_ms;     /* a transfer with no chunk for this long fails; 0: 30000 */
     uint32_t resume_ms;    /* a cut store's partial file is kept this long; 0: 60000 */

@@ -22,7 +22,7 @@
 
 #include <pthread.h>
 
-#define FAR__BULK_CHUNK    (512u << 10) /* default chunk (docs/bulk.md: why 512 KiB) */
+#define FAR__BULK_CHUNK    (256u << 10) /* default chunk (docs/bulk.md: why 256 KiB) */
 #define FAR__BULK_WINDOW   4u
 #define FAR__BULK_STALL_MS 30000u
 #define FAR__BULK_REORDER  64u /* chunk checksums held out of order, at most */

@@ -57,7 +57,7 @@ uint64_t far__client_direct_bytes(void);
 #define P_XFER    1 /* starts g_desc, waits, returns far_bulk_wait's outcome */
 #define P_ECHO    2
 #define P_NOSTART 3 /* returns at once: no transfer */
-#define CHUNK     (512u << 10)
+#define CHUNK     (256u << 10)
 
 #define SANITIZED FAR_TEST_SANITIZED
 

@@ -30,7 +30,7 @@
 #include "bulk_tirpc.h"
 
 #define TPROG 0x20fa0bf2u
-#define N     (3u * (512u << 10) + 5u)
+#define N     (3u * (256u << 10) + 5u)
 
 static far_bulk_server *bsrv;
 static char path[64];
